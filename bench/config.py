@@ -1,0 +1,77 @@
+"""Benchmark settings: each field is a command-line option and a ``BENCH_<FIELD>`` environment variable."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+_T = TypeVar("_T", int, float, str)
+
+
+def _option(default: _T, help_text: str) -> _T:
+    """A field that ``parse_args`` turns into an option; the help text lives beside the default."""
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Sizes and limits for one run; the defaults are the published targets' conditions."""
+
+    connections: int = _option(64, "keep-alive connections of the load generator")
+    time_limit: float = _option(300.0, "seconds any one load phase may run")
+    base_http_requests: int = _option(50_000, "requests per method for the base_http benchmark alone")
+    b1_messages: int = _option(50_000, "messages appended in each B1 pass")
+    b1_conversations: int = _option(100, "conversations the second B1 pass spreads over")
+    b2_messages: int = _option(10_000, "messages in the B2 conversation")
+    b2_pages: int = _option(10_000, "pages read per B2 phase")
+    b3_posts: int = _option(200, "posts timed in B3, and rounds of BASE_FAN(1)")
+    fan_sizes: str = _option("1000,5000", "comma-separated subscriber counts for B4 and base_fan")
+    fan_rounds: int = _option(8, "broadcast rounds per subscriber count")
+    b5_subscribers: int = _option(10_000, "idle subscribers held in B5")
+    connect_concurrency: int = _option(100, "event streams being opened at once")
+    workers: int = _option(1, "threadline serve --workers")
+    server_env: tuple[str, ...] = ()
+
+    @property
+    def fan_counts(self) -> list[int]:
+        return [int(part) for part in self.fan_sizes.split(",") if part.strip()]
+
+    @property
+    def extra_server_env(self) -> dict[str, str]:
+        """``KEY=VALUE`` pairs given with ``--server-env``, e.g. a PostgreSQL URL or an event bus."""
+        return dict(item.split("=", 1) for item in self.server_env)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[list[str], BenchConfig]:
+    """Benchmark names and settings from the command line, falling back to the environment."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Threadline benchmarks.")
+    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=list(filter(None, os.environ.get("BENCH_SERVER_ENV", "").split())),
+        metavar="KEY=VALUE",
+        help="extra environment for threadline serve (repeatable; BENCH_SERVER_ENV, space-separated)",
+    )
+    for item in dataclasses.fields(BenchConfig):
+        if "help" not in item.metadata:
+            continue
+        env = f"BENCH_{item.name.upper()}"
+        kind = type(item.default)
+        parser.add_argument(
+            f"--{item.name.replace('_', '-')}",
+            type=kind,
+            default=kind(os.environ.get(env, item.default)),
+            help=f"{item.metadata['help']} (env {env}, default %(default)s)",
+        )
+    args = vars(parser.parse_args(argv))
+    names = args.pop("names")
+    for item in args["server_env"]:
+        if "=" not in item:
+            parser.error(f"--server-env wants KEY=VALUE, got {item!r}")
+    args["server_env"] = tuple(args["server_env"])
+    return names, BenchConfig(**args)

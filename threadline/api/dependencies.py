@@ -1,0 +1,60 @@
+"""Request dependencies, each behind an ``Annotated`` alias: the caller, the unit of work, the services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import Unauthenticated
+from threadline.models.domain.user import Actor
+from threadline.resources import Resources
+from threadline.services.auth import AuthService
+from threadline.services.users import UserService
+
+# The token URL makes the "Authorize" button of /docs work; API keys are accepted in the same header.
+_bearer = OAuth2PasswordBearer(
+    tokenUrl="/v1/auth/token",
+    auto_error=False,
+    description="An access token from login, or an API key, as `Authorization: Bearer …`.",
+)
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_unit_of_work(resources: ResourcesDep) -> UnitOfWork:
+    return UnitOfWork(resources.database)
+
+
+UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
+
+
+def get_auth_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> AuthService:
+    return AuthService(uow, hasher=resources.hasher, tokens=resources.tokens, throttle=resources.throttle)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+
+
+def get_user_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> UserService:
+    return UserService(uow, hasher=resources.hasher)
+
+
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+async def get_current_actor(token: Annotated[str | None, Depends(_bearer)], auth: AuthServiceDep) -> Actor:
+    if not token:
+        raise Unauthenticated("Missing credentials: send Authorization: Bearer <token or API key>")
+    return await auth.authenticate(token)
+
+
+CurrentActor = Annotated[Actor, Depends(get_current_actor)]

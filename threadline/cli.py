@@ -1,0 +1,62 @@
+"""The ``threadline`` command: ``serve`` (migrate, then serve) and ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from threadline.app import ConfigurationError, resolve_secret_key
+from threadline.database.migrate import upgrade
+from threadline.settings import EventBusKind, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="threadline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="apply pending migrations, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    commands.add_parser("migrate", help="apply pending migrations only")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings()
+    if args.command == "migrate":
+        upgrade(settings.database_url)
+        return 0
+    try:
+        _check_serve(settings, workers=args.workers)
+    except ConfigurationError as error:
+        print(f"threadline: {error}", file=sys.stderr)
+        return 2
+    upgrade(settings.database_url)
+    uvicorn.run(
+        "threadline.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def _check_serve(settings: Settings, *, workers: int) -> None:
+    if workers < 1:
+        raise ConfigurationError("--workers must be at least 1")
+    if workers > 1 and settings.event_bus is EventBusKind.MEMORY:
+        raise ConfigurationError(
+            "--workers > 1 needs a shared event bus: set THREADLINE_EVENT_BUS=redis or postgres"
+        )
+    if workers > 1 and settings.is_sqlite:
+        raise ConfigurationError("--workers > 1 needs PostgreSQL: SQLite serves one process")
+    if workers > 1 and not settings.secret_key:
+        raise ConfigurationError("--workers > 1 needs THREADLINE_SECRET_KEY, shared by every worker")
+    resolve_secret_key(settings)

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy rows, repositories and the unit of work. The only package that uses SQLAlchemy."""

@@ -1,0 +1,45 @@
+"""Keyset pagination over ``(at, id)`` descending, shared by every cursor-paged list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from threadline.models.domain.pagination import Cursor, Page
+
+T = TypeVar("T")
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[*tuple[Any, ...]],
+    *,
+    at: InstrumentedAttribute[datetime],
+    id_: InstrumentedAttribute[UUID],
+    limit: int,
+    cursor: Cursor | None,
+    to_domain: Callable[[Any], T],
+) -> Page[T]:
+    """One page of ``query`` newest first, after ``cursor``; fetches one extra row to know if more exist.
+
+    ``to_domain`` receives each result row as the query returns it (an entity, or a tuple for joins).
+    """
+    if cursor is not None:
+        query = query.where(or_(at < cursor.at, and_(at == cursor.at, id_ < cursor.id)))
+    result = await session.execute(query.order_by(at.desc(), id_.desc()).limit(limit + 1))
+    rows = list(result.all())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    items = [to_domain(row[0] if len(row) == 1 else row) for row in rows]
+    next_cursor = None
+    if has_more:
+        last = rows[-1]
+        entity = last[0]
+        next_cursor = Cursor(at=getattr(entity, at.key), id=getattr(entity, id_.key)).encode()
+    return Page[T](items=items, next_cursor=next_cursor)

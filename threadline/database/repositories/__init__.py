@@ -1,0 +1,1 @@
+"""Repositories: every query lives here, and each returns domain models, never rows."""

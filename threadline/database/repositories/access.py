@@ -1,0 +1,37 @@
+"""The one question every permission check asks: what role does this user hold in this workspace?"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import select
+
+from threadline.database.models import ConversationRow, MembershipRow
+from threadline.database.repositories.base import Repository
+from threadline.models.domain.workspace import Role
+
+
+class ResourceAccessRepository(Repository):
+    async def role_in_workspace(self, user_id: UUID, workspace_id: UUID) -> Role | None:
+        role = await self._session.scalar(
+            select(MembershipRow.role).where(
+                MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id
+            )
+        )
+        return Role(role) if role else None
+
+    async def role_for_conversation(self, user_id: UUID, conversation_id: UUID) -> tuple[UUID, Role] | None:
+        """The conversation's workspace and the user's role there, in one query (``None``: no access)."""
+        result = await self._session.execute(
+            select(ConversationRow.workspace_id, MembershipRow.role)
+            .join(MembershipRow, MembershipRow.workspace_id == ConversationRow.workspace_id)
+            .where(ConversationRow.id == conversation_id, MembershipRow.user_id == user_id)
+        )
+        row = result.first()
+        return (row[0], Role(row[1])) if row else None
+
+    async def workspace_ids_for_user(self, user_id: UUID) -> set[UUID]:
+        result = await self._session.scalars(
+            select(MembershipRow.workspace_id).where(MembershipRow.user_id == user_id)
+        )
+        return set(result)

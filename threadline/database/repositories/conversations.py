@@ -1,0 +1,125 @@
+"""Conversations, including the per-conversation ``seq`` counter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import case, delete, select, update
+
+from threadline.database.models import ConversationRow
+from threadline.database.pagination import keyset_page
+from threadline.database.repositories.base import Repository
+from threadline.database.types import as_dict
+from threadline.models.domain.conversation import Conversation
+from threadline.models.domain.pagination import Cursor, Page
+
+
+def to_conversation(row: ConversationRow) -> Conversation:
+    return Conversation(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        title=row.title,
+        modality=row.modality,
+        metadata=as_dict(row.meta_data),
+        message_count=row.message_count,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_active_at=row.last_active_at,
+    )
+
+
+def _later(now: datetime) -> Any:
+    """``last_active_at`` moves forward only, even when a slower transaction commits after a faster one."""
+    return case((ConversationRow.last_active_at < now, now), else_=ConversationRow.last_active_at)
+
+
+class ConversationRepository(Repository):
+    async def add(
+        self, *, workspace_id: UUID, title: str, modality: str, metadata: dict[str, Any], now: datetime
+    ) -> Conversation:
+        row = ConversationRow(
+            id=uuid4(),
+            workspace_id=workspace_id,
+            title=title,
+            modality=modality,
+            meta_data=metadata,
+            message_count=0,
+            last_seq=0,
+            created_at=now,
+            updated_at=now,
+            last_active_at=now,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return to_conversation(row)
+
+    async def get(self, conversation_id: UUID) -> Conversation | None:
+        row = await self._session.get(ConversationRow, conversation_id)
+        return to_conversation(row) if row else None
+
+    async def list_for_workspace(
+        self, workspace_id: UUID, *, modality: str | None, limit: int, cursor: Cursor | None
+    ) -> Page[Conversation]:
+        query = select(ConversationRow).where(ConversationRow.workspace_id == workspace_id)
+        if modality is not None:
+            query = query.where(ConversationRow.modality == modality)
+        return await keyset_page(
+            self._session,
+            query,
+            at=ConversationRow.last_active_at,
+            id_=ConversationRow.id,
+            limit=limit,
+            cursor=cursor,
+            to_domain=to_conversation,
+        )
+
+    async def update(self, conversation_id: UUID, *, now: datetime, **changes: Any) -> Conversation:
+        """Apply ``title`` and/or ``metadata``; the caller checked the conversation exists."""
+        values: dict[str, Any] = {"updated_at": now, "last_active_at": _later(now)}
+        for field, value in changes.items():
+            values["meta_data" if field == "metadata" else field] = value
+        row = await self._session.scalar(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(values)
+            .returning(ConversationRow)
+        )
+        assert row is not None
+        return to_conversation(row)
+
+    async def next_seq(self, conversation_id: UUID, *, now: datetime) -> tuple[int, Conversation] | None:
+        """Hand out the next ``seq`` and count the new message, in one atomic statement.
+
+        The UPDATE locks the conversation row until commit, so concurrent posters queue here and receive
+        1, 2, 3, ... in commit order; it costs the same however long the conversation is.
+        Returns the new ``seq`` and the conversation as it now stands, or ``None`` if it is gone.
+        """
+        row = await self._session.scalar(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(
+                last_seq=ConversationRow.last_seq + 1,
+                message_count=ConversationRow.message_count + 1,
+                last_active_at=_later(now),
+            )
+            .returning(ConversationRow)
+        )
+        return (row.last_seq, to_conversation(row)) if row else None
+
+    async def record_activity(
+        self, conversation_id: UUID, *, now: datetime, count_delta: int = 0
+    ) -> Conversation:
+        """A message was edited (or removed, with ``count_delta=-1``): keep the summary columns right."""
+        row = await self._session.scalar(
+            update(ConversationRow)
+            .where(ConversationRow.id == conversation_id)
+            .values(message_count=ConversationRow.message_count + count_delta, last_active_at=_later(now))
+            .returning(ConversationRow)
+        )
+        assert row is not None
+        return to_conversation(row)
+
+    async def delete(self, conversation_id: UUID) -> None:
+        await self._session.execute(delete(ConversationRow).where(ConversationRow.id == conversation_id))

@@ -1,0 +1,98 @@
+"""The event log: appended in the transaction of each change, read by the stream hub and by replays."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, delete, func, or_, select, text
+
+from threadline.database.models import EventRow
+from threadline.database.repositories.base import Repository
+from threadline.database.types import as_dict
+from threadline.models.domain.event import Event, EventType, NewEvent
+
+# Any constant works; it only has to be the same for every writer of the log.
+_EVENT_LOG_LOCK = 0x7468726561646C6E
+
+
+def to_event(row: EventRow) -> Event:
+    return Event(
+        id=row.id,
+        type=EventType(row.type),
+        workspace_id=row.workspace_id,
+        conversation_id=row.conversation_id,
+        actor_id=row.actor_id,
+        subject_user_id=row.subject_user_id,
+        data=as_dict(row.payload),
+        created_at=row.created_at,
+    )
+
+
+class EventRepository(Repository):
+    async def append(self, event: NewEvent, *, now: datetime) -> Event:
+        """Insert the event; on PostgreSQL first take the log's transaction-scoped lock.
+
+        Readers fetch "every id after my cursor", which is only safe if ids become visible in id order.
+        Holding the lock from the id's allocation until commit makes event-writing transactions commit
+        one after another. SQLite needs nothing: it has a single writer.
+        """
+        if self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
+        row = EventRow(
+            type=event.type,
+            workspace_id=event.workspace_id,
+            conversation_id=event.conversation_id,
+            actor_id=event.actor_id,
+            subject_user_id=event.subject_user_id,
+            payload=event.data,
+            created_at=now,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return to_event(row)
+
+    async def after(self, event_id: int, *, limit: int) -> list[Event]:
+        """Every event after ``event_id``, in id order: what the hub fans out."""
+        return await self._read(EventRow.id > event_id, limit=limit)
+
+    async def replay(
+        self,
+        after_id: int,
+        *,
+        limit: int,
+        conversation_id: UUID | None = None,
+        workspace_ids: Collection[UUID] | None = None,
+        subject_user_id: UUID | None = None,
+    ) -> list[Event]:
+        """Events after ``after_id`` within one stream's scope, in id order.
+
+        The scope is a conversation, or a set of workspaces plus the membership events of one user.
+        """
+        scope: list[ColumnElement[bool]] = []
+        if conversation_id is not None:
+            scope.append(EventRow.conversation_id == conversation_id)
+        if workspace_ids:
+            scope.append(EventRow.workspace_id.in_(list(workspace_ids)))
+        if subject_user_id is not None:
+            scope.append(EventRow.subject_user_id == subject_user_id)
+        if not scope:
+            return []
+        return await self._read(EventRow.id > after_id, or_(*scope), limit=limit)
+
+    async def bounds(self) -> tuple[int | None, int | None]:
+        """The oldest and newest ids still in the log."""
+        result = await self._session.execute(select(func.min(EventRow.id), func.max(EventRow.id)))
+        oldest, newest = result.one()
+        return oldest, newest
+
+    async def prune(self, *, older_than: datetime) -> int:
+        result = await self._session.execute(delete(EventRow).where(EventRow.created_at < older_than))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _read(self, *conditions: ColumnElement[bool], limit: int) -> list[Event]:
+        rows = await self._session.scalars(
+            select(EventRow).where(*conditions).order_by(EventRow.id).limit(limit)
+        )
+        return [to_event(row) for row in rows]

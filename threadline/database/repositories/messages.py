@@ -1,0 +1,97 @@
+"""Messages, kept one row each and paged by their per-conversation ``seq``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import delete, select, update
+
+from threadline.database.models import MessageRow
+from threadline.database.repositories.base import Repository
+from threadline.database.types import as_dict
+from threadline.models.domain.conversation import Message, MessageRole
+from threadline.models.domain.pagination import MessageWindow
+
+
+def to_message(row: MessageRow) -> Message:
+    return Message(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        seq=row.seq,
+        role=MessageRole(row.role),
+        content=row.content,
+        metadata=as_dict(row.meta_data),
+        author_id=row.author_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class MessageRepository(Repository):
+    async def add(
+        self,
+        *,
+        conversation_id: UUID,
+        seq: int,
+        role: MessageRole,
+        content: str,
+        metadata: dict[str, Any],
+        author_id: UUID,
+        now: datetime,
+    ) -> Message:
+        row = MessageRow(
+            id=uuid4(),
+            conversation_id=conversation_id,
+            seq=seq,
+            role=role,
+            content=content,
+            meta_data=metadata,
+            author_id=author_id,
+            created_at=now,
+            updated_at=now,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return to_message(row)
+
+    async def get(self, conversation_id: UUID, message_id: UUID) -> Message | None:
+        row = await self._session.scalar(
+            select(MessageRow).where(
+                MessageRow.id == message_id, MessageRow.conversation_id == conversation_id
+            )
+        )
+        return to_message(row) if row else None
+
+    async def window(
+        self, conversation_id: UUID, *, limit: int, after: int | None = None, before: int | None = None
+    ) -> MessageWindow[Message]:
+        """A keyset slice by ``seq``: after ``after``, before ``before``, or the latest; oldest first."""
+        query = select(MessageRow).where(MessageRow.conversation_id == conversation_id)
+        if after is not None:
+            query = query.where(MessageRow.seq > after).order_by(MessageRow.seq.asc())
+        else:
+            if before is not None:
+                query = query.where(MessageRow.seq < before)
+            query = query.order_by(MessageRow.seq.desc())
+        rows = list(await self._session.scalars(query.limit(limit + 1)))
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if after is None:
+            rows.reverse()
+        return MessageWindow[Message](items=[to_message(row) for row in rows], has_more=has_more)
+
+    async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message:
+        """Apply ``content`` and/or ``metadata``; the caller checked the message exists."""
+        values: dict[str, Any] = {"updated_at": now}
+        for field, value in changes.items():
+            values["meta_data" if field == "metadata" else field] = value
+        row = await self._session.scalar(
+            update(MessageRow).where(MessageRow.id == message_id).values(values).returning(MessageRow)
+        )
+        assert row is not None
+        return to_message(row)
+
+    async def delete(self, message_id: UUID) -> None:
+        await self._session.execute(delete(MessageRow).where(MessageRow.id == message_id))

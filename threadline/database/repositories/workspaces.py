@@ -1,0 +1,166 @@
+"""Workspaces and their memberships."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from threadline.database.models import MembershipRow, UserRow, WorkspaceRow
+from threadline.database.pagination import keyset_page
+from threadline.database.repositories.base import Repository
+from threadline.database.types import as_dict
+from threadline.errors import Conflict
+from threadline.models.domain.pagination import Cursor, Page
+from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
+
+
+def to_workspace(row: WorkspaceRow) -> Workspace:
+    return Workspace(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        metadata=as_dict(row.meta_data),
+        owner_id=row.owner_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_active_at=row.last_active_at,
+    )
+
+
+def to_member(membership: MembershipRow, user: UserRow) -> Member:
+    return Member(
+        workspace_id=membership.workspace_id,
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=Role(membership.role),
+        added_at=membership.added_at,
+    )
+
+
+class WorkspaceRepository(Repository):
+    async def add(
+        self, *, name: str, description: str, metadata: dict[str, Any], owner_id: UUID, now: datetime
+    ) -> Workspace:
+        row = WorkspaceRow(
+            id=uuid4(),
+            name=name,
+            description=description,
+            meta_data=metadata,
+            owner_id=owner_id,
+            created_at=now,
+            updated_at=now,
+            last_active_at=now,
+        )
+        self._session.add(row)
+        self._session.add(MembershipRow(workspace_id=row.id, user_id=owner_id, role=Role.OWNER, added_at=now))
+        await self._session.flush()
+        return to_workspace(row)
+
+    async def get(self, workspace_id: UUID) -> Workspace | None:
+        row = await self._session.get(WorkspaceRow, workspace_id)
+        return to_workspace(row) if row else None
+
+    async def list_for_user(
+        self, user_id: UUID, *, limit: int, cursor: Cursor | None
+    ) -> Page[WorkspaceAccess]:
+        query = (
+            select(WorkspaceRow, MembershipRow.role)
+            .join(MembershipRow, MembershipRow.workspace_id == WorkspaceRow.id)
+            .where(MembershipRow.user_id == user_id)
+        )
+        return await keyset_page(
+            self._session,
+            query,
+            at=WorkspaceRow.created_at,
+            id_=WorkspaceRow.id,
+            limit=limit,
+            cursor=cursor,
+            to_domain=lambda row: WorkspaceAccess(workspace=to_workspace(row[0]), role=Role(row[1])),
+        )
+
+    async def update(self, workspace_id: UUID, *, now: datetime, **changes: Any) -> Workspace:
+        """Apply ``name``, ``description`` and/or ``metadata``; the caller checked the workspace exists."""
+        values: dict[str, Any] = {"updated_at": now}
+        for field, value in changes.items():
+            values["meta_data" if field == "metadata" else field] = value
+        row = await self._session.scalar(
+            update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(values).returning(WorkspaceRow)
+        )
+        assert row is not None
+        return to_workspace(row)
+
+    async def touch(self, workspace_id: UUID, *, now: datetime) -> None:
+        """Move ``last_active_at`` forward (never back) after activity inside the workspace."""
+        await self._session.execute(
+            update(WorkspaceRow)
+            .where(WorkspaceRow.id == workspace_id, WorkspaceRow.last_active_at < now)
+            .values(last_active_at=now)
+        )
+
+    async def delete(self, workspace_id: UUID) -> None:
+        await self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
+
+
+class MemberRepository(Repository):
+    async def get(self, workspace_id: UUID, user_id: UUID) -> Member | None:
+        result = await self._session.execute(
+            select(MembershipRow, UserRow)
+            .join(UserRow, UserRow.id == MembershipRow.user_id)
+            .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
+        )
+        row = result.first()
+        return to_member(row[0], row[1]) if row else None
+
+    async def list_for_workspace(
+        self, workspace_id: UUID, *, limit: int, cursor: Cursor | None
+    ) -> Page[Member]:
+        query = (
+            select(MembershipRow, UserRow)
+            .join(UserRow, UserRow.id == MembershipRow.user_id)
+            .where(MembershipRow.workspace_id == workspace_id)
+        )
+        return await keyset_page(
+            self._session,
+            query,
+            at=MembershipRow.added_at,
+            id_=MembershipRow.user_id,
+            limit=limit,
+            cursor=cursor,
+            to_domain=lambda row: to_member(row[0], row[1]),
+        )
+
+    async def list_user_ids(self, workspace_id: UUID) -> list[UUID]:
+        result = await self._session.scalars(
+            select(MembershipRow.user_id).where(MembershipRow.workspace_id == workspace_id)
+        )
+        return list(result)
+
+    async def add(self, workspace_id: UUID, user_id: UUID, *, role: Role, now: datetime) -> Member:
+        self._session.add(MembershipRow(workspace_id=workspace_id, user_id=user_id, role=role, added_at=now))
+        try:
+            await self._session.flush()
+        except IntegrityError:
+            raise Conflict("This user is already a member of the workspace") from None
+        member = await self.get(workspace_id, user_id)
+        assert member is not None
+        return member
+
+    async def set_role(self, workspace_id: UUID, user_id: UUID, *, role: Role) -> Member | None:
+        await self._session.execute(
+            update(MembershipRow)
+            .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
+            .values(role=role)
+        )
+        return await self.get(workspace_id, user_id)
+
+    async def remove(self, workspace_id: UUID, user_id: UUID) -> None:
+        await self._session.execute(
+            delete(MembershipRow).where(
+                MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id
+            )
+        )

@@ -1,0 +1,93 @@
+"""The unit of work: one transaction, the repositories that share it, and one explicit commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from threadline.database.engine import Database
+from threadline.database.repositories.access import ResourceAccessRepository
+from threadline.database.repositories.api_keys import ApiKeyRepository
+from threadline.database.repositories.conversations import ConversationRepository
+from threadline.database.repositories.events import EventRepository
+from threadline.database.repositories.idempotency import IdempotencyRepository
+from threadline.database.repositories.messages import MessageRepository
+from threadline.database.repositories.users import UserRepository
+from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
+from threadline.errors import Unavailable
+
+
+class UnitOfWork:
+    """Used as ``async with uow: ...; await uow.commit()``; leaving the block without a commit rolls back.
+
+    A service method opens it once per use case, so the transaction (and on SQLite the write lock) is
+    held only for the use case itself, never while a response is sent.
+    """
+
+    users: UserRepository
+    api_keys: ApiKeyRepository
+    workspaces: WorkspaceRepository
+    members: MemberRepository
+    access: ResourceAccessRepository
+    conversations: ConversationRepository
+    messages: MessageRepository
+    idempotency: IdempotencyRepository
+    events: EventRepository
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._stack: AsyncExitStack | None = None
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        assert self._stack is None, "a unit of work is not re-entrant"
+        self._stack = AsyncExitStack()
+        with _unavailable_on_connection_errors():
+            session = await self._stack.enter_async_context(self._database.session())
+        self._session = session
+        self.users = UserRepository(session)
+        self.api_keys = ApiKeyRepository(session)
+        self.workspaces = WorkspaceRepository(session)
+        self.members = MemberRepository(session)
+        self.access = ResourceAccessRepository(session)
+        self.conversations = ConversationRepository(session)
+        self.messages = MessageRepository(session)
+        self.idempotency = IdempotencyRepository(session)
+        self.events = EventRepository(session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Close the session, which rolls back whatever was not committed."""
+        stack, self._stack, self._session = self._stack, None, None
+        assert stack is not None
+        await stack.aclose()
+        if exc is not None and _is_connection_error(exc):
+            raise Unavailable("The database is unavailable") from exc
+
+    async def commit(self) -> None:
+        assert self._session is not None, "commit outside of 'async with'"
+        with _unavailable_on_connection_errors():
+            await self._session.commit()
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    return isinstance(error, OSError)
+
+
+@contextmanager
+def _unavailable_on_connection_errors() -> Iterator[None]:
+    try:
+        yield
+    except (DBAPIError, OSError) as error:
+        if _is_connection_error(error):
+            raise Unavailable("The database is unavailable") from error
+        raise

@@ -1,0 +1,65 @@
+"""Field types and limits shared by request models (API.md §1)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+METADATA_MAX_BYTES = 16 * 1024
+METADATA_MAX_DEPTH = 10
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _reject_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    if len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()) > METADATA_MAX_BYTES:
+        raise ValueError(f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
+    _check_json_value(value, depth=1)
+    return value
+
+
+def _check_json_value(value: Any, *, depth: int) -> None:
+    """Nesting depth and NUL-free strings (PostgreSQL's JSONB cannot store ``\\u0000``)."""
+    if isinstance(value, str):
+        _reject_nul(value)
+    elif isinstance(value, dict | list):
+        if depth > METADATA_MAX_DEPTH:
+            raise ValueError(f"must be nested at most {METADATA_MAX_DEPTH} levels deep")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str):
+                _reject_nul(key)
+            _check_json_value(item, depth=depth + 1)
+
+
+Text = Annotated[str, AfterValidator(_reject_nul)]
+"""Any string the client sends: NUL characters are refused everywhere."""
+
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(_check_metadata),
+    Field(description="Free-form JSON object: at most 16 KiB serialised and 10 levels deep."),
+]
+
+
+def _stripped(max_length: int, *, min_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
+
+
+# Names and titles: surrounding whitespace is removed first, then the length is checked.
+PersonName = Annotated[str, _stripped(100, min_length=0), AfterValidator(_reject_nul)]
+KeyName = Annotated[str, _stripped(100, min_length=1), AfterValidator(_reject_nul)]
+WorkspaceName = Annotated[str, _stripped(100, min_length=1), AfterValidator(_reject_nul)]
+ConversationTitle = Annotated[str, _stripped(200, min_length=0), AfterValidator(_reject_nul)]

@@ -1,0 +1,1 @@
+"""Business entities, named for the domain. Pydantic only: no SQLAlchemy, no HTTP."""

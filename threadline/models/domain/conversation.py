@@ -1,0 +1,43 @@
+"""Conversations of any modality, and the messages in them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from threadline.models.domain.base import DomainModel
+
+DEFAULT_MODALITY = "chat"
+
+
+class MessageRole(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    SYSTEM = "system"
+    TOOL = "tool"
+
+
+class Conversation(DomainModel):
+    id: UUID
+    workspace_id: UUID
+    title: str
+    modality: str
+    metadata: dict[str, Any]
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+    last_active_at: datetime
+
+
+class Message(DomainModel):
+    id: UUID
+    conversation_id: UUID
+    seq: int
+    role: MessageRole
+    content: str
+    metadata: dict[str, Any]
+    author_id: UUID | None
+    created_at: datetime
+    updated_at: datetime

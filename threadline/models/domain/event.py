@@ -1,0 +1,43 @@
+"""Events: the durable record of every change, replayed and streamed to clients."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from threadline.models.domain.base import DomainModel
+
+
+class EventType(StrEnum):
+    WORKSPACE_UPDATED = "workspace.updated"
+    WORKSPACE_DELETED = "workspace.deleted"
+    MEMBER_ADDED = "member.added"
+    MEMBER_UPDATED = "member.updated"
+    MEMBER_REMOVED = "member.removed"
+    CONVERSATION_CREATED = "conversation.created"
+    CONVERSATION_UPDATED = "conversation.updated"
+    CONVERSATION_DELETED = "conversation.deleted"
+    MESSAGE_CREATED = "message.created"
+    MESSAGE_UPDATED = "message.updated"
+    MESSAGE_DELETED = "message.deleted"
+
+
+class NewEvent(DomainModel):
+    """An event about to be appended to the log, in the transaction of its change."""
+
+    type: EventType
+    workspace_id: UUID
+    conversation_id: UUID | None = None
+    actor_id: UUID | None
+    subject_user_id: UUID | None = None
+    """For membership events: whose access changed, so their own streams hear of it."""
+    data: dict[str, Any]
+
+
+class Event(NewEvent):
+    """An event as stored: ``id`` is its place in the one global order clients apply."""
+
+    id: int
+    created_at: datetime

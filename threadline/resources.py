@@ -1,0 +1,26 @@
+"""The long-lived objects of one running app, built once in its lifespan and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from threadline.database.engine import Database
+from threadline.events.bus import EventBus
+from threadline.services.login_throttle import LoginThrottle
+from threadline.services.security import PasswordHasher, TokenIssuer
+from threadline.settings import Settings
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    database: Database
+    bus: EventBus
+    tokens: TokenIssuer
+    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    throttle: LoginThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.throttle = LoginThrottle(
+            max_failures=self.settings.login_max_failures, window_seconds=self.settings.login_window_seconds
+        )

@@ -1,0 +1,38 @@
+"""Permission checks, in one place: every use case asks "what role does this user have here?" the same way.
+
+A workspace or conversation the caller is not a member of is ``NotFound``, exactly as if it did not exist;
+a member without the needed role gets ``Forbidden``.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import Forbidden, NotFound
+from threadline.models.domain.user import Actor
+from threadline.models.domain.workspace import Role
+
+
+async def require_workspace_role(uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role) -> Role:
+    role = await uow.access.role_in_workspace(actor.user_id, workspace_id)
+    if role is None:
+        raise NotFound("Workspace not found")
+    _require(role, needed)
+    return role
+
+
+async def require_conversation_role(
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role
+) -> tuple[UUID, Role]:
+    """The conversation's workspace id and the caller's role there."""
+    found = await uow.access.role_for_conversation(actor.user_id, conversation_id)
+    if found is None:
+        raise NotFound("Conversation not found")
+    _require(found[1], needed)
+    return found
+
+
+def _require(role: Role, needed: Role) -> None:
+    if not role.allows(needed):
+        raise Forbidden(f"This needs the {needed.value} role or higher in the workspace")

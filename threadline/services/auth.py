@@ -1,0 +1,104 @@
+"""Accounts and credentials: register, log in, API keys, stream tokens, and checking a credential."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import NotFound, Unauthenticated
+from threadline.models.domain.pagination import Cursor, Page
+from threadline.models.domain.user import Actor, ApiKey, Credential, IssuedToken, NewApiKey, User
+from threadline.services.login_throttle import LoginThrottle
+from threadline.services.security import (
+    API_KEY_MARK,
+    PasswordHasher,
+    TokenIssuer,
+    TokenKind,
+    hash_api_key,
+    new_api_key_secret,
+)
+
+_BAD_LOGIN = "Incorrect email or password"
+
+
+class AuthService:
+    def __init__(
+        self, uow: UnitOfWork, *, hasher: PasswordHasher, tokens: TokenIssuer, throttle: LoginThrottle
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._tokens = tokens
+        self._throttle = throttle
+
+    async def register(self, *, email: str, password: str, name: str) -> User:
+        password_hash = await self._hasher.hash(password)
+        async with self._uow as uow:
+            user = await uow.users.add(
+                email=email.lower(), name=name, password_hash=password_hash, now=datetime.now(UTC)
+            )
+            await uow.commit()
+        return user
+
+    async def login(self, *, email: str, password: str, client: str) -> tuple[IssuedToken, User]:
+        email = email.lower()
+        keys = (f"email:{email}", f"client:{client}")
+        self._throttle.check(*keys)
+        async with self._uow as uow:
+            user = await uow.users.get_by_email(email)
+            password_hash = await uow.users.get_password_hash(user.id) if user else None
+        if user is None or not await self._hasher.verify(password_hash, password):
+            self._throttle.record_failure(*keys)
+            raise Unauthenticated(_BAD_LOGIN)
+        self._throttle.reset(keys[0])
+        return self._tokens.issue(user.id, TokenKind.ACCESS), user
+
+    async def authenticate(self, credential: str, *, stream: bool = False) -> Actor:
+        """Who presents ``credential``. Stream tokens are accepted only when ``stream`` is set, and then
+        only stream tokens (a query string must never carry a long-lived credential)."""
+        if stream:
+            user_id, kind = self._tokens.verify(credential)
+            if kind is not TokenKind.STREAM:
+                raise Unauthenticated("Only a stream token may be passed as ?token=")
+            return Actor(user_id=user_id, credential=Credential.STREAM_TOKEN)
+        if credential.startswith(API_KEY_MARK):
+            async with self._uow as uow:
+                key = await uow.api_keys.find_usable(hash_api_key(credential), now=datetime.now(UTC))
+                await uow.commit()
+            if key is None:
+                raise Unauthenticated("The API key is not valid")
+            return Actor(user_id=key.user_id, credential=Credential.API_KEY)
+        user_id, kind = self._tokens.verify(credential)
+        if kind is not TokenKind.ACCESS:
+            raise Unauthenticated("A stream token is valid only for event streams")
+        return Actor(user_id=user_id, credential=Credential.ACCESS_TOKEN)
+
+    async def create_api_key(self, *, actor: Actor, name: str, expires_in_days: int | None) -> NewApiKey:
+        secret, prefix = new_api_key_secret()
+        now = datetime.now(UTC)
+        expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
+        async with self._uow as uow:
+            key = await uow.api_keys.add(
+                user_id=actor.user_id,
+                name=name,
+                prefix=prefix,
+                key_hash=hash_api_key(secret),
+                now=now,
+                expires_at=expires_at,
+            )
+            await uow.commit()
+        return NewApiKey(api_key=key, secret=secret)
+
+    async def list_api_keys(self, *, actor: Actor, limit: int, cursor: str | None) -> Page[ApiKey]:
+        position = Cursor.decode(cursor) if cursor else None
+        async with self._uow as uow:
+            return await uow.api_keys.list_for_user(actor.user_id, limit=limit, cursor=position)
+
+    async def revoke_api_key(self, *, actor: Actor, key_id: UUID) -> None:
+        async with self._uow as uow:
+            if not await uow.api_keys.revoke(key_id, user_id=actor.user_id, now=datetime.now(UTC)):
+                raise NotFound("API key not found")
+            await uow.commit()
+
+    def issue_stream_token(self, *, actor: Actor) -> IssuedToken:
+        return self._tokens.issue(actor.user_id, TokenKind.STREAM)

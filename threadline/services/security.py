@@ -1,0 +1,82 @@
+"""Password hashing, signed tokens and API-key secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+import jwt
+from argon2 import PasswordHasher as Argon2Hasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from threadline.errors import Unauthenticated
+from threadline.models.domain.user import IssuedToken
+
+API_KEY_MARK = "tl_"
+_JWT_ALGORITHM = "HS256"
+
+
+class PasswordHasher:
+    """Argon2id, run in a worker thread: hashing is deliberately slow and must not stall the event loop."""
+
+    def __init__(self) -> None:
+        self._argon2 = Argon2Hasher()
+        self._dummy_hash = self._argon2.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._argon2.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Check ``password``; with no hash (unknown user) spend the same time so timing reveals nothing."""
+        try:
+            return await asyncio.to_thread(
+                self._argon2.verify, password_hash or self._dummy_hash, password
+            ) and (password_hash is not None)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+class TokenKind(StrEnum):
+    ACCESS = "access"
+    STREAM = "stream"
+
+
+class TokenIssuer:
+    """Signs and checks the JWTs handed to clients; each kind is good only for its own use."""
+
+    def __init__(self, secret_key: str, *, access_ttl_seconds: int, stream_ttl_seconds: int) -> None:
+        self._key = secret_key
+        self._ttl = {TokenKind.ACCESS: access_ttl_seconds, TokenKind.STREAM: stream_ttl_seconds}
+
+    def issue(self, user_id: UUID, kind: TokenKind) -> IssuedToken:
+        now = datetime.now(UTC)
+        ttl = self._ttl[kind]
+        claims = {"sub": str(user_id), "typ": kind.value, "iat": now, "exp": now + timedelta(seconds=ttl)}
+        return IssuedToken(token=jwt.encode(claims, self._key, algorithm=_JWT_ALGORITHM), expires_in=ttl)
+
+    def verify(self, token: str) -> tuple[UUID, TokenKind]:
+        """The user and kind of a valid token; an expired, malformed or forged one is ``Unauthenticated``."""
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=[_JWT_ALGORITHM], options={"require": ["sub", "exp", "typ"]}
+            )
+            return UUID(claims["sub"]), TokenKind(claims["typ"])
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("The token has expired") from None
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            raise Unauthenticated("The token is not valid") from None
+
+
+def new_api_key_secret() -> tuple[str, str]:
+    """A new API key and its public prefix (shown in lists so people can tell their keys apart)."""
+    secret = API_KEY_MARK + secrets.token_urlsafe(32)
+    return secret, secret[: len(API_KEY_MARK) + 8]
+
+
+def hash_api_key(secret: str) -> str:
+    """SHA-256 suffices: the key has 256 bits of entropy, so nothing slow is needed to resist guessing."""
+    return hashlib.sha256(secret.encode()).hexdigest()

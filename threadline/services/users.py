@@ -1,0 +1,45 @@
+"""The caller's own account."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import NotFound, Unauthenticated, ValidationFailed
+from threadline.models.domain.user import Actor, User
+from threadline.services.security import PasswordHasher
+
+
+class UserService:
+    def __init__(self, uow: UnitOfWork, *, hasher: PasswordHasher) -> None:
+        self._uow = uow
+        self._hasher = hasher
+
+    async def get_me(self, *, actor: Actor) -> User:
+        async with self._uow as uow:
+            user = await uow.users.get(actor.user_id)
+        if user is None:
+            raise Unauthenticated("The account no longer exists")
+        return user
+
+    async def update_me(
+        self, *, actor: Actor, name: str | None, password: str | None, current_password: str | None
+    ) -> User:
+        if password is not None and current_password is None:
+            raise ValidationFailed("A new password needs current_password", loc=("body", "current_password"))
+        async with self._uow as uow:
+            stored_hash = await uow.users.get_password_hash(actor.user_id)
+        if stored_hash is None:
+            raise NotFound("User not found")
+        new_hash = None
+        if password is not None:
+            assert current_password is not None
+            if not await self._hasher.verify(stored_hash, current_password):
+                raise ValidationFailed("current_password is not correct", loc=("body", "current_password"))
+            new_hash = await self._hasher.hash(password)
+        async with self._uow as uow:
+            user = await uow.users.update(
+                actor.user_id, now=datetime.now(UTC), name=name, password_hash=new_hash
+            )
+            await uow.commit()
+        return user

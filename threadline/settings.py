@@ -1,0 +1,55 @@
+"""Runtime configuration, read from the environment (prefix ``THREADLINE_``) and a ``.env`` file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class EventBusKind(StrEnum):
+    MEMORY = "memory"
+    REDIS = "redis"
+    POSTGRES = "postgres"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Built once by the app factory or the CLI, never at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///./threadline.db"
+    event_bus: EventBusKind = EventBusKind.MEMORY
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_key: str | None = Field(default=None, repr=False)
+    access_token_ttl_seconds: int = Field(default=3600, ge=1)
+    stream_token_ttl_seconds: int = Field(default=300, ge=1)
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    sse_queue_size: int = Field(default=1000, ge=1)
+    sse_retry_ms: int = Field(default=3000, ge=0)
+    event_poll_seconds: float = Field(default=1.0, gt=0)
+    event_retention_days: float = Field(default=7, gt=0)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: float = Field(default=300.0, gt=0)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    database_pool_size: int = Field(default=10, ge=1)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
