@@ -73,12 +73,7 @@ async def run(config: BenchConfig) -> BenchResult:
     result = BenchResult(NAME, TITLE)
     count = config.base_http_requests
     for label, requests in (("POST", posts(count, JSON_HEADERS)), ("GET", gets(count, {}))):
-        load = await measure(requests, config)
-        dist = load.distribution()
-        result.add(f"{label} req/s", load.throughput)
-        result.add(f"{label} p50", dist.p50 * 1e3, "ms")
-        result.add(f"{label} p99", dist.p99 * 1e3, "ms")
-        result.add(f"{label} errors", load.errors)
+        result.add_load(f"{label} {POST_PATH}", await measure(requests, config), "req/s")
     result.notes.append(f"{config.connections} connections, {count:,} requests per method")
     return result
 

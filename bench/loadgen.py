@@ -39,6 +39,7 @@ class LoadResult:
 
     connections: int
     elapsed: float = 0.0
+    client_cpu: float = 0.0
     timed_out: bool = False
     latencies: list[float] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
@@ -56,6 +57,11 @@ class LoadResult:
     @property
     def throughput(self) -> float:
         return self.count / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def client_load(self) -> float:
+        """Share of one core this process used; near 1 the figures measure the client, not the server."""
+        return self.client_cpu / self.elapsed if self.elapsed else 0.0
 
     def distribution(self) -> Distribution:
         return Distribution.of(self.latencies)
@@ -80,6 +86,7 @@ async def run_load(
     await asyncio.gather(*(conn.connect() for conn in pool))
     result = LoadResult(connections=connections)
     source = enumerate(requests)
+    cpu_started = time.process_time()
     started = time.perf_counter()
     deadline = started + time_limit
     try:
@@ -91,6 +98,7 @@ async def run_load(
         for conn in pool:
             conn.close()
     result.elapsed = time.perf_counter() - started
+    result.client_cpu = time.process_time() - cpu_started
     return result
 
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.loadgen import LoadResult
+
 Value = int | float | str
 
 
@@ -55,6 +57,20 @@ class BenchResult:
 
     def add(self, label: str, value: Value, unit: str = "") -> None:
         self.figures.append(Figure(label, value, unit))
+
+    def add_load(self, label: str, load: LoadResult, unit: str) -> None:
+        """The standard figures of one load run: throughput, latency percentiles, errors, client load."""
+        dist = load.distribution()
+        self.add(f"{label}: throughput", load.throughput, unit)
+        self.add(f"{label}: p50", dist.p50 * 1e3, "ms")
+        self.add(f"{label}: p90", dist.p90 * 1e3, "ms")
+        self.add(f"{label}: p99", dist.p99 * 1e3, "ms")
+        self.add(f"{label}: errors", load.errors, f"of {load.count:,}")
+        self.add(f"{label}: load generator CPU", load.client_load, "of a core")
+        if load.errors:
+            self.notes.append(f"{label}: statuses {load.status_counts()} (0 = socket error)")
+        if load.timed_out:
+            self.notes.append(f"{label}: stopped by the time limit before all requests were sent")
 
     @property
     def passed(self) -> bool:

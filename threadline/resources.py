@@ -17,10 +17,13 @@ class Resources:
     database: Database
     bus: EventBus
     tokens: TokenIssuer
-    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    hasher: PasswordHasher = field(init=False)
     throttle: LoginThrottle = field(init=False)
 
     def __post_init__(self) -> None:
+        self.hasher = PasswordHasher(
+            time_cost=self.settings.password_hash_time_cost, memory_kib=self.settings.password_hash_memory_kib
+        )
         self.throttle = LoginThrottle(
             max_failures=self.settings.login_max_failures, window_seconds=self.settings.login_window_seconds
         )

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     login_window_seconds: float = Field(default=300.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     database_pool_size: int = Field(default=10, ge=1)
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=32)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

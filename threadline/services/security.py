@@ -23,8 +23,8 @@ _JWT_ALGORITHM = "HS256"
 class PasswordHasher:
     """Argon2id, run in a worker thread: hashing is deliberately slow and must not stall the event loop."""
 
-    def __init__(self) -> None:
-        self._argon2 = Argon2Hasher()
+    def __init__(self, *, time_cost: int = 3, memory_kib: int = 64 * 1024) -> None:
+        self._argon2 = Argon2Hasher(time_cost=time_cost, memory_cost=memory_kib)
         self._dummy_hash = self._argon2.hash(secrets.token_urlsafe(16))
 
     async def hash(self, password: str) -> str:

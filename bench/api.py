@@ -1,0 +1,102 @@
+"""Threadline over HTTP for the benchmarks: untimed setup and checks, and the requests the load runs send."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
+
+from bench.http1 import Connection
+from bench.loadgen import Request
+from bench.payloads import JSON_HEADERS, bearer_headers, message_body
+from bench.procs import ServerProcess
+
+PAGE_LIMIT = 200
+
+
+class ApiError(Exception):
+    """Threadline answered a setup or check request with an unexpected status."""
+
+    def __init__(self, method: str, path: str, status: int, body: bytes) -> None:
+        super().__init__(f"{method} {path} answered {status}: {body[:300]!r}")
+        self.status = status
+
+
+def messages_path(conversation_id: str) -> str:
+    return f"/v1/conversations/{conversation_id}/messages"
+
+
+def append_requests(conversation_ids: Sequence[str], count: int, token: str) -> Iterator[Request]:
+    """``count`` ~200-byte message POSTs, dealt round-robin over the conversations."""
+    headers = bearer_headers(token)
+    paths = [messages_path(conversation_id) for conversation_id in conversation_ids]
+    return (Request("POST", paths[i % len(paths)], headers, message_body(i)) for i in range(count))
+
+
+class ApiClient:
+    """Sequential JSON calls over one keep-alive connection, signed in as a fresh user."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._conn = Connection(host, port)
+        self.token = ""
+
+    async def call(self, method: str, path: str, payload: Any = None, *, expect: int = 200) -> Any:
+        return await self.send(method, path, b"" if payload is None else json.dumps(payload).encode(), expect)
+
+    async def send(self, method: str, path: str, body: bytes, expect: int) -> Any:
+        headers = bearer_headers(self.token) if self.token else JSON_HEADERS
+        response = await self._conn.request(method, path, headers, body)
+        if response.status != expect:
+            raise ApiError(method, path, response.status, response.body)
+        return response.json() if response.body else None
+
+    async def sign_up(self) -> None:
+        credentials = {"email": f"bench-{uuid.uuid4().hex}@example.com", "password": uuid.uuid4().hex}
+        await self.call("POST", "/v1/auth/register", {**credentials, "name": "Bench"}, expect=201)
+        self.token = (await self.call("POST", "/v1/auth/login", credentials))["access_token"]
+
+    async def create_workspace(self, name: str) -> str:
+        workspace_id: str = (await self.call("POST", "/v1/workspaces", {"name": name}, expect=201))["id"]
+        return workspace_id
+
+    async def create_conversation(self, workspace_id: str, title: str) -> str:
+        path = f"/v1/workspaces/{workspace_id}/conversations"
+        conversation_id: str = (await self.call("POST", path, {"title": title}, expect=201))["id"]
+        return conversation_id
+
+    async def post_message(self, conversation_id: str, body: bytes) -> Any:
+        return await self.send("POST", messages_path(conversation_id), body, 201)
+
+    async def page_seqs(self, conversation_id: str, query: str) -> tuple[list[int], bool]:
+        """The ``seq`` numbers of one page of messages, and whether more exist."""
+        page = await self.call("GET", f"{messages_path(conversation_id)}?{query}")
+        return [item["seq"] for item in page["items"]], page["has_more"]
+
+    async def all_seqs(self, conversation_id: str) -> list[int]:
+        """Every ``seq`` in the conversation, oldest first, paging forward with ``after``."""
+        seqs: list[int] = []
+        more = True
+        while more:
+            page, more = await self.page_seqs(
+                conversation_id, f"after={seqs[-1] if seqs else 0}&limit={PAGE_LIMIT}"
+            )
+            if not page:
+                break
+            seqs += page
+        return seqs
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+@contextlib.asynccontextmanager
+async def signed_up(server: ServerProcess) -> AsyncIterator[ApiClient]:
+    """An API client for a new user of ``server``, closed when the block ends."""
+    client = ApiClient(server.host, server.port)
+    try:
+        await client.sign_up()
+        yield client
+    finally:
+        client.close()

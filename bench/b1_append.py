@@ -1,0 +1,79 @@
+"""B1 append: how fast messages can be appended, and whether that holds as a conversation grows.
+
+Pass one appends ``b1_messages`` ~200-byte messages to one conversation over 64 keep-alive
+connections; pass two spreads as many over ``b1_conversations`` conversations. Each pass is compared
+with BASE_HTTP answering the same POSTs, then checked over HTTP: every conversation must hold exactly
+its successful appends, numbered 1..k.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from bench import baseline_http
+from bench.api import ApiClient, append_requests, signed_up
+from bench.config import BenchConfig
+from bench.loadgen import LoadResult, run_load
+from bench.payloads import bearer_headers
+from bench.report import BenchResult, Target, at_least, at_most, exactly
+from bench.server import running_threadline
+from bench.stats import flatness, ratio
+
+NAME = "b1"
+TITLE = "B1 append: POST /v1/conversations/{id}/messages"
+MIN_RATIO = 0.25
+MAX_FLATNESS = 1.1
+
+
+async def run(config: BenchConfig) -> BenchResult:
+    result = BenchResult(NAME, TITLE)
+    count = config.b1_messages
+    async with running_threadline(config) as server, signed_up(server) as api:
+        workspace = await api.create_workspace("bench b1")
+        single = [await api.create_conversation(workspace, "b1 one conversation")]
+        spread = [
+            await api.create_conversation(workspace, f"b1 spread {i}") for i in range(config.b1_conversations)
+        ]
+        base = await baseline_http.measure(baseline_http.posts(count, bearer_headers(api.token)), config)
+        result.add_load("BASE_HTTP POST", base, "req/s")
+        for label, conversations in (("1 conversation", single), (f"{len(spread)} conversations", spread)):
+            load = await run_load(
+                server.host,
+                server.port,
+                append_requests(conversations, count, api.token),
+                connections=config.connections,
+                time_limit=config.time_limit,
+            )
+            problem = await _seq_problem(api, conversations, load)
+            _report(result, label, load, base, problem)
+    result.notes.append(f"{count:,} appends per pass over {config.connections} connections")
+    return result
+
+
+async def _seq_problem(api: ApiClient, conversations: Sequence[str], load: LoadResult) -> str | None:
+    """What is wrong, if anything, with the messages stored: each conversation must hold exactly the
+    appends answered 2xx, numbered 1..k without gaps or repeats."""
+    expected = Counter(index % len(conversations) for index in load.successes_by_issue())
+    for position, conversation_id in enumerate(conversations):
+        seqs = await api.all_seqs(conversation_id)
+        if seqs != list(range(1, expected[position] + 1)):
+            span = f"{seqs[0]}..{seqs[-1]}" if seqs else "none"
+            return f"conversation {conversation_id}: {len(seqs):,} messages (seq {span}) for {expected[position]:,} appends"
+    return None
+
+
+def _report(result: BenchResult, label: str, load: LoadResult, base: LoadResult, problem: str | None) -> None:
+    throughput_ratio = ratio(load.throughput, base.throughput)
+    flat = flatness(load.latencies)
+    result.add_load(label, load, "appends/s")
+    result.add(f"{label}: ratio to BASE_HTTP", throughput_ratio)
+    result.add(f"{label}: flatness (median last 1,000 / first 1,000)", flat)
+    result.targets += [
+        at_least(f"{label}: throughput ratio to BASE_HTTP", throughput_ratio, MIN_RATIO),
+        at_most(f"{label}: flatness", flat, MAX_FLATNESS),
+        exactly(f"{label}: errors", load.errors, 0),
+        Target(
+            f"{label}: stored seq exactly 1..N", problem is None, problem or "every conversation holds 1..k"
+        ),
+    ]

@@ -1,0 +1,130 @@
+"""BASE_FAN: the cheapest possible fan-out on this stack, one ``asyncio.Queue`` per SSE client.
+
+``GET /stream`` subscribes (``retry`` and a ``ready`` event first, like Threadline); ``POST /publish``
+puts one small JSON event, carrying the publisher's send timestamp, into every client's queue and
+answers 202. Run directly with ``python -m bench.baseline_fan --port N``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request as HttpRequest
+from starlette.responses import JSONResponse, StreamingResponse
+from starlette.routing import Route
+
+from bench import procs
+from bench.config import BenchConfig
+from bench.fanout import FanResult, RoundTracker, measure_rounds
+from bench.http1 import Connection
+from bench.payloads import JSON_HEADERS
+from bench.report import BenchResult
+from bench.sse_client import READY_EVENT, SseEvent, close_streams, open_streams
+
+NAME = "base_fan"
+TITLE = "BASE_FAN: bare Starlette SSE fan-out, one asyncio.Queue per client"
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+_queues: set[asyncio.Queue[str]] = set()
+_ids = itertools.count(1)
+
+
+async def _stream(_: HttpRequest) -> StreamingResponse:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+
+    async def frames() -> AsyncIterator[str]:
+        _queues.add(queue)
+        try:
+            yield f"retry: 3000\n\nevent: {READY_EVENT}\ndata: {{}}\n\n"
+            while True:
+                yield await queue.get()
+        finally:
+            _queues.discard(queue)
+
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=STREAM_HEADERS)
+
+
+async def _publish(request: HttpRequest) -> JSONResponse:
+    payload = await request.json()
+    frame = f"id: {next(_ids)}\nevent: message.created\ndata: {json.dumps(payload)}\n\n"
+    for queue in _queues:
+        queue.put_nowait(frame)
+    return JSONResponse({"subscribers": len(_queues)}, status_code=202)
+
+
+async def _ping(_: HttpRequest) -> JSONResponse:
+    return JSONResponse({"status": "ready"})
+
+
+app = Starlette(
+    routes=[
+        Route("/stream", _stream, methods=["GET"]),
+        Route("/publish", _publish, methods=["POST"]),
+        Route("/ping", _ping, methods=["GET"]),
+    ]
+)
+
+
+def _round_of(event: SseEvent) -> int | None:
+    if event.event != "message.created":
+        return None
+    round_: int = json.loads(event.data)["round"]
+    return round_
+
+
+async def measure(subscribers: int, rounds: int, config: BenchConfig) -> FanResult:
+    """Publish ``rounds`` events to ``subscribers`` clients of a fresh baseline and time each arrival."""
+    async with procs.running_baseline(__name__) as server:
+        tracker = RoundTracker(_round_of)
+        opened = await open_streams(
+            server.host,
+            server.port,
+            "/stream",
+            subscribers,
+            concurrency=config.connect_concurrency,
+            on_event=tracker.on_event,
+        )
+        if opened.failures:
+            await close_streams(opened.streams)
+            raise RuntimeError(f"{len(opened.failures)} BASE_FAN streams failed, first: {opened.failures[0]}")
+        publisher = Connection(server.host, server.port)
+
+        async def publish(round_: int) -> None:
+            body = json.dumps({"round": round_, "sent": time.monotonic()}).encode()
+            response = await publisher.request("POST", "/publish", JSON_HEADERS, body)
+            if response.status != 202:
+                raise RuntimeError(f"BASE_FAN publish answered {response.status}")
+
+        try:
+            return await measure_rounds(
+                tracker, publish, subscribers=len(opened.streams), rounds=rounds, pause=_pause(subscribers)
+            )
+        finally:
+            publisher.close()
+            await close_streams(opened.streams)
+
+
+def _pause(subscribers: int) -> float:
+    """Idle time between rounds, so one round's tail writes never overlap the next round's clock."""
+    return 0.0 if subscribers == 1 else 0.2
+
+
+async def run(config: BenchConfig) -> BenchResult:
+    """The baseline alone at one subscriber and at each fan-out size."""
+    result = BenchResult(NAME, TITLE)
+    for subscribers, rounds in ((1, config.b3_posts), *((n, config.fan_rounds) for n in config.fan_counts)):
+        fan = await measure(subscribers, rounds, config)
+        result.add(f"N={subscribers:,} p50", fan.overall.p50 * 1e3, "ms")
+        result.add(f"N={subscribers:,} p99", fan.overall.p99 * 1e3, "ms")
+        result.add(f"N={subscribers:,} worst round / median round p99", fan.round_spread)
+        result.add(f"N={subscribers:,} missing deliveries", fan.missing)
+    return result
+
+
+if __name__ == "__main__":
+    procs.serve_baseline(app)

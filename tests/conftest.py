@@ -1,0 +1,100 @@
+"""Fixtures shared by every test: real databases (SQLite always, PostgreSQL when reachable), the app, a client."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.support import databases
+from tests.support.accounts import Account, sign_up
+from threadline.app import create_app
+from threadline.database.migrate import upgrade_async
+from threadline.settings import Settings
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
+
+
+@pytest.fixture(scope="session")
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (cheaper than migrating every time)."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    await upgrade_async(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+async def postgres_dsn() -> AsyncIterator[str]:
+    """A migrated PostgreSQL database for the whole session, dropped at the end."""
+    await databases.require_postgres()
+    dsn = await databases.create_postgres_database()
+    try:
+        await upgrade_async(databases.sqlalchemy_url(dsn))
+        yield dsn
+    finally:
+        await databases.drop_postgres_database(dsn)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path) -> str:
+    """A migrated, empty database: each test using it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "threadline.db"
+        shutil.copyfile(sqlite_template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    # A synchronous fixture: no event loop is running here, so a short-lived one can empty the tables.
+    asyncio.run(databases.truncate_postgres(dsn))
+    return databases.sqlalchemy_url(dsn)
+
+
+@pytest.fixture
+def make_settings(database_url: str) -> Callable[..., Settings]:
+    """Settings for a test app; keyword arguments override the test defaults."""
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "database_url": database_url,
+            "secret_key": TEST_SECRET_KEY,
+            "password_hash_time_cost": 1,
+            "password_hash_memory_kib": 64,
+            "sse_heartbeat_seconds": 15,
+            **overrides,
+        }
+        return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient) -> Account:
+    return await sign_up(client, name="Alice")
+
+
+@pytest.fixture
+async def bob(client: httpx.AsyncClient) -> Account:
+    return await sign_up(client, name="Bob")

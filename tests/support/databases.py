@@ -1,0 +1,75 @@
+"""Real databases for tests: a migrated SQLite file per test, and a PostgreSQL database per session.
+
+PostgreSQL tests run whenever a server answers; in CI (``CI=true``) an unreachable server is a failure,
+never a silent skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import asyncpg
+import pytest
+
+POSTGRES_ADMIN_DSN = os.environ.get("THREADLINE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_HOST_URL = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    return dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+async def _postgres_reachable() -> str | None:
+    try:
+        connection = await asyncio.wait_for(asyncpg.connect(POSTGRES_ADMIN_DSN), timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        return f"PostgreSQL at {POSTGRES_ADMIN_DSN} is unreachable: {error!r}"
+    await connection.close()
+    return None
+
+
+async def require_postgres() -> None:
+    """Skip (or, in CI, fail) when there is no PostgreSQL server to test against."""
+    problem = await _postgres_reachable()
+    if problem is None:
+        return
+    if IN_CI:
+        pytest.fail(f"{problem} (CI must run the PostgreSQL tests)")
+    pytest.skip(problem)
+
+
+async def create_postgres_database(prefix: str = "threadline_test") -> str:
+    """A new empty database; returns its asyncpg DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return f"{POSTGRES_HOST_URL}/{name}"
+
+
+async def drop_postgres_database(dsn: str) -> None:
+    name = dsn.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def truncate_postgres(dsn: str) -> None:
+    """Empty every application table, so each test starts clean on the session's database."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        tables = await connection.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+        if names:
+            await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
