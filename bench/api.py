@@ -8,12 +8,16 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
 
+from bench.config import BenchConfig
+from bench.fanout import RoundTracker
 from bench.http1 import Connection
 from bench.loadgen import Request
-from bench.payloads import JSON_HEADERS, bearer_headers, message_body
+from bench.payloads import JSON_HEADERS, bearer_headers, marker_index, message_body
 from bench.procs import ServerProcess
+from bench.sse_client import OpenedStreams, SseEvent, open_streams
 
 PAGE_LIMIT = 200
+ROUND_MARKER = "round"
 
 
 class ApiError(Exception):
@@ -26,6 +30,17 @@ class ApiError(Exception):
 
 def messages_path(conversation_id: str) -> str:
     return f"/v1/conversations/{conversation_id}/messages"
+
+
+def events_path(conversation_id: str) -> str:
+    return f"/v1/conversations/{conversation_id}/events"
+
+
+def message_round(event: SseEvent) -> int | None:
+    """The broadcast round a ``message.created`` event belongs to, read from the message's content."""
+    if event.event != "message.created":
+        return None
+    return marker_index(json.loads(event.data)["data"]["content"], ROUND_MARKER)
 
 
 def append_requests(conversation_ids: Sequence[str], count: int, token: str) -> Iterator[Request]:
@@ -68,6 +83,29 @@ class ApiClient:
 
     async def post_message(self, conversation_id: str, body: bytes) -> Any:
         return await self.send("POST", messages_path(conversation_id), body, 201)
+
+    async def publish_round(self, conversation_id: str, round_: int) -> None:
+        """Post the message that ``message_round`` recognises as broadcast round ``round_``."""
+        await self.post_message(conversation_id, message_body(round_, ROUND_MARKER))
+
+    async def subscribe(
+        self,
+        server: ServerProcess,
+        conversation_id: str,
+        count: int,
+        tracker: RoundTracker,
+        config: BenchConfig,
+    ) -> OpenedStreams:
+        """Open ``count`` streams on the conversation's events as this user, feeding ``tracker``."""
+        return await open_streams(
+            server.host,
+            server.port,
+            events_path(conversation_id),
+            count,
+            concurrency=config.connect_concurrency,
+            headers={"Authorization": f"Bearer {self.token}"},
+            on_event=tracker.on_event,
+        )
 
     async def page_seqs(self, conversation_id: str, query: str) -> tuple[list[int], bool]:
         """The ``seq`` numbers of one page of messages, and whether more exist."""

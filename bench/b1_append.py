@@ -52,14 +52,16 @@ async def run(config: BenchConfig) -> BenchResult:
 
 
 async def _seq_problem(api: ApiClient, conversations: Sequence[str], load: LoadResult) -> str | None:
-    """What is wrong, if anything, with the messages stored: each conversation must hold exactly the
-    appends answered 2xx, numbered 1..k without gaps or repeats."""
+    """What is wrong with the stored messages, if anything.
+
+    Each conversation must hold exactly the appends answered 2xx, numbered 1..k without gaps or repeats.
+    """
     expected = Counter(index % len(conversations) for index in load.successes_by_issue())
     for position, conversation_id in enumerate(conversations):
-        seqs = await api.all_seqs(conversation_id)
-        if seqs != list(range(1, expected[position] + 1)):
-            span = f"{seqs[0]}..{seqs[-1]}" if seqs else "none"
-            return f"conversation {conversation_id}: {len(seqs):,} messages (seq {span}) for {expected[position]:,} appends"
+        seqs, appended = await api.all_seqs(conversation_id), expected[position]
+        if seqs != list(range(1, appended + 1)):
+            span = f"seq {seqs[0]}..{seqs[-1]}" if seqs else "none"
+            return f"conversation {conversation_id}: {len(seqs):,} messages ({span}), {appended:,} appended"
     return None
 
 

@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from bench import procs
 from bench.config import BenchConfig
-from bench.fanout import FanResult, RoundTracker, measure_rounds
+from bench.fanout import FanResult, RoundTracker, measure_rounds, round_pause
 from bench.http1 import Connection
 from bench.payloads import JSON_HEADERS
 from bench.report import BenchResult
@@ -102,16 +102,15 @@ async def measure(subscribers: int, rounds: int, config: BenchConfig) -> FanResu
 
         try:
             return await measure_rounds(
-                tracker, publish, subscribers=len(opened.streams), rounds=rounds, pause=_pause(subscribers)
+                tracker,
+                publish,
+                subscribers=len(opened.streams),
+                rounds=rounds,
+                pause=round_pause(subscribers),
             )
         finally:
             publisher.close()
             await close_streams(opened.streams)
-
-
-def _pause(subscribers: int) -> float:
-    """Idle time between rounds, so one round's tail writes never overlap the next round's clock."""
-    return 0.0 if subscribers == 1 else 0.2
 
 
 async def run(config: BenchConfig) -> BenchResult:

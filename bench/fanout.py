@@ -56,6 +56,11 @@ class RoundTracker:
             self._waiter = None
 
 
+def round_pause(subscribers: int) -> float:
+    """Idle time between rounds, so one round's tail writes never overlap the next round's clock."""
+    return 0.0 if subscribers == 1 else 0.2
+
+
 @dataclass(frozen=True, slots=True)
 class FanResult:
     """Latency from publish to arrival, per round and over all rounds, at one subscriber count."""

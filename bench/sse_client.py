@@ -170,6 +170,12 @@ class OpenedStreams:
         """Streams opened (up to ``ready``) per second."""
         return len(self.streams) / self.elapsed if self.elapsed else 0.0
 
+    def require_all(self) -> None:
+        """Raise unless every stream opened, for measurements that mean nothing with one missing."""
+        if self.failures:
+            count = len(self.failures) + len(self.streams)
+            raise StreamRefused.summary(f"{len(self.failures)} of {count} streams failed; first: {self.failures[0]}")
+
 
 async def open_streams(
     host: str,

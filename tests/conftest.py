@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: real databases (SQLite always, PostgreSQL when reachable), the app, a client."""
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when reachable), the app and a client."""
 
 from __future__ import annotations
 

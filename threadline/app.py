@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from threadline.api.metrics import Metrics
 from threadline.api.middleware import RequestContextMiddleware
 from threadline.api.problems import install_problem_handlers
-from threadline.api.routers import auth, operations, users
+from threadline.api.routers import auth, operations, users, workspaces
 from threadline.database.engine import Database, create_engine
 from threadline.events.bus import EventBus, MemoryBus
 from threadline.resources import Resources
@@ -77,12 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=[
             {"name": "auth", "description": "Accounts, login, API keys and stream tokens."},
             {"name": "users", "description": "The caller's own account."},
+            {"name": "workspaces", "description": "Workspaces shared between users, and their members."},
             {"name": "operations", "description": "Health, readiness and metrics."},
         ],
     )
     app.state.metrics = metrics
     install_problem_handlers(app)
-    for router in (auth.router, users.router, operations.router):
+    for router in (auth.router, users.router, workspaces.router, operations.router):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(

@@ -56,7 +56,9 @@ def unique_email(stem: str = "user") -> str:
 
 async def sign_up(client: httpx.AsyncClient, *, email: str | None = None, name: str = "Test User") -> Account:
     email = email or unique_email()
-    registered = await client.post("/v1/auth/register", json={"email": email, "password": PASSWORD, "name": name})
+    registered = await client.post(
+        "/v1/auth/register", json={"email": email, "password": PASSWORD, "name": name}
+    )
     assert registered.status_code == 201, registered.text
     login = await client.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text

@@ -13,7 +13,9 @@ import uuid
 import asyncpg
 import pytest
 
-POSTGRES_ADMIN_DSN = os.environ.get("THREADLINE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_DSN = os.environ.get(
+    "THREADLINE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
 POSTGRES_HOST_URL = POSTGRES_ADMIN_DSN.rsplit("/", 1)[0]
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 

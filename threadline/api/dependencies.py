@@ -13,6 +13,7 @@ from threadline.models.domain.user import Actor
 from threadline.resources import Resources
 from threadline.services.auth import AuthService
 from threadline.services.users import UserService
+from threadline.services.workspaces import WorkspaceService
 
 # The token URL makes the "Authorize" button of /docs work; API keys are accepted in the same header.
 _bearer = OAuth2PasswordBearer(
@@ -49,6 +50,13 @@ def get_user_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> UserService
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+def get_workspace_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> WorkspaceService:
+    return WorkspaceService(uow, resources.bus)
+
+
+WorkspaceServiceDep = Annotated[WorkspaceService, Depends(get_workspace_service)]
 
 
 async def get_current_actor(token: Annotated[str | None, Depends(_bearer)], auth: AuthServiceDep) -> Actor:

@@ -57,6 +57,7 @@ class WorkspaceRepository(Repository):
             last_active_at=now,
         )
         self._session.add(row)
+        await self._session.flush()
         self._session.add(MembershipRow(workspace_id=row.id, user_id=owner_id, role=Role.OWNER, added_at=now))
         await self._session.flush()
         return to_workspace(row)
@@ -134,11 +135,14 @@ class MemberRepository(Repository):
             to_domain=lambda row: to_member(row[0], row[1]),
         )
 
-    async def list_user_ids(self, workspace_id: UUID) -> list[UUID]:
-        result = await self._session.scalars(
-            select(MembershipRow.user_id).where(MembershipRow.workspace_id == workspace_id)
+    async def list_all(self, workspace_id: UUID) -> list[Member]:
+        result = await self._session.execute(
+            select(MembershipRow, UserRow)
+            .join(UserRow, UserRow.id == MembershipRow.user_id)
+            .where(MembershipRow.workspace_id == workspace_id)
+            .order_by(MembershipRow.added_at)
         )
-        return list(result)
+        return [to_member(membership, user) for membership, user in result.tuples()]
 
     async def add(self, workspace_id: UUID, user_id: UUID, *, role: Role, now: datetime) -> Member:
         self._session.add(MembershipRow(workspace_id=workspace_id, user_id=user_id, role=role, added_at=now))
@@ -150,13 +154,16 @@ class MemberRepository(Repository):
         assert member is not None
         return member
 
-    async def set_role(self, workspace_id: UUID, user_id: UUID, *, role: Role) -> Member | None:
+    async def set_role(self, workspace_id: UUID, user_id: UUID, *, role: Role) -> Member:
+        """Change a member's role; the caller checked the membership exists."""
         await self._session.execute(
             update(MembershipRow)
             .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
             .values(role=role)
         )
-        return await self.get(workspace_id, user_id)
+        member = await self.get(workspace_id, user_id)
+        assert member is not None
+        return member
 
     async def remove(self, workspace_id: UUID, user_id: UUID) -> None:
         await self._session.execute(

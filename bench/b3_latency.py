@@ -1,0 +1,59 @@
+"""B3 event latency: time from sending ``POST …/messages`` to its ``message.created`` event at one subscriber.
+
+Each post waits for its event before the next, ``b3_posts`` times; BASE_FAN(1) is timed the same way
+(publish request sent → event parsed) with its bare queue in place of Threadline's write and hub.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from bench import baseline_fan
+from bench.api import message_round, signed_up
+from bench.config import BenchConfig
+from bench.fanout import FanResult, RoundTracker, measure_rounds
+from bench.report import BenchResult, at_most, exactly
+from bench.server import running_threadline
+from bench.sse_client import close_streams
+from bench.stats import ratio
+
+NAME = "b3"
+TITLE = "B3 event latency: POST message -> message.created at 1 subscriber"
+MAX_P99_TO_BASE = 3.0
+
+
+async def run(config: BenchConfig) -> BenchResult:
+    result = BenchResult(NAME, TITLE)
+    posts = config.b3_posts
+    base = await baseline_fan.measure(1, posts, config)
+    async with running_threadline(config) as server, signed_up(server) as api:
+        conversation = await api.create_conversation(await api.create_workspace("bench b3"), "b3")
+        tracker = RoundTracker(message_round)
+        opened = await api.subscribe(conversation, 1, tracker, config)
+        try:
+            fan = await measure_rounds(
+                tracker,
+                partial(api.publish_round, conversation),
+                subscribers=len(opened.streams),
+                rounds=posts,
+            )
+        finally:
+            await close_streams(opened.streams)
+    _add(result, "BASE_FAN(1)", base)
+    _add(result, "Threadline", fan)
+    p99_ratio = ratio(fan.overall.p99, base.overall.p99)
+    result.add("p99 ratio to BASE_FAN(1)", p99_ratio)
+    result.targets += [
+        exactly("subscriber opened", len(opened.streams), 1),
+        at_most("p99 ratio to BASE_FAN(1)", p99_ratio, MAX_P99_TO_BASE),
+        exactly("missing events", fan.missing, 0),
+        exactly("duplicate events", fan.duplicates, 0),
+    ]
+    result.notes.append(f"{posts} sequential posts, each waiting for its event")
+    return result
+
+
+def _add(result: BenchResult, label: str, fan: FanResult) -> None:
+    result.add(f"{label}: p50", fan.overall.p50 * 1e3, "ms")
+    result.add(f"{label}: p99", fan.overall.p99 * 1e3, "ms")
+    result.add(f"{label}: max", fan.overall.max * 1e3, "ms")

@@ -1,0 +1,47 @@
+"""How each change is described in the event log: the contract's event types and their ``data``."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from threadline.models.domain.conversation import Conversation, Message
+from threadline.models.domain.event import EventType, NewEvent
+from threadline.models.domain.user import Actor
+from threadline.models.domain.workspace import Member, Workspace
+
+
+def workspace_event(kind: EventType, workspace: Workspace, actor: Actor) -> NewEvent:
+    return NewEvent(
+        type=kind, workspace_id=workspace.id, actor_id=actor.user_id, data=workspace.model_dump(mode="json")
+    )
+
+
+def member_event(kind: EventType, member: Member, actor: Actor) -> NewEvent:
+    """Membership events name their subject, so that user's own stream hears of them in any workspace."""
+    return NewEvent(
+        type=kind,
+        workspace_id=member.workspace_id,
+        actor_id=actor.user_id,
+        subject_user_id=member.user_id,
+        data=member.model_dump(mode="json", exclude={"workspace_id"}),
+    )
+
+
+def conversation_event(kind: EventType, conversation: Conversation, actor: Actor) -> NewEvent:
+    return NewEvent(
+        type=kind,
+        workspace_id=conversation.workspace_id,
+        conversation_id=conversation.id,
+        actor_id=actor.user_id,
+        data=conversation.model_dump(mode="json"),
+    )
+
+
+def message_event(kind: EventType, message: Message, *, workspace_id: UUID, actor: Actor) -> NewEvent:
+    return NewEvent(
+        type=kind,
+        workspace_id=workspace_id,
+        conversation_id=message.conversation_id,
+        actor_id=actor.user_id,
+        data=message.model_dump(mode="json"),
+    )

@@ -1,0 +1,152 @@
+"""Workspaces and their members: who may see and change what (API.md §3)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import Forbidden, NotFound, ValidationFailed
+from threadline.events.bus import EventBus
+from threadline.models.domain.event import EventType
+from threadline.models.domain.pagination import Cursor, Page
+from threadline.models.domain.user import Actor
+from threadline.models.domain.workspace import Member, Role, WorkspaceAccess
+from threadline.services.access import require_workspace_role
+from threadline.services.events import member_event, workspace_event
+
+
+class WorkspaceService:
+    def __init__(self, uow: UnitOfWork, bus: EventBus) -> None:
+        self._uow = uow
+        self._bus = bus
+
+    async def create_workspace(
+        self, *, actor: Actor, name: str, description: str, metadata: dict[str, Any]
+    ) -> WorkspaceAccess:
+        """A new workspace, owned by its creator (no event: nobody else can see it yet)."""
+        async with self._uow as uow:
+            workspace = await uow.workspaces.add(
+                name=name, description=description, metadata=metadata, owner_id=actor.user_id, now=_now()
+            )
+            await uow.commit()
+        return WorkspaceAccess(workspace=workspace, role=Role.OWNER)
+
+    async def list_workspaces(self, *, actor: Actor, limit: int, cursor: str | None) -> Page[WorkspaceAccess]:
+        position = Cursor.decode(cursor) if cursor else None
+        async with self._uow as uow:
+            return await uow.workspaces.list_for_user(actor.user_id, limit=limit, cursor=position)
+
+    async def get_workspace(self, *, actor: Actor, workspace_id: UUID) -> WorkspaceAccess:
+        async with self._uow as uow:
+            role = await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
+            workspace = await uow.workspaces.get(workspace_id)
+        if workspace is None:
+            raise NotFound("Workspace not found")
+        return WorkspaceAccess(workspace=workspace, role=role)
+
+    async def update_workspace(
+        self, *, actor: Actor, workspace_id: UUID, changes: dict[str, Any]
+    ) -> WorkspaceAccess:
+        """Apply ``name``, ``description`` and/or ``metadata`` (owner only)."""
+        async with self._uow as uow:
+            role = await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
+            workspace = await uow.workspaces.update(workspace_id, now=_now(), **changes)
+            event = await uow.events.append(
+                workspace_event(EventType.WORKSPACE_UPDATED, workspace, actor), now=_now()
+            )
+            await uow.commit()
+        await self._bus.ring(event.id)
+        return WorkspaceAccess(workspace=workspace, role=role)
+
+    async def delete_workspace(self, *, actor: Actor, workspace_id: UUID) -> None:
+        """Delete the workspace with everything in it.
+
+        Besides ``workspace.deleted``, each member gets a ``member.removed`` naming them, so a client that
+        resumes its personal stream later still learns it lost the workspace.
+        """
+        async with self._uow as uow:
+            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
+            workspace = await uow.workspaces.get(workspace_id)
+            if workspace is None:
+                raise NotFound("Workspace not found")
+            now = _now()
+            members = await uow.members.list_all(workspace_id)
+            event = await uow.events.append(
+                workspace_event(EventType.WORKSPACE_DELETED, workspace, actor), now=now
+            )
+            for member in members:
+                event = await uow.events.append(
+                    member_event(EventType.MEMBER_REMOVED, member, actor), now=now
+                )
+            await uow.workspaces.delete(workspace_id)
+            await uow.commit()
+        await self._bus.ring(event.id)
+
+    async def list_members(
+        self, *, actor: Actor, workspace_id: UUID, limit: int, cursor: str | None
+    ) -> Page[Member]:
+        position = Cursor.decode(cursor) if cursor else None
+        async with self._uow as uow:
+            await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
+            return await uow.members.list_for_workspace(workspace_id, limit=limit, cursor=position)
+
+    async def add_member(self, *, actor: Actor, workspace_id: UUID, email: str, role: Role) -> Member:
+        _check_assignable(role)
+        async with self._uow as uow:
+            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
+            user = await uow.users.get_by_email(email.lower())
+            if user is None:
+                raise NotFound("No user has this email")
+            member = await uow.members.add(workspace_id, user.id, role=role, now=_now())
+            event = await uow.events.append(member_event(EventType.MEMBER_ADDED, member, actor), now=_now())
+            await uow.commit()
+        await self._bus.ring(event.id)
+        return member
+
+    async def change_member_role(
+        self, *, actor: Actor, workspace_id: UUID, user_id: UUID, role: Role
+    ) -> Member:
+        _check_assignable(role)
+        async with self._uow as uow:
+            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
+            member = await self._require_member(uow, workspace_id, user_id)
+            if member.role is Role.OWNER:
+                raise Forbidden("The owner's role cannot be changed")
+            if member.role is role:
+                return member
+            member = await uow.members.set_role(workspace_id, user_id, role=role)
+            event = await uow.events.append(member_event(EventType.MEMBER_UPDATED, member, actor), now=_now())
+            await uow.commit()
+        await self._bus.ring(event.id)
+        return member
+
+    async def remove_member(self, *, actor: Actor, workspace_id: UUID, user_id: UUID) -> None:
+        """The owner removes anyone else; any other member may remove only themself (leave)."""
+        leaving = user_id == actor.user_id
+        async with self._uow as uow:
+            await require_workspace_role(uow, actor, workspace_id, Role.VIEWER if leaving else Role.OWNER)
+            member = await self._require_member(uow, workspace_id, user_id)
+            if member.role is Role.OWNER:
+                raise Forbidden("The owner cannot be removed from the workspace")
+            await uow.members.remove(workspace_id, user_id)
+            event = await uow.events.append(member_event(EventType.MEMBER_REMOVED, member, actor), now=_now())
+            await uow.commit()
+        await self._bus.ring(event.id)
+
+    @staticmethod
+    async def _require_member(uow: UnitOfWork, workspace_id: UUID, user_id: UUID) -> Member:
+        member = await uow.members.get(workspace_id, user_id)
+        if member is None:
+            raise NotFound("Member not found")
+        return member
+
+
+def _check_assignable(role: Role) -> None:
+    if role is Role.OWNER:
+        raise ValidationFailed("role must be editor or viewer", loc=("body", "role"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
