@@ -89,17 +89,12 @@ class ApiClient:
         await self.post_message(conversation_id, message_body(round_, ROUND_MARKER))
 
     async def subscribe(
-        self,
-        server: ServerProcess,
-        conversation_id: str,
-        count: int,
-        tracker: RoundTracker,
-        config: BenchConfig,
+        self, conversation_id: str, count: int, tracker: RoundTracker, config: BenchConfig
     ) -> OpenedStreams:
         """Open ``count`` streams on the conversation's events as this user, feeding ``tracker``."""
         return await open_streams(
-            server.host,
-            server.port,
+            self._conn.host,
+            self._conn.port,
             events_path(conversation_id),
             count,
             concurrency=config.connect_concurrency,

@@ -73,7 +73,7 @@ async def run(config: BenchConfig) -> BenchResult:
     result = BenchResult(NAME, TITLE)
     count = config.base_http_requests
     for label, requests in (("POST", posts(count, JSON_HEADERS)), ("GET", gets(count, {}))):
-        result.add_load(f"{label} {POST_PATH}", await measure(requests, config), "req/s")
+        result.add_load(label, await measure(requests, config), "req/s")
     result.notes.append(f"{config.connections} connections, {count:,} requests per method")
     return result
 

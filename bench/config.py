@@ -14,7 +14,7 @@ _T = TypeVar("_T", int, float, str)
 
 def _option(default: _T, help_text: str) -> _T:
     """A field that ``parse_args`` turns into an option; the help text lives beside the default."""
-    return field(default=default, metadata={"help": help_text})
+    return field(default=default, metadata={"help": help_text, "type": type(default)})
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class BenchConfig:
     fan_sizes: str = _option("1000,5000", "comma-separated subscriber counts for B4 and base_fan")
     fan_rounds: int = _option(8, "broadcast rounds per subscriber count")
     b5_subscribers: int = _option(10_000, "idle subscribers held in B5")
+    b5_idle_seconds: float = _option(20.0, "seconds B5 holds its subscribers idle (past one heartbeat)")
     connect_concurrency: int = _option(100, "event streams being opened at once")
     workers: int = _option(1, "threadline serve --workers")
     server_env: tuple[str, ...] = ()
@@ -61,7 +62,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[str], BenchConfi
         if "help" not in item.metadata:
             continue
         env = f"BENCH_{item.name.upper()}"
-        kind = type(item.default)
+        kind = item.metadata["type"]
         parser.add_argument(
             f"--{item.name.replace('_', '-')}",
             type=kind,

@@ -22,7 +22,7 @@ class ProtocolError(Exception):
 
 
 #: What a broken or closed connection raises; callers count these as errors instead of crashing.
-TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     asyncio.IncompleteReadError,
     asyncio.LimitOverrunError,

@@ -29,7 +29,11 @@ class SseEvent:
     arrival: float
 
 
-class StreamRefused(Exception):
+class SseError(Exception):
+    """Base of the errors this client raises."""
+
+
+class StreamRefused(SseError):
     """The server answered the stream request with something other than 200."""
 
     def __init__(self, status: int, body: bytes) -> None:
@@ -37,8 +41,15 @@ class StreamRefused(Exception):
         self.status = status
 
 
-class StreamEnded(Exception):
+class StreamEnded(SseError):
     """The stream closed before it sent its ``ready`` event."""
+
+
+class StreamsFailed(SseError):
+    """Some of the streams a measurement needs did not open."""
+
+
+_OPEN_ERRORS: tuple[type[Exception], ...] = (*TRANSPORT_ERRORS, SseError, TimeoutError)
 
 
 class SseParser:
@@ -174,7 +185,7 @@ class OpenedStreams:
         """Raise unless every stream opened, for measurements that mean nothing with one missing."""
         if self.failures:
             count = len(self.failures) + len(self.streams)
-            raise StreamRefused.summary(f"{len(self.failures)} of {count} streams failed; first: {self.failures[0]}")
+            raise StreamsFailed(f"{len(self.failures)} of {count} streams failed; first: {self.failures[0]}")
 
 
 async def open_streams(
@@ -203,7 +214,7 @@ async def open_streams(
                     opened.streams.append(
                         await open_stream(host, port, path, headers=headers, on_event=on_event)
                     )
-            except (*TRANSPORT_ERRORS, StreamRefused, StreamEnded, TimeoutError) as exc:
+            except _OPEN_ERRORS as exc:
                 opened.failures.append(f"{type(exc).__name__}: {exc}")
 
     started = time.monotonic()
