@@ -54,15 +54,11 @@ async def run_all(selected: Sequence[Benchmark], config: BenchConfig) -> list[Be
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    names, config = parse_args(argv)
     registry: dict[str, Benchmark] = {benchmark.NAME: benchmark for benchmark in (*BENCHMARKS, *BASELINES)}
-    unknown = [name for name in names if name not in registry]
-    if unknown:
-        print(
-            f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(registry)}", file=sys.stderr
-        )
-        return 2
-    selected = [registry[name] for name in names] if names else list(BENCHMARKS)
+    names, config = parse_args(
+        argv, default=[b.NAME for b in BENCHMARKS], optional=[b.NAME for b in BASELINES]
+    )
+    selected = [registry[name] for name in names]
     # Raised before any server starts, so the servers inherit the limit their thousands of streams need.
     open_files = raise_open_file_limit()
     started = datetime.now(UTC)

@@ -81,12 +81,9 @@ class ApiClient:
         conversation_id: str = (await self.call("POST", path, {"title": title}, expect=201))["id"]
         return conversation_id
 
-    async def post_message(self, conversation_id: str, body: bytes) -> Any:
-        return await self.send("POST", messages_path(conversation_id), body, 201)
-
     async def publish_round(self, conversation_id: str, round_: int) -> None:
         """Post the message that ``message_round`` recognises as broadcast round ``round_``."""
-        await self.post_message(conversation_id, message_body(round_, ROUND_MARKER))
+        await self.send("POST", messages_path(conversation_id), message_body(round_, ROUND_MARKER), 201)
 
     async def subscribe(
         self, conversation_id: str, count: int, tracker: RoundTracker, config: BenchConfig

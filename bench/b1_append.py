@@ -56,7 +56,7 @@ async def _seq_problem(api: ApiClient, conversations: Sequence[str], load: LoadR
 
     Each conversation must hold exactly the appends answered 2xx, numbered 1..k without gaps or repeats.
     """
-    expected = Counter(index % len(conversations) for index in load.successes_by_issue())
+    expected = Counter(index % len(conversations) for index in load.succeeded())
     for position, conversation_id in enumerate(conversations):
         seqs, appended = await api.all_seqs(conversation_id), expected[position]
         if seqs != list(range(1, appended + 1)):

@@ -64,19 +64,18 @@ async def run(config: BenchConfig) -> BenchResult:
 
     result.add_load("BASE_HTTP GET", base, "req/s")
     for label, load in loads.items():
+        throughput_ratio = ratio(load.throughput, base.throughput)
         result.add_load(f"{label} pages", load, "pages/s")
-        result.add(f"{label} pages: ratio to BASE_HTTP", ratio(load.throughput, base.throughput))
+        result.add(f"{label} pages: ratio to BASE_HTTP", throughput_ratio)
         result.targets += [
-            at_least(
-                f"{label} pages: ratio to BASE_HTTP", ratio(load.throughput, base.throughput), MIN_RATIO
-            ),
+            at_least(f"{label} pages: ratio to BASE_HTTP", throughput_ratio, MIN_RATIO),
             exactly(f"{label} pages: errors", load.errors, 0),
         ]
     deep_to_newest = ratio(loads["deep"].throughput, loads["newest"].throughput)
     result.add("deep / newest throughput", deep_to_newest)
     result.targets.append(at_least("deep / newest throughput", deep_to_newest, MIN_DEEP_TO_NEWEST))
     result.notes.append(
-        f"{fill.count:,} messages, {pages:,} pages per phase over {config.connections} connections"
+        f"{stored:,} messages, {pages:,} pages per phase over {config.connections} connections"
     )
     return result
 

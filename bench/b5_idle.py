@@ -2,8 +2,8 @@
 
 One stream is opened first so one-time costs (code paths, caches) are paid before memory is read; then
 ``b5_subscribers`` more are opened, held idle for ``b5_idle_seconds`` (longer than a heartbeat), and
-the server's resident memory growth is divided by their number. Finally a few messages are broadcast to
-all of them.
+the server's resident memory growth is divided by their number; BASE_FAN's growth at the same count is
+shown for reference (no target). Finally a few messages are broadcast to all of them.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from functools import partial
 
+from bench import baseline_fan
 from bench.api import message_round, signed_up
 from bench.config import BenchConfig
 from bench.fanout import RoundTracker, measure_rounds, round_pause
@@ -25,6 +26,7 @@ MAX_KIB_PER_STREAM = 24.0
 
 async def run(config: BenchConfig) -> BenchResult:
     result = BenchResult(NAME, TITLE)
+    base_kib = await baseline_fan.idle_bytes_per_stream(config.b5_subscribers, config) / 1024
     async with running_threadline(config) as server, signed_up(server) as api:
         conversation = await api.create_conversation(await api.create_workspace("bench b5"), "b5")
         tracker = RoundTracker(message_round)
@@ -54,6 +56,7 @@ async def run(config: BenchConfig) -> BenchResult:
     result.add("server RSS before", rss_before / 2**20, "MiB")
     result.add("server RSS with the streams open", rss_after / 2**20, "MiB")
     result.add("RSS growth per stream", per_stream_kib, "KiB")
+    result.add("BASE_FAN RSS growth per stream (reference)", base_kib, "KiB")
     result.add("heartbeat comments received while idle", heartbeats)
     result.add("broadcast p50", fan.overall.p50 * 1e3, "ms")
     result.add("broadcast p99", fan.overall.p99 * 1e3, "ms")

@@ -29,6 +29,8 @@ from bench.sse_client import READY_EVENT, SseEvent, close_streams, open_streams
 NAME = "base_fan"
 TITLE = "BASE_FAN: bare Starlette SSE fan-out, one asyncio.Queue per client"
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+#: Nothing happens on an idle baseline stream, so a short pause lets memory settle.
+IDLE_SETTLE_SECONDS = 2.0
 
 _queues: set[asyncio.Queue[str]] = set()
 _ids = itertools.count(1)
@@ -111,6 +113,22 @@ async def measure(subscribers: int, rounds: int, config: BenchConfig) -> FanResu
             await close_streams(opened.streams)
 
 
+async def idle_bytes_per_stream(subscribers: int, config: BenchConfig) -> float:
+    """Server memory growth per open, idle stream, read the way B5 reads Threadline's."""
+    async with procs.running_baseline(__name__) as server:
+        warm = await open_streams(server.host, server.port, "/stream", 1, concurrency=1)
+        rss_before = server.rss_bytes()
+        opened = await open_streams(
+            server.host, server.port, "/stream", subscribers, concurrency=config.connect_concurrency
+        )
+        try:
+            opened.require_all()
+            await asyncio.sleep(IDLE_SETTLE_SECONDS)
+            return (server.rss_bytes() - rss_before) / subscribers
+        finally:
+            await close_streams(warm.streams + opened.streams)
+
+
 async def run(config: BenchConfig) -> BenchResult:
     """The baseline alone at one subscriber and at each fan-out size."""
     result = BenchResult(NAME, TITLE)
@@ -123,6 +141,8 @@ async def run(config: BenchConfig) -> BenchResult:
             result.add(f"{label}: median round p99", fan.median_round_p99 * 1e3, "ms")
             result.add(f"{label}: round p99s", " ".join(f"{r.p99 * 1e3:.0f}" for r in fan.rounds), "ms")
         result.add(f"{label}: missing deliveries", fan.missing)
+    idle = await idle_bytes_per_stream(config.b5_subscribers, config)
+    result.add(f"RSS growth per idle stream at N={config.b5_subscribers:,}", idle / 1024, "KiB")
     return result
 
 

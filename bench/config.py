@@ -5,16 +5,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 _T = TypeVar("_T", int, float, str)
 
 
-def _option(default: _T, help_text: str) -> _T:
+def _option(default: _T, help_text: str, parse: Callable[[str], _T] | None = None) -> _T:
     """A field that ``parse_args`` turns into an option; the help text lives beside the default."""
-    return field(default=default, metadata={"help": help_text, "type": type(default)})
+    return field(default=default, metadata={"help": help_text, "parse": parse or type(default)})
+
+
+def int_list(text: str) -> str:
+    """Validate a comma-separated list of positive integers, kept as text."""
+    if not all(part.strip().isdigit() for part in text.split(",")):
+        raise ValueError(text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -29,7 +36,7 @@ class BenchConfig:
     b2_messages: int = _option(10_000, "messages in the B2 conversation")
     b2_pages: int = _option(10_000, "pages read per B2 phase")
     b3_posts: int = _option(200, "posts timed in B3, and rounds of BASE_FAN(1)")
-    fan_sizes: str = _option("1000,5000", "comma-separated subscriber counts for B4 and base_fan")
+    fan_sizes: str = _option("1000,5000", "comma-separated subscriber counts for B4 and base_fan", int_list)
     fan_rounds: int = _option(8, "broadcast rounds per subscriber count")
     b5_subscribers: int = _option(10_000, "idle subscribers held in B5")
     b5_idle_seconds: float = _option(20.0, "seconds B5 holds its subscribers idle (past one heartbeat)")
@@ -39,7 +46,7 @@ class BenchConfig:
 
     @property
     def fan_counts(self) -> list[int]:
-        return [int(part) for part in self.fan_sizes.split(",") if part.strip()]
+        return [int(part) for part in self.fan_sizes.split(",")]
 
     @property
     def extra_server_env(self) -> dict[str, str]:
@@ -47,10 +54,20 @@ class BenchConfig:
         return dict(item.split("=", 1) for item in self.server_env)
 
 
-def parse_args(argv: Sequence[str] | None = None) -> tuple[list[str], BenchConfig]:
-    """Benchmark names and settings from the command line, falling back to the environment."""
+def parse_args(
+    argv: Sequence[str] | None, *, default: Sequence[str], optional: Sequence[str]
+) -> tuple[list[str], BenchConfig]:
+    """Benchmark names and settings from the command line, falling back to the environment.
+
+    ``default`` names run when none is given; ``optional`` ones run only when named.
+    """
     parser = argparse.ArgumentParser(prog="python -m bench", description="Threadline benchmarks.")
-    parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="name",
+        help=f"benchmarks to run: {', '.join(default)} (the default), or {', '.join(optional)}",
+    )
     parser.add_argument(
         "--server-env",
         action="append",
@@ -62,17 +79,19 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[str], BenchConfi
         if "help" not in item.metadata:
             continue
         env = f"BENCH_{item.name.upper()}"
-        kind = item.metadata["type"]
+        parse = item.metadata["parse"]
         parser.add_argument(
             f"--{item.name.replace('_', '-')}",
-            type=kind,
-            default=kind(os.environ.get(env, item.default)),
+            type=parse,
+            # argparse applies ``type`` to a string default, which is what the environment holds.
+            default=os.environ.get(env, item.default),
             help=f"{item.metadata['help']} (env {env}, default %(default)s)",
         )
     args = vars(parser.parse_args(argv))
-    names = args.pop("names")
-    for item in args["server_env"]:
-        if "=" not in item:
-            parser.error(f"--server-env wants KEY=VALUE, got {item!r}")
+    names = args.pop("names") or list(default)
+    if unknown := sorted(set(names) - {*default, *optional}):
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}")
+    if bad := [item for item in args["server_env"] if "=" not in item]:
+        parser.error(f"--server-env wants KEY=VALUE, got {bad[0]!r}")
     args["server_env"] = tuple(args["server_env"])
     return names, BenchConfig(**args)

@@ -69,9 +69,11 @@ class LoadResult:
     def status_counts(self) -> dict[int, int]:
         return dict(sorted(Counter(self.statuses).items()))
 
-    def successes_by_issue(self) -> list[int]:
-        """Indices (in the source iterable) of the requests that got a 2xx answer, in issue order."""
-        return sorted(i for i, status in zip(self.issued, self.statuses, strict=True) if 200 <= status < 300)
+    def succeeded(self) -> list[int]:
+        """Positions in the source iterable of the requests answered 2xx."""
+        return [
+            index for index, status in zip(self.issued, self.statuses, strict=True) if 200 <= status < 300
+        ]
 
 
 async def run_load(

@@ -117,7 +117,7 @@ def _finite(value: Any) -> Any:
 
 def _format(value: Value) -> str:
     if isinstance(value, str):
-        return str(value)
+        return value
     if isinstance(value, int):
         return f"{value:,}"
     if math.isnan(value):

@@ -53,14 +53,16 @@ _OPEN_ERRORS: tuple[type[Exception], ...] = (*TRANSPORT_ERRORS, SseError, Timeou
 
 
 class SseParser:
-    """Incremental ``text/event-stream`` parser (LF or CRLF line ends, as servers send them)."""
+    """Incremental ``text/event-stream`` parser (LF or CRLF line ends, as servers send them).
+
+    ``retry`` is ignored: the benchmarks never reconnect. Comments (heartbeats) are counted.
+    """
 
     def __init__(self) -> None:
         self._pending = b""
         self._data: list[str] = []
         self._event = ""
         self.last_id: str | None = None
-        self.retry: int | None = None
         self.comments = 0
 
     def feed(self, chunk: bytes, arrival: float) -> list[SseEvent]:
@@ -88,8 +90,6 @@ class SseParser:
             self._event = value
         elif name == "id" and "\0" not in value:
             self.last_id = value
-        elif name == "retry" and value.isdigit():
-            self.retry = int(value)
 
 
 EventHandler = Callable[["SseStream", SseEvent], None]
@@ -100,14 +100,12 @@ class SseStream:
 
     def __init__(self, writer: asyncio.StreamWriter, on_event: EventHandler) -> None:
         self.parser = SseParser()
-        self.received = 0
         self.end_reason: str | None = None
         self._writer = writer
         self._on_event = on_event
         self._task: asyncio.Task[None] | None = None
 
     def dispatch(self, events: list[SseEvent]) -> None:
-        self.received += len(events)
         for event in events:
             self._on_event(self, event)
 
@@ -132,7 +130,7 @@ class SseStream:
 
 
 def _ignore(_stream: SseStream, _event: SseEvent) -> None:
-    """The default handler: events are only counted."""
+    """The default handler, for streams that are only held open."""
 
 
 async def open_stream(

@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0..100) by linear interpolation between closest ranks; NaN when empty."""
-    if not values:
+def percentile(ordered: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0..100) of sorted values, interpolated between closest ranks; NaN if none."""
+    if not ordered:
         return math.nan
-    ordered = sorted(values)
     rank = (len(ordered) - 1) * q / 100
     low = math.floor(rank)
     high = min(low + 1, len(ordered) - 1)
@@ -31,12 +30,13 @@ class Distribution:
 
     @classmethod
     def of(cls, values: Sequence[float]) -> Distribution:
+        ordered = sorted(values)
         return cls(
-            count=len(values),
-            p50=percentile(values, 50),
-            p90=percentile(values, 90),
-            p99=percentile(values, 99),
-            max=max(values, default=math.nan),
+            count=len(ordered),
+            p50=percentile(ordered, 50),
+            p90=percentile(ordered, 90),
+            p99=percentile(ordered, 99),
+            max=ordered[-1] if ordered else math.nan,
         )
 
 

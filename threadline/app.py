@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from threadline.api.metrics import Metrics
 from threadline.api.middleware import RequestContextMiddleware
+from threadline.api.openapi import install_problem_openapi
 from threadline.api.problems import install_problem_handlers
-from threadline.api.routers import auth, operations, users, workspaces
+from threadline.api.routers import auth, conversations, events, messages, operations, users, workspaces
+from threadline.api.sse import encode_event
 from threadline.database.engine import Database, create_engine
 from threadline.events.bus import EventBus, MemoryBus
+from threadline.events.hub import StreamHub
+from threadline.events.postgres_bus import PostgresBus
+from threadline.events.redis_bus import RedisBus
+from threadline.events.retention import RetentionPruner
 from threadline.resources import Resources
 from threadline.services.security import TokenIssuer
-from threadline.settings import Environment, Settings
+from threadline.settings import Environment, EventBusKind, Settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,24 +41,44 @@ class ConfigurationError(RuntimeError):
     """The settings cannot work; raised before anything is served."""
 
 
+def require_secret_key(settings: Settings) -> None:
+    """Production refuses a generated key: it would change on every restart and differ between processes."""
+    if settings.env is Environment.PRODUCTION and not settings.secret_key:
+        raise ConfigurationError("THREADLINE_SECRET_KEY must be set when THREADLINE_ENV=production")
+
+
 def resolve_secret_key(settings: Settings) -> str:
+    """The key that signs tokens: the configured one, or in development a random one for this process."""
+    require_secret_key(settings)
     if settings.secret_key:
         return settings.secret_key
-    if settings.env is Environment.PRODUCTION:
-        raise ConfigurationError("THREADLINE_SECRET_KEY must be set when THREADLINE_ENV=production")
     logger.warning(
         "THREADLINE_SECRET_KEY is not set: using a random development key; tokens will not survive a restart"
     )
     return secrets.token_urlsafe(32)
 
 
+def require_bus_database(settings: Settings) -> None:
+    """The PostgreSQL bus rings through the application's own database, so that must be PostgreSQL."""
+    if settings.event_bus is EventBusKind.POSTGRES and settings.is_sqlite:
+        raise ConfigurationError(
+            "THREADLINE_EVENT_BUS=postgres needs THREADLINE_DATABASE_URL to be PostgreSQL, not SQLite"
+        )
+
+
 def build_bus(settings: Settings) -> EventBus:
+    """The doorbell named by THREADLINE_EVENT_BUS; it connects when the hub starts it."""
+    if settings.event_bus is EventBusKind.REDIS:
+        return RedisBus(settings.redis_url)
+    if settings.event_bus is EventBusKind.POSTGRES:
+        return PostgresBus(settings.database_url.replace("+asyncpg", "", 1))
     return MemoryBus()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     secret_key = resolve_secret_key(settings)
+    require_bus_database(settings)
     metrics = Metrics()
 
     @asynccontextmanager
@@ -62,11 +90,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             access_ttl_seconds=settings.access_token_ttl_seconds,
             stream_ttl_seconds=settings.stream_token_ttl_seconds,
         )
-        app.state.resources = Resources(settings=settings, database=database, bus=bus, tokens=tokens)
+        hub = StreamHub(
+            database,
+            encode=encode_event,
+            queue_size=settings.sse_queue_size,
+            poll_seconds=settings.event_poll_seconds,
+        )
+        pruner = RetentionPruner(
+            database,
+            event_retention=timedelta(days=settings.event_retention_days),
+            interval_seconds=settings.event_prune_interval_seconds,
+        )
+        await hub.start()
+        await bus.start(hub.ring)
+        pruner.start()
+        app.state.resources = Resources(settings=settings, database=database, bus=bus, tokens=tokens, hub=hub)
+        # What startup built lives as long as the process: keep it out of every later collection, so the
+        # collector's pauses stay short however many objects the open streams add.
+        gc.freeze()
         try:
             yield
         finally:
+            await pruner.close()
             await bus.close()
+            await hub.close()
             await database.dispose()
 
     app = FastAPI(
@@ -74,16 +121,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=lambda route: route.name,
         openapi_tags=[
             {"name": "auth", "description": "Accounts, login, API keys and stream tokens."},
             {"name": "users", "description": "The caller's own account."},
             {"name": "workspaces", "description": "Workspaces shared between users, and their members."},
+            {"name": "conversations", "description": "Conversations of any modality in a workspace."},
+            {"name": "messages", "description": "The messages of a conversation, numbered by `seq`."},
+            {"name": "events", "description": "Server-Sent Event streams of every change, resumable."},
             {"name": "operations", "description": "Health, readiness and metrics."},
         ],
     )
     app.state.metrics = metrics
     install_problem_handlers(app)
-    for router in (auth.router, users.router, workspaces.router, operations.router):
+    install_problem_openapi(app)
+    for router in (
+        auth.router,
+        users.router,
+        workspaces.router,
+        conversations.router,
+        messages.router,
+        events.router,
+        operations.router,
+    ):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(

@@ -7,8 +7,9 @@ import logging
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
-from threadline.app import ConfigurationError, resolve_secret_key
+from threadline.app import ConfigurationError, require_bus_database, require_secret_key
 from threadline.database.migrate import upgrade
 from threadline.settings import EventBusKind, Settings
 
@@ -24,7 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"threadline: invalid settings: {error}", file=sys.stderr)
+        return 2
     if args.command == "migrate":
         upgrade(settings.database_url)
         return 0
@@ -59,4 +64,5 @@ def _check_serve(settings: Settings, *, workers: int) -> None:
         raise ConfigurationError("--workers > 1 needs PostgreSQL: SQLite serves one process")
     if workers > 1 and not settings.secret_key:
         raise ConfigurationError("--workers > 1 needs THREADLINE_SECRET_KEY, shared by every worker")
-    resolve_secret_key(settings)
+    require_secret_key(settings)
+    require_bus_database(settings)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from threadline.database.engine import Database
 from threadline.events.bus import EventBus
+from threadline.events.hub import StreamHub
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.security import PasswordHasher, TokenIssuer
 from threadline.settings import Settings
@@ -17,6 +18,7 @@ class Resources:
     database: Database
     bus: EventBus
     tokens: TokenIssuer
+    hub: StreamHub
     hasher: PasswordHasher = field(init=False)
     throttle: LoginThrottle = field(init=False)
 

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     sse_retry_ms: int = Field(default=3000, ge=0)
     event_poll_seconds: float = Field(default=1.0, gt=0)
     event_retention_days: float = Field(default=7, gt=0)
+    event_prune_interval_seconds: float = Field(default=3600.0, gt=0)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=300.0, gt=0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from threadline.database.unit_of_work import UnitOfWork
@@ -12,6 +12,9 @@ from threadline.errors import Unauthenticated
 from threadline.models.domain.user import Actor
 from threadline.resources import Resources
 from threadline.services.auth import AuthService
+from threadline.services.conversations import ConversationService
+from threadline.services.messages import MessageService
+from threadline.services.streams import StreamService
 from threadline.services.users import UserService
 from threadline.services.workspaces import WorkspaceService
 
@@ -59,6 +62,27 @@ def get_workspace_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> Worksp
 WorkspaceServiceDep = Annotated[WorkspaceService, Depends(get_workspace_service)]
 
 
+def get_conversation_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> ConversationService:
+    return ConversationService(uow, resources.bus)
+
+
+ConversationServiceDep = Annotated[ConversationService, Depends(get_conversation_service)]
+
+
+def get_message_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> MessageService:
+    return MessageService(uow, resources.bus)
+
+
+MessageServiceDep = Annotated[MessageService, Depends(get_message_service)]
+
+
+def get_stream_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> StreamService:
+    return StreamService(uow, resources.hub)
+
+
+StreamServiceDep = Annotated[StreamService, Depends(get_stream_service)]
+
+
 async def get_current_actor(token: Annotated[str | None, Depends(_bearer)], auth: AuthServiceDep) -> Actor:
     if not token:
         raise Unauthenticated("Missing credentials: send Authorization: Bearer <token or API key>")
@@ -66,3 +90,24 @@ async def get_current_actor(token: Annotated[str | None, Depends(_bearer)], auth
 
 
 CurrentActor = Annotated[Actor, Depends(get_current_actor)]
+
+
+async def get_stream_actor(
+    token: Annotated[str | None, Depends(_bearer)],
+    auth: AuthServiceDep,
+    stream_token: Annotated[
+        str | None,
+        Query(
+            alias="token",
+            description="A stream token from `POST /v1/auth/stream-tokens`, for clients that cannot set "
+            "headers (EventSource). Access tokens and API keys are refused here.",
+        ),
+    ] = None,
+) -> Actor:
+    """The caller of an event stream: ``Authorization: Bearer`` as elsewhere, or ``?token=``."""
+    if stream_token is None:
+        return await get_current_actor(token, auth)
+    return await auth.authenticate(stream_token, stream=True)
+
+
+StreamActor = Annotated[Actor, Depends(get_stream_actor)]

@@ -3,23 +3,18 @@ the body-size limit and request metrics, in one pass over each request."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
-from http import HTTPStatus
 
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from threadline.api.metrics import Metrics
-from threadline.api.problems import PROBLEM_JSON
+from threadline.api.problems import REQUEST_ID_HEADER, problem
 
-REQUEST_ID_HEADER = "x-request-id"
 _MAX_REQUEST_ID_LENGTH = 200
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 class RequestContextMiddleware:
@@ -27,6 +22,7 @@ class RequestContextMiddleware:
         self._app = app
         self._max_body_bytes = max_body_bytes
         self._metrics = metrics
+        self._too_large = f"The request body exceeds {max_body_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -36,12 +32,10 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
-        response_started = False
 
         async def send_with_context(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
-                response_started = True
                 status = message["status"]
                 MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
             await send(message)
@@ -49,20 +43,24 @@ class RequestContextMiddleware:
         try:
             declared = _content_length(scope)
             if declared is not None and declared > self._max_body_bytes:
-                raise _BodyTooLarge
-            await self._app(scope, self._limited(receive), send_with_context)
-        except _BodyTooLarge:
-            if response_started:
-                raise
-            status = 413
-            await _send_problem(send, 413, "payload_too_large", "The request body exceeds 1 MiB", request_id)
+                # Answer before reading a byte of the body, and close: the rest of it is never read.
+                response = problem(
+                    Request(scope), 413, "payload_too_large", self._too_large, headers={"Connection": "close"}
+                )
+                await response(scope, receive, send_with_context)
+            else:
+                await self._app(scope, self._limited(receive), send_with_context)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
             self._metrics.observe(scope["method"], template, status, time.perf_counter() - started)
 
     def _limited(self, receive: Receive) -> Receive:
-        """Count body bytes as they arrive, for bodies sent without a Content-Length."""
+        """Count body bytes as they arrive, for bodies sent without a Content-Length.
+
+        The error is an ``HTTPException`` so that FastAPI, which turns other errors raised while it
+        reads a body into 400, passes it on to the problem handlers as the 413 it is.
+        """
         received = 0
 
         async def limited_receive() -> Message:
@@ -71,7 +69,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self._max_body_bytes:
-                    raise _BodyTooLarge
+                    raise HTTPException(413, self._too_large)
             return message
 
         return limited_receive
@@ -79,7 +77,7 @@ class RequestContextMiddleware:
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
-        if name == b"x-request-id":
+        if name == REQUEST_ID_HEADER.encode():
             text: str = value.decode("latin-1").strip()
             if 0 < len(text) <= _MAX_REQUEST_ID_LENGTH and text.isprintable():
                 return text
@@ -94,24 +92,3 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-async def _send_problem(send: Send, status: int, code: str, detail: str, request_id: str) -> None:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": HTTPStatus(status).phrase,
-            "status": status,
-            "code": code,
-            "detail": detail,
-            "request_id": request_id,
-        }
-    ).encode()
-    headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-        (REQUEST_ID_HEADER.encode(), request_id.encode()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -25,6 +25,7 @@ from threadline.errors import (
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+REQUEST_ID_HEADER = "x-request-id"
 
 _DOMAIN_ERRORS: dict[type[ThreadlineError], tuple[int, str]] = {
     ValidationFailed: (422, "validation_error"),
@@ -37,7 +38,6 @@ _DOMAIN_ERRORS: dict[type[ThreadlineError], tuple[int, str]] = {
 }
 
 _HTTP_CODES = {
-    400: "validation_error",
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
@@ -60,15 +60,19 @@ def problem(
     headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
+    """A problem document carrying the request id, also as a header: a 500 is answered from outside the
+    middleware that sets that header on every other response."""
+    request_id = getattr(request.state, "request_id", None) if request else None
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "code": code,
         "detail": detail,
-        "request_id": getattr(request.state, "request_id", None) if request else None,
+        "request_id": request_id,
         **extra,
     }
+    headers = {**(headers or {}), **({REQUEST_ID_HEADER: request_id} if request_id else {})}
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -92,19 +96,27 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
         {"loc": list(item.get("loc", ())), "msg": str(item.get("msg", "")), "type": str(item.get("type", ""))}
         for item in error.errors()
     ]
-    return problem(request, 422, "validation_error", "The request is not valid", errors=errors)
+    return _invalid_request(request, errors)
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    code = _HTTP_CODES.get(error.status_code, "error")
     detail = error.detail if isinstance(error.detail, str) else HTTPStatus(error.status_code).phrase
+    if error.status_code == 400:
+        # FastAPI answers 400 for a body it cannot decode (not UTF-8, a broken form); API.md §1 makes
+        # every malformed request a 422 validation_error.
+        return _invalid_request(request, [{"loc": ["body"], "msg": detail, "type": "body_invalid"}])
+    code = _HTTP_CODES.get(error.status_code, "error")
     if error.status_code == 404 and detail == "Not Found":
         detail = "No such endpoint"
     headers = dict(error.headers or {})
     if error.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
     return problem(request, error.status_code, code, detail, headers=headers)
+
+
+def _invalid_request(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
+    return problem(request, 422, "validation_error", "The request is not valid", errors=errors)
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:

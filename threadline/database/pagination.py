@@ -28,6 +28,7 @@ async def keyset_page(
 ) -> Page[T]:
     """One page of ``query`` newest first, after ``cursor``; fetches one extra row to know if more exist.
 
+    ``at`` and ``id_`` must be columns of the query's first entity: the cursor is read from it.
     ``to_domain`` receives each result row as the query returns it (an entity, or a tuple for joins).
     """
     if cursor is not None:

@@ -67,7 +67,9 @@ class UnitOfWork:
         """Close the session, which rolls back whatever was not committed."""
         stack, self._stack, self._session = self._stack, None, None
         assert stack is not None
-        await stack.aclose()
+        # The rollback on close is the first to hear of a connection that died after the last statement.
+        with _unavailable_on_connection_errors():
+            await stack.aclose()
         if exc is not None and _is_connection_error(exc):
             raise Unavailable("The database is unavailable") from exc
 

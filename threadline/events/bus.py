@@ -8,6 +8,9 @@ from collections.abc import Callable
 RingHandler = Callable[[int], None]
 """Called with the id of a newly committed event; must not block."""
 
+CATCH_UP = 0
+"""Rung instead of an id by a bus that has just (re)connected: rings may have been missed, read the log now."""
+
 
 class EventBus(ABC):
     """Rung by services after each commit; heard by the stream hub of every process."""

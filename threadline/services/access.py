@@ -10,6 +10,7 @@ from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Forbidden, NotFound
+from threadline.models.domain.conversation import Message
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 
@@ -31,6 +32,13 @@ async def require_conversation_role(
         raise NotFound("Conversation not found")
     _require(found[1], needed)
     return found
+
+
+def require_message_change(actor: Actor, role: Role, message: Message) -> None:
+    """A message is edited or deleted by its author (while still an editor) or by the workspace owner."""
+    if role is Role.OWNER or (role.allows(Role.EDITOR) and message.author_id == actor.user_id):
+        return
+    raise Forbidden("Only the message's author or the workspace owner may change it")
 
 
 def _require(role: Role, needed: Role) -> None:

@@ -23,6 +23,8 @@ _BAD_LOGIN = "Incorrect email or password"
 
 
 class AuthService:
+    """Use cases that create accounts and credentials, and the check of a credential on every request."""
+
     def __init__(
         self, uow: UnitOfWork, *, hasher: PasswordHasher, tokens: TokenIssuer, throttle: LoginThrottle
     ) -> None:

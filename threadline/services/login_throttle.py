@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable
 
 from threadline.errors import RateLimited
 
@@ -16,15 +17,23 @@ class LoginThrottle:
     the point is to make online guessing slow, not to be exact.
     """
 
-    def __init__(self, *, max_failures: int, window_seconds: float, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        *,
+        max_failures: int,
+        window_seconds: float,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._max_failures = max_failures
         self._window = window_seconds
         self._max_keys = max_keys
+        self._clock = clock
         self._failures: dict[str, deque[float]] = {}
 
     def check(self, *keys: str) -> None:
         """Raise ``RateLimited`` if any key has used up its failures in the current window."""
-        now = time.monotonic()
+        now = self._clock()
         for key in keys:
             failures = self._recent(key, now)
             if len(failures) >= self._max_failures:
@@ -32,7 +41,7 @@ class LoginThrottle:
                 raise RateLimited("Too many failed logins; try again later", retry_after=max(retry_after, 1))
 
     def record_failure(self, *keys: str) -> None:
-        now = time.monotonic()
+        now = self._clock()
         if len(self._failures) >= self._max_keys:
             self._evict(now)
         for key in keys:

@@ -33,11 +33,11 @@ class PasswordHasher:
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Check ``password``; with no hash (unknown user) spend the same time so timing reveals nothing."""
         try:
-            return await asyncio.to_thread(
-                self._argon2.verify, password_hash or self._dummy_hash, password
-            ) and (password_hash is not None)
+            stored = password_hash or self._dummy_hash
+            matches = await asyncio.to_thread(self._argon2.verify, stored, password)
         except (VerificationError, InvalidHashError):
             return False
+        return matches and password_hash is not None
 
 
 class TokenKind(StrEnum):

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.errors import NotFound, Unauthenticated, ValidationFailed
+from threadline.errors import Unauthenticated, ValidationFailed
 from threadline.models.domain.user import Actor, User
 from threadline.services.security import PasswordHasher
 
 
 class UserService:
+    """Use cases on the caller's own account."""
+
     def __init__(self, uow: UnitOfWork, *, hasher: PasswordHasher) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -25,17 +27,10 @@ class UserService:
     async def update_me(
         self, *, actor: Actor, name: str | None, password: str | None, current_password: str | None
     ) -> User:
-        if password is not None and current_password is None:
-            raise ValidationFailed("A new password needs current_password", loc=("body", "current_password"))
-        async with self._uow as uow:
-            stored_hash = await uow.users.get_password_hash(actor.user_id)
-        if stored_hash is None:
-            raise NotFound("User not found")
+        """Change the name and/or the password; the slow hashing runs outside the one writing transaction."""
         new_hash = None
         if password is not None:
-            assert current_password is not None
-            if not await self._hasher.verify(stored_hash, current_password):
-                raise ValidationFailed("current_password is not correct", loc=("body", "current_password"))
+            await self._check_current_password(actor, current_password)
             new_hash = await self._hasher.hash(password)
         async with self._uow as uow:
             user = await uow.users.update(
@@ -43,3 +38,11 @@ class UserService:
             )
             await uow.commit()
         return user
+
+    async def _check_current_password(self, actor: Actor, current_password: str | None) -> None:
+        if current_password is None:
+            raise ValidationFailed("A new password needs current_password", loc=("body", "current_password"))
+        async with self._uow as uow:
+            stored_hash = await uow.users.get_password_hash(actor.user_id)
+        if not await self._hasher.verify(stored_hash, current_password):
+            raise ValidationFailed("current_password is not correct", loc=("body", "current_password"))

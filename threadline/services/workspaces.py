@@ -12,7 +12,7 @@ from threadline.events.bus import EventBus
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor
-from threadline.models.domain.workspace import Member, Role, WorkspaceAccess
+from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
 from threadline.services.access import require_workspace_role
 from threadline.services.events import member_event, workspace_event
 
@@ -41,20 +41,22 @@ class WorkspaceService:
     async def get_workspace(self, *, actor: Actor, workspace_id: UUID) -> WorkspaceAccess:
         async with self._uow as uow:
             role = await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
-            workspace = await uow.workspaces.get(workspace_id)
-        if workspace is None:
-            raise NotFound("Workspace not found")
+            workspace = _existing_workspace(await uow.workspaces.get(workspace_id))
         return WorkspaceAccess(workspace=workspace, role=role)
 
     async def update_workspace(
         self, *, actor: Actor, workspace_id: UUID, changes: dict[str, Any]
     ) -> WorkspaceAccess:
-        """Apply ``name``, ``description`` and/or ``metadata`` (owner only)."""
+        """Apply ``name``, ``description`` and/or ``metadata`` (owner only); no changes, no event."""
         async with self._uow as uow:
             role = await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
-            workspace = await uow.workspaces.update(workspace_id, now=_now(), **changes)
+            if not changes:
+                workspace = _existing_workspace(await uow.workspaces.get(workspace_id))
+                return WorkspaceAccess(workspace=workspace, role=role)
+            now = _now()
+            workspace = _existing_workspace(await uow.workspaces.update(workspace_id, now=now, **changes))
             event = await uow.events.append(
-                workspace_event(EventType.WORKSPACE_UPDATED, workspace, actor), now=_now()
+                workspace_event(EventType.WORKSPACE_UPDATED, workspace, actor), now=now
             )
             await uow.commit()
         await self._bus.ring(event.id)
@@ -68,9 +70,7 @@ class WorkspaceService:
         """
         async with self._uow as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
-            workspace = await uow.workspaces.get(workspace_id)
-            if workspace is None:
-                raise NotFound("Workspace not found")
+            workspace = _existing_workspace(await uow.workspaces.get(workspace_id))
             now = _now()
             members = await uow.members.list_all(workspace_id)
             event = await uow.events.append(
@@ -99,8 +99,9 @@ class WorkspaceService:
             user = await uow.users.get_by_email(email.lower())
             if user is None:
                 raise NotFound("No user has this email")
-            member = await uow.members.add(workspace_id, user.id, role=role, now=_now())
-            event = await uow.events.append(member_event(EventType.MEMBER_ADDED, member, actor), now=_now())
+            now = _now()
+            member = await uow.members.add(workspace_id, user.id, role=role, now=now)
+            event = await uow.events.append(member_event(EventType.MEMBER_ADDED, member, actor), now=now)
             await uow.commit()
         await self._bus.ring(event.id)
         return member
@@ -108,15 +109,16 @@ class WorkspaceService:
     async def change_member_role(
         self, *, actor: Actor, workspace_id: UUID, user_id: UUID, role: Role
     ) -> Member:
+        """Make a member an editor or a viewer (owner only); setting the role they have writes no event."""
         _check_assignable(role)
         async with self._uow as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
-            member = await self._require_member(uow, workspace_id, user_id)
+            member = _existing_member(await uow.members.get(workspace_id, user_id))
             if member.role is Role.OWNER:
                 raise Forbidden("The owner's role cannot be changed")
             if member.role is role:
                 return member
-            member = await uow.members.set_role(workspace_id, user_id, role=role)
+            member = _existing_member(await uow.members.set_role(workspace_id, user_id, role=role))
             event = await uow.events.append(member_event(EventType.MEMBER_UPDATED, member, actor), now=_now())
             await uow.commit()
         await self._bus.ring(event.id)
@@ -127,7 +129,7 @@ class WorkspaceService:
         leaving = user_id == actor.user_id
         async with self._uow as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER if leaving else Role.OWNER)
-            member = await self._require_member(uow, workspace_id, user_id)
+            member = _existing_member(await uow.members.get(workspace_id, user_id))
             if member.role is Role.OWNER:
                 raise Forbidden("The owner cannot be removed from the workspace")
             await uow.members.remove(workspace_id, user_id)
@@ -135,15 +137,22 @@ class WorkspaceService:
             await uow.commit()
         await self._bus.ring(event.id)
 
-    @staticmethod
-    async def _require_member(uow: UnitOfWork, workspace_id: UUID, user_id: UUID) -> Member:
-        member = await uow.members.get(workspace_id, user_id)
-        if member is None:
-            raise NotFound("Member not found")
-        return member
+
+def _existing_workspace(workspace: Workspace | None) -> Workspace:
+    """The access check passed, but on PostgreSQL a concurrent delete can still land before the next read."""
+    if workspace is None:
+        raise NotFound("Workspace not found")
+    return workspace
+
+
+def _existing_member(member: Member | None) -> Member:
+    if member is None:
+        raise NotFound("Member not found")
+    return member
 
 
 def _check_assignable(role: Role) -> None:
+    """A workspace has exactly one owner, its creator: the role is never handed out."""
     if role is Role.OWNER:
         raise ValidationFailed("role must be editor or viewer", loc=("body", "role"))
 

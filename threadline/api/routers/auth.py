@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request, Response
 
 from threadline.api.dependencies import AuthServiceDep, CurrentActor
 from threadline.api.pagination import CursorQuery, LimitQuery
-from threadline.models.api.request.auth import CreateApiKeyRequest, LoginRequest, RegisterRequest
+from threadline.models.api.request.auth import CreateApiKeyRequest, LoginRequest, RegisterRequest, TokenForm
 from threadline.models.api.response.auth import (
     ApiKeyResponse,
     NewApiKeyResponse,
@@ -39,8 +38,8 @@ async def login(body: LoginRequest, request: Request, auth: AuthServiceDep) -> T
 
 
 @router.post("/token", summary="OAuth2 password flow (for the Authorize button of /docs)")
-async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, auth: AuthServiceDep
+async def login_with_form(
+    form: Annotated[TokenForm, Form()], request: Request, auth: AuthServiceDep
 ) -> TokenResponse:
     """The same as login, as an OAuth2 password form: `username` is the email."""
     issued, user = await auth.login(email=form.username, password=form.password, client=_client(request))

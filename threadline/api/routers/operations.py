@@ -2,40 +2,60 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from threadline.api.dependencies import ResourcesDep
 from threadline.api.metrics import CONTENT_TYPE_LATEST
+from threadline.api.problems import problem
+from threadline.models.api.response.operations import HealthResponse, ReadinessResponse
 
 router = APIRouter(tags=["operations"])
 
+# A probe must answer while its caller still waits: a backend that hangs counts as down.
+_CHECK_TIMEOUT_SECONDS = 5.0
+
 
 @router.get("/health", summary="Liveness")
-async def health() -> dict[str, str]:
+async def health() -> HealthResponse:
     """200 while the process runs."""
-    return {"status": "ok"}
+    return HealthResponse()
 
 
 @router.get(
     "/ready",
     summary="Readiness",
-    responses={503: {"description": "The database or the event bus is down; the body names which."}},
+    response_model=ReadinessResponse,
+    responses={
+        503: {"description": "A problem document whose `database` and `event_bus` say which is down."}
+    },
 )
-async def ready(resources: ResourcesDep) -> JSONResponse:
-    """200 when the database and the event bus answer; 503 naming what does not."""
-    database = "ok"
-    try:
-        await resources.database.ping()
-    except Exception:
-        database = "unavailable"
-    event_bus = "ok" if await resources.bus.check() else "unavailable"
-    healthy = database == "ok" and event_bus == "ok"
-    body = {"status": "ready" if healthy else "unavailable", "database": database, "event_bus": event_bus}
-    return JSONResponse(body, status_code=200 if healthy else 503)
+async def ready(request: Request, resources: ResourcesDep) -> Response | ReadinessResponse:
+    """200 when the database and the event bus answer; otherwise 503 naming what does not."""
+    checks = {
+        "database": await _answers(resources.database.ping()),
+        "event_bus": await _answers(resources.bus.check()),
+    }
+    down = [name for name, ok in checks.items() if not ok]
+    if not down:
+        return ReadinessResponse()
+    states: dict[str, Any] = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
+    return problem(request, 503, "unavailable", f"Not ready: {', '.join(down)} unavailable", **states)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Request counts by route template and status, latency histogram, open streams (text format)."""
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _answers(check: Awaitable[object]) -> bool:
+    """Whether a backend check finishes in time without raising and without saying no."""
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
+            return (await check) is not False
+    except Exception:
+        return False

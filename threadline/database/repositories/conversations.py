@@ -75,8 +75,8 @@ class ConversationRepository(Repository):
             to_domain=to_conversation,
         )
 
-    async def update(self, conversation_id: UUID, *, now: datetime, **changes: Any) -> Conversation:
-        """Apply ``title`` and/or ``metadata``; the caller checked the conversation exists."""
+    async def update(self, conversation_id: UUID, *, now: datetime, **changes: Any) -> Conversation | None:
+        """Apply ``title`` and/or ``metadata``; ``None`` if the conversation is gone."""
         values: dict[str, Any] = {"updated_at": now, "last_active_at": _later(now)}
         for field, value in changes.items():
             values["meta_data" if field == "metadata" else field] = value
@@ -86,17 +86,16 @@ class ConversationRepository(Repository):
             .values(values)
             .returning(ConversationRow)
         )
-        assert row is not None
-        return to_conversation(row)
+        return to_conversation(row) if row else None
 
-    async def next_seq(self, conversation_id: UUID, *, now: datetime) -> tuple[int, Conversation] | None:
+    async def next_seq(self, conversation_id: UUID, *, now: datetime) -> int | None:
         """Hand out the next ``seq`` and count the new message, in one atomic statement.
 
         The UPDATE locks the conversation row until commit, so concurrent posters queue here and receive
         1, 2, 3, ... in commit order; it costs the same however long the conversation is.
-        Returns the new ``seq`` and the conversation as it now stands, or ``None`` if it is gone.
+        ``None`` if the conversation is gone.
         """
-        row = await self._session.scalar(
+        return await self._session.scalar(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)
             .values(
@@ -104,22 +103,26 @@ class ConversationRepository(Repository):
                 message_count=ConversationRow.message_count + 1,
                 last_active_at=_later(now),
             )
-            .returning(ConversationRow)
+            .returning(ConversationRow.last_seq)
         )
-        return (row.last_seq, to_conversation(row)) if row else None
 
-    async def record_activity(
-        self, conversation_id: UUID, *, now: datetime, count_delta: int = 0
-    ) -> Conversation:
-        """A message was edited (or removed, with ``count_delta=-1``): keep the summary columns right."""
-        row = await self._session.scalar(
+    async def record_activity(self, conversation_id: UUID, *, now: datetime, count_delta: int = 0) -> bool:
+        """A message is being edited (or removed, with ``count_delta=-1``): keep the summary columns right.
+
+        Like ``next_seq`` this locks the conversation row, so message writers always lock the conversation
+        before the message. ``False`` if the conversation is gone.
+        """
+        changed = await self._session.scalar(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)
             .values(message_count=ConversationRow.message_count + count_delta, last_active_at=_later(now))
-            .returning(ConversationRow)
+            .returning(ConversationRow.id)
         )
-        assert row is not None
-        return to_conversation(row)
+        return changed is not None
 
-    async def delete(self, conversation_id: UUID) -> None:
-        await self._session.execute(delete(ConversationRow).where(ConversationRow.id == conversation_id))
+    async def delete(self, conversation_id: UUID) -> Conversation | None:
+        """Delete the conversation with its messages; the conversation as it was, or ``None`` if gone."""
+        row = await self._session.scalar(
+            delete(ConversationRow).where(ConversationRow.id == conversation_id).returning(ConversationRow)
+        )
+        return to_conversation(row) if row else None

@@ -82,16 +82,19 @@ class MessageRepository(Repository):
             rows.reverse()
         return MessageWindow[Message](items=[to_message(row) for row in rows], has_more=has_more)
 
-    async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message:
-        """Apply ``content`` and/or ``metadata``; the caller checked the message exists."""
+    async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message | None:
+        """Apply ``content`` and/or ``metadata``; ``None`` if the message is gone."""
         values: dict[str, Any] = {"updated_at": now}
         for field, value in changes.items():
             values["meta_data" if field == "metadata" else field] = value
         row = await self._session.scalar(
             update(MessageRow).where(MessageRow.id == message_id).values(values).returning(MessageRow)
         )
-        assert row is not None
-        return to_message(row)
+        return to_message(row) if row else None
 
-    async def delete(self, message_id: UUID) -> None:
-        await self._session.execute(delete(MessageRow).where(MessageRow.id == message_id))
+    async def delete(self, message_id: UUID) -> Message | None:
+        """Delete the message; it as it was, or ``None`` if it is gone already."""
+        row = await self._session.scalar(
+            delete(MessageRow).where(MessageRow.id == message_id).returning(MessageRow)
+        )
+        return to_message(row) if row else None

@@ -84,16 +84,15 @@ class WorkspaceRepository(Repository):
             to_domain=lambda row: WorkspaceAccess(workspace=to_workspace(row[0]), role=Role(row[1])),
         )
 
-    async def update(self, workspace_id: UUID, *, now: datetime, **changes: Any) -> Workspace:
-        """Apply ``name``, ``description`` and/or ``metadata``; the caller checked the workspace exists."""
+    async def update(self, workspace_id: UUID, *, now: datetime, **changes: Any) -> Workspace | None:
+        """Apply ``name``, ``description`` and/or ``metadata``; ``None`` if the workspace is gone."""
         values: dict[str, Any] = {"updated_at": now}
         for field, value in changes.items():
             values["meta_data" if field == "metadata" else field] = value
         row = await self._session.scalar(
             update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(values).returning(WorkspaceRow)
         )
-        assert row is not None
-        return to_workspace(row)
+        return to_workspace(row) if row else None
 
     async def touch(self, workspace_id: UUID, *, now: datetime) -> None:
         """Move ``last_active_at`` forward (never back) after activity inside the workspace."""
@@ -142,7 +141,7 @@ class MemberRepository(Repository):
             .where(MembershipRow.workspace_id == workspace_id)
             .order_by(MembershipRow.added_at)
         )
-        return [to_member(membership, user) for membership, user in result.tuples()]
+        return [to_member(membership, user) for membership, user in result]
 
     async def add(self, workspace_id: UUID, user_id: UUID, *, role: Role, now: datetime) -> Member:
         self._session.add(MembershipRow(workspace_id=workspace_id, user_id=user_id, role=role, added_at=now))
@@ -154,16 +153,14 @@ class MemberRepository(Repository):
         assert member is not None
         return member
 
-    async def set_role(self, workspace_id: UUID, user_id: UUID, *, role: Role) -> Member:
-        """Change a member's role; the caller checked the membership exists."""
+    async def set_role(self, workspace_id: UUID, user_id: UUID, *, role: Role) -> Member | None:
+        """Change a member's role; ``None`` if they are no longer a member."""
         await self._session.execute(
             update(MembershipRow)
             .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
             .values(role=role)
         )
-        member = await self.get(workspace_id, user_id)
-        assert member is not None
-        return member
+        return await self.get(workspace_id, user_id)
 
     async def remove(self, workspace_id: UUID, user_id: UUID) -> None:
         await self._session.execute(

@@ -23,8 +23,19 @@ def _reject_nul(value: str) -> str:
     return value
 
 
+def _reject_surrogates(value: str) -> str:
+    """JSON can escape half of a UTF-16 pair (``"\\ud800"``); such a string cannot be stored as UTF-8."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must not contain unpaired surrogates") from None
+    return value
+
+
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    if len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()) > METADATA_MAX_BYTES:
+    # allow_nan=False: NaN and Infinity are not JSON; PostgreSQL's JSONB refuses them.
+    serialised = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if len(serialised.encode()) > METADATA_MAX_BYTES:
         raise ValueError(f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
     _check_json_value(value, depth=1)
     return value
@@ -44,8 +55,8 @@ def _check_json_value(value: Any, *, depth: int) -> None:
             _check_json_value(item, depth=depth + 1)
 
 
-Text = Annotated[str, AfterValidator(_reject_nul)]
-"""Any string the client sends: NUL characters are refused everywhere."""
+Text = Annotated[str, AfterValidator(_reject_nul), AfterValidator(_reject_surrogates)]
+"""Any string the client sends: NUL characters and unpaired surrogates are refused everywhere."""
 
 Metadata = Annotated[
     dict[str, Any],

@@ -10,9 +10,13 @@ from uuid import UUID
 from threadline.models.domain.base import DomainModel
 
 DEFAULT_MODALITY = "chat"
+MODALITY_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+"""How a conversation is held (``chat``, ``voice``, ``video``, ...): a short lower-case identifier."""
 
 
 class MessageRole(StrEnum):
+    """Who a message speaks for: a person, the assistant, the system prompt, or a tool's result."""
+
     USER = "user"
     ASSISTANT = "assistant"
     SYSTEM = "system"
@@ -41,3 +45,10 @@ class Message(DomainModel):
     author_id: UUID | None
     created_at: datetime
     updated_at: datetime
+
+
+class ConversationWithMessages(DomainModel):
+    """A conversation and its latest messages, read in one transaction so that the two agree."""
+
+    conversation: Conversation
+    messages: list[Message]

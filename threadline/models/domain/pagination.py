@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
-from datetime import datetime
-from typing import Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
 
 from threadline.errors import ValidationFailed
 
@@ -17,10 +16,20 @@ T = TypeVar("T")
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list; ``next_cursor`` is ``None`` on the last."""
+
     model_config = ConfigDict(frozen=True)
 
     items: list[T]
     next_cursor: str | None
+
+
+def _in_utc(value: datetime) -> datetime:
+    """Offsets near the ends of the calendar cannot be moved to UTC; such a cursor is malformed, not a 500."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a time that exists in UTC") from None
 
 
 class Cursor(BaseModel):
@@ -31,7 +40,7 @@ class Cursor(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    at: datetime
+    at: Annotated[AwareDatetime, AfterValidator(_in_utc)]
     id: UUID
 
     def encode(self) -> str:
@@ -40,14 +49,11 @@ class Cursor(BaseModel):
 
     @classmethod
     def decode(cls, token: str) -> Cursor:
+        # Bad base64, bad JSON and a bad shape all surface as ValueError (ValidationError is one).
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            cursor = cls.model_validate_json(raw)
-        except (binascii.Error, ValueError, ValidationError):
+            return cls.model_validate_json(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        except ValueError:
             raise ValidationFailed("Malformed cursor", loc=("query", "cursor")) from None
-        if cursor.at.tzinfo is None:
-            raise ValidationFailed("Malformed cursor", loc=("query", "cursor"))
-        return cursor
 
 
 class MessageWindow(BaseModel, Generic[T]):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from threadline.models.api.fields import KeyName, PersonName, RequestModel, Text
 
 Email = Annotated[EmailStr, StringConstraints(max_length=254)]
 Password = Annotated[Text, Field(min_length=8, max_length=128, description="8 to 128 characters.")]
+
+# What a login presents is only compared with what is stored, so it needs no more than the size limits.
+LoginEmail = Annotated[Text, Field(max_length=254)]
+LoginPassword = Annotated[Text, Field(max_length=128)]
 
 
 class RegisterRequest(RequestModel):
@@ -23,8 +27,19 @@ class RegisterRequest(RequestModel):
 class LoginRequest(RequestModel):
     """Email and password, exchanged for an access token."""
 
-    email: Annotated[Text, Field(max_length=254)]
-    password: Annotated[Text, Field(max_length=128)]
+    email: LoginEmail
+    password: LoginPassword
+
+
+class TokenForm(BaseModel):
+    """The OAuth2 password grant as a form; `username` is the email.
+
+    Other fields (`scope`, `client_id`) are ignored, as OAuth2 (RFC 6749 §3.2) asks of a token endpoint.
+    """
+
+    grant_type: Literal["password"] | None = None
+    username: LoginEmail
+    password: LoginPassword
 
 
 class UpdateMeRequest(RequestModel):
@@ -32,7 +47,7 @@ class UpdateMeRequest(RequestModel):
 
     name: PersonName | None = None
     password: Password | None = None
-    current_password: Annotated[Text, Field(max_length=128)] | None = None
+    current_password: LoginPassword | None = None
 
 
 class CreateApiKeyRequest(RequestModel):

@@ -21,7 +21,7 @@ class CreateWorkspaceRequest(RequestModel):
 
 
 class UpdateWorkspaceRequest(RequestModel):
-    """Fields to change; the ones left out stay as they are."""
+    """Fields to change; the ones left out, or sent as null, stay as they are."""
 
     name: WorkspaceName | None = None
     description: Description | None = None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+import inspect
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,11 +14,26 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+def _describe_page(schema: dict[str, Any]) -> None:
+    """``PageResponse[Item]`` is a new class that does not inherit the docstring; give it the generic's."""
+    schema["description"] = inspect.cleandoc(PageResponse.__doc__ or "")
+
+
 class PageResponse(ResponseModel, Generic[T]):
     """One page of a list; pass ``next_cursor`` as ``?cursor=`` for the next, until it is null."""
 
+    model_config = ConfigDict(json_schema_extra=_describe_page)
+
     items: list[T]
     next_cursor: str | None = Field(description="Opaque; null on the last page.")
+
+
+class FieldErrorResponse(BaseModel):
+    """One reason a request is not valid: where (`loc`), what (`msg`) and its kind (`type`)."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
 
 
 class ProblemResponse(BaseModel):
@@ -29,4 +45,4 @@ class ProblemResponse(BaseModel):
     code: str
     detail: str
     request_id: str | None = None
-    errors: list[dict[str, object]] | None = None
+    errors: list[FieldErrorResponse] | None = Field(default=None, description="Only with `validation_error`.")

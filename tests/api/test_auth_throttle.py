@@ -1,0 +1,70 @@
+"""Failed logins are throttled per email and per client address (API.md §2), with 429 and Retry-After."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.support.accounts import PASSWORD, Account, unique_email
+from tests.support.problems import assert_problem
+from threadline.settings import Settings
+
+MAX_FAILURES = 3
+WINDOW_SECONDS = 600
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(login_max_failures=MAX_FAILURES, login_window_seconds=WINDOW_SECONDS)
+
+
+@pytest.fixture
+async def other_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The same app, reached from another client address than the ``client`` fixture."""
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
+    return await client.post("/v1/auth/login", json={"email": email, "password": password})
+
+
+async def fail_logins(client: httpx.AsyncClient, emails: list[str]) -> None:
+    for email in emails:
+        assert (await login(client, email, "wrong password")).status_code == 401
+
+
+def assert_throttled(response: httpx.Response) -> None:
+    assert_problem(response, 429, "rate_limited")
+    assert 0 < int(response.headers["retry-after"]) <= WINDOW_SECONDS
+
+
+async def test_failures_for_one_email_lock_that_email_from_every_address(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient, alice: Account, bob: Account
+) -> None:
+    await fail_logins(client, [alice.email] * MAX_FAILURES)
+
+    assert_throttled(await login(other_client, alice.email))
+    assert_throttled(
+        await client.post("/v1/auth/token", data={"username": alice.email, "password": PASSWORD})
+    )
+    assert (await login(other_client, bob.email)).status_code == 200
+
+
+async def test_failures_from_one_address_lock_that_address_for_every_email(
+    client: httpx.AsyncClient, other_client: httpx.AsyncClient, alice: Account
+) -> None:
+    await fail_logins(client, [unique_email() for _ in range(MAX_FAILURES)])
+
+    assert_throttled(await login(client, alice.email))
+    assert (await login(other_client, alice.email)).status_code == 200
+
+
+async def test_failures_below_the_limit_do_not_throttle(client: httpx.AsyncClient, alice: Account) -> None:
+    await fail_logins(client, [alice.email] * (MAX_FAILURES - 1))
+
+    assert (await login(client, alice.email)).status_code == 200

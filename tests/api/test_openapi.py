@@ -1,0 +1,101 @@
+"""The OpenAPI document and /docs: every operation and schema described, errors as problem documents."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import TEST_SECRET_KEY
+from threadline.app import create_app
+from threadline.settings import Settings
+
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemResponse"}
+
+
+@pytest.fixture(scope="module")
+def app() -> FastAPI:
+    """The document needs no database, so one app (never started) serves the whole module."""
+    return create_app(Settings(_env_file=None, secret_key=TEST_SECRET_KEY))
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+async def document(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    schema: dict[str, Any] = response.json()
+    return schema
+
+
+def operations(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        f"{method.upper()} {path}": operation
+        for path, path_item in document["paths"].items()
+        for method, operation in path_item.items()
+    }
+
+
+async def test_every_operation_has_a_summary_and_a_description(document: dict[str, Any]) -> None:
+    undescribed = [
+        name
+        for name, operation in operations(document).items()
+        if not operation.get("summary", "").strip() or not operation.get("description", "").strip()
+    ]
+
+    assert undescribed == []
+
+
+async def test_operation_ids_are_the_router_function_names(app: FastAPI, document: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for operation in operations(document).values()]
+
+    assert len(ids) == len(set(ids))
+    assert {"register", "login", "login_with_form", "get_me", "update_me", "health", "ready"} <= set(ids)
+
+
+async def test_every_component_schema_has_a_description(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+
+    assert [name for name, schema in schemas.items() if not schema.get("description", "").strip()] == []
+
+
+async def test_errors_are_documented_as_problem_documents(document: dict[str, Any]) -> None:
+    assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
+    for name, operation in operations(document).items():
+        errors = {
+            status: response for status, response in operation["responses"].items() if status[0] in "45"
+        }
+        assert {"4XX", "5XX"} <= set(errors), name
+        for status, response in errors.items():
+            assert response["content"] == {"application/problem+json": {"schema": PROBLEM_SCHEMA}}, (
+                name,
+                status,
+            )
+
+
+async def test_the_oauth2_password_flow_points_at_the_token_endpoint(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+
+    [scheme] = schemes.values()
+    assert scheme["type"] == "oauth2"
+    assert scheme["flows"]["password"]["tokenUrl"] == "/v1/auth/token"
+    assert operations(document)["GET /v1/users/me"]["security"] == [{name: []} for name in schemes]
+    assert "security" not in operations(document)["POST /v1/auth/register"]
+
+
+async def test_docs_serve_the_interactive_page(client: httpx.AsyncClient) -> None:
+    response = await client.get("/docs")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in response.text

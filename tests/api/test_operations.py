@@ -1,0 +1,130 @@
+"""Operational endpoints (API.md §7): liveness, readiness (and its 503), Prometheus metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
+from tests.conftest import TEST_SECRET_KEY
+from tests.support import databases
+from tests.support.accounts import PASSWORD, Account
+from tests.support.problems import assert_problem
+from tests.support.proxy import TcpProxy
+from threadline.app import create_app
+from threadline.settings import Settings
+
+
+@pytest.fixture
+async def database_proxy(postgres_dsn: str) -> AsyncIterator[TcpProxy]:
+    async with TcpProxy.in_front_of(databases.sqlalchemy_url(postgres_dsn)) as proxy:
+        yield proxy
+
+
+@pytest.fixture
+async def proxied_client(database_proxy: TcpProxy) -> AsyncIterator[httpx.AsyncClient]:
+    """An app whose PostgreSQL is reached through a proxy the test can cut."""
+    settings = Settings(
+        _env_file=None,
+        database_url=database_proxy.url,
+        secret_key=TEST_SECRET_KEY,
+        password_hash_time_cost=1,
+        password_hash_memory_kib=64,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+def samples(metrics_text: str, name: str) -> list[Sample]:
+    return [
+        sample
+        for family in text_string_to_metric_families(metrics_text)
+        for sample in family.samples
+        if sample.name == name
+    ]
+
+
+async def test_health_is_200(client: httpx.AsyncClient) -> None:
+    response = await client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_reports_database_and_event_bus(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ready")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "database": "ok", "event_bus": "ok"}
+
+
+@pytest.mark.postgres
+async def test_ready_is_503_naming_the_database_while_it_is_unreachable(
+    proxied_client: httpx.AsyncClient, database_proxy: TcpProxy
+) -> None:
+    assert (await proxied_client.get("/ready")).status_code == 200
+
+    database_proxy.cut()
+    down = await proxied_client.get("/ready")
+    database_proxy.restore()
+
+    body = assert_problem(down, 503, "unavailable")
+    assert (body["database"], body["event_bus"]) == ("unavailable", "ok")
+    assert "database" in body["detail"]
+    assert (await proxied_client.get("/ready")).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("path", ["/v1/auth/register", "/v1/auth/login"])
+async def test_an_unreachable_database_is_503_not_500(
+    proxied_client: httpx.AsyncClient, database_proxy: TcpProxy, path: str
+) -> None:
+    database_proxy.cut()
+
+    response = await proxied_client.post(path, json={"email": "e@example.com", "password": PASSWORD})
+
+    assert_problem(response, 503, "unavailable")
+    assert (await proxied_client.get("/health")).status_code == 200
+
+
+async def test_metrics_count_requests_by_route_template_and_status(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    workspace_id = uuid4()
+    for _ in range(2):
+        assert (await alice.get(f"/v1/workspaces/{workspace_id}")).status_code == 404
+    await client.get(f"/v1/no-such-thing/{workspace_id}")
+
+    response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert str(workspace_id) not in response.text
+    counts = {
+        (sample.labels["method"], sample.labels["route"], sample.labels["status"]): sample.value
+        for sample in samples(response.text, "threadline_http_requests_total")
+    }
+    assert counts[("GET", "/v1/workspaces/{workspace_id}", "404")] == 2
+    assert counts[("POST", "/v1/auth/login", "200")] == 1
+    assert counts[("GET", "<unmatched>", "404")] == 1
+
+
+async def test_metrics_have_a_latency_histogram_per_route(client: httpx.AsyncClient, alice: Account) -> None:
+    await alice.get("/v1/users/me")
+
+    text = (await client.get("/metrics")).text
+
+    buckets = [
+        sample
+        for sample in samples(text, "threadline_http_request_duration_seconds_bucket")
+        if sample.labels["route"] == "/v1/users/me"
+    ]
+    assert len(buckets) > 1
+    assert max(sample.value for sample in buckets if sample.labels["le"] == "+Inf") == 1

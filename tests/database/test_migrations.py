@@ -1,0 +1,91 @@
+"""Alembic migrations on fresh databases: up, down and up again, step by step, and in step with the models."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from tests.support import databases
+from threadline.database.engine import create_engine
+from threadline.database.migrate import alembic_config, downgrade, upgrade
+from threadline.database.models import Base
+
+MODEL_TABLES = set(Base.metadata.tables)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database that no other test has migrated."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    await databases.require_postgres()
+    dsn = await databases.create_postgres_database("threadline_migrations")
+    try:
+        yield databases.sqlalchemy_url(dsn)
+    finally:
+        await databases.drop_postgres_database(dsn)
+
+
+async def on_connection(url: str, work: Any) -> Any:
+    """Run ``work(connection)`` on a synchronous view of a new connection to ``url``."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(work)
+    finally:
+        await engine.dispose()
+
+
+async def table_names(url: str) -> set[str]:
+    names: set[str] = await on_connection(url, lambda connection: set(inspect(connection).get_table_names()))
+    return names
+
+
+def model_differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    differences: list[Any] = compare_metadata(context, Base.metadata)
+    return differences
+
+
+def revisions_oldest_first() -> list[tuple[str, str]]:
+    """Each revision with the one it builds on (``base`` for the first)."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return [
+        (revision.revision, str(revision.down_revision or "base"))
+        for revision in reversed(list(script.walk_revisions()))
+    ]
+
+
+async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
+    await asyncio.to_thread(upgrade, fresh_database_url)
+    assert await table_names(fresh_database_url) == MODEL_TABLES | {"alembic_version"}
+
+    await asyncio.to_thread(downgrade, fresh_database_url)
+    assert await table_names(fresh_database_url) == {"alembic_version"}
+
+    await asyncio.to_thread(upgrade, fresh_database_url)
+    assert await table_names(fresh_database_url) == MODEL_TABLES | {"alembic_version"}
+
+
+async def test_every_revision_steps_down_and_up_again(fresh_database_url: str) -> None:
+    """The stairway: each revision's downgrade undoes exactly its upgrade."""
+    for revision, previous in revisions_oldest_first():
+        await asyncio.to_thread(upgrade, fresh_database_url, revision)
+        await asyncio.to_thread(downgrade, fresh_database_url, previous)
+        await asyncio.to_thread(upgrade, fresh_database_url, revision)
+
+
+async def test_models_and_migrations_agree(fresh_database_url: str) -> None:
+    await asyncio.to_thread(upgrade, fresh_database_url)
+
+    assert await on_connection(fresh_database_url, model_differences) == []

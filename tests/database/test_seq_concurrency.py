@@ -1,0 +1,127 @@
+"""``seq`` under real database concurrency: many units of work, each on its own connection, at once.
+
+The API tests drive concurrency through one ASGI app; these go a layer down, so that on PostgreSQL the
+posters really are separate transactions contending for the conversation row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from tests.support import databases
+from tests.support.accounts import unique_email
+from threadline.database.engine import Database, create_engine
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.events.bus import MemoryBus
+from threadline.models.domain.conversation import Message, MessageRole
+from threadline.models.domain.user import Actor, Credential
+from threadline.services.messages import MessageService
+
+POSTERS = 40
+
+
+@asynccontextmanager
+async def _opened(url: str) -> AsyncIterator[Database]:
+    database = Database(create_engine(url, pool_size=POSTERS))
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+async def _seed(database: Database) -> tuple[Actor, UUID]:
+    """A user who owns a workspace with one empty conversation."""
+    now = datetime.now(UTC)
+    async with UnitOfWork(database) as uow:
+        user = await uow.users.add(email=unique_email("poster"), name="Poster", password_hash="-", now=now)
+        workspace = await uow.workspaces.add(
+            name="Seq", description="", metadata={}, owner_id=user.id, now=now
+        )
+        conversation = await uow.conversations.add(
+            workspace_id=workspace.id, title="", modality="chat", metadata={}, now=now
+        )
+        await uow.commit()
+    return Actor(user_id=user.id, credential=Credential.ACCESS_TOKEN), conversation.id
+
+
+async def _post_concurrently(
+    database: Database, actor: Actor, conversation_id: UUID, count: int
+) -> list[Message]:
+    """``count`` posts, each through its own service, unit of work and connection, all started at once."""
+    return await asyncio.gather(
+        *[
+            MessageService(UnitOfWork(database), MemoryBus()).post_message(
+                actor=actor,
+                conversation_id=conversation_id,
+                content=f"m{n}",
+                role=MessageRole.USER,
+                metadata={},
+            )
+            for n in range(count)
+        ]
+    )
+
+
+async def _assert_stored_in_order(database: Database, conversation_id: UUID, count: int) -> None:
+    """Messages 1..count, counted on the conversation, with their events in the same order."""
+    expected = list(range(1, count + 1))
+    async with UnitOfWork(database) as uow:
+        stored = await uow.messages.window(conversation_id, limit=200)
+        conversation = await uow.conversations.get(conversation_id)
+        events = await uow.events.replay(0, limit=1000, conversation_id=conversation_id)
+    assert [message.seq for message in stored.items] == expected
+    assert conversation is not None
+    assert conversation.message_count == count
+    assert [event.data["seq"] for event in events if event.type == "message.created"] == expected
+
+
+async def test_concurrent_units_of_work_get_gapless_seq_in_commit_order(database_url: str) -> None:
+    async with _opened(database_url) as database:
+        actor, conversation_id = await _seed(database)
+
+        posted = await _post_concurrently(database, actor, conversation_id, POSTERS)
+
+        assert sorted(message.seq for message in posted) == list(range(1, POSTERS + 1))
+        await _assert_stored_in_order(database, conversation_id, POSTERS)
+
+
+_LOCK_WAITERS = """
+    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+"""
+
+
+async def _until_waiting_on_locks(dsn: str, count: int) -> None:
+    """Return once ``count`` connections of this database are blocked on a lock."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                if await connection.fetchval(_LOCK_WAITERS) >= count:
+                    return
+                await asyncio.sleep(0.05)
+    finally:
+        await connection.close()
+
+
+@pytest.mark.postgres
+async def test_posters_queue_on_the_conversation_row_and_a_rollback_leaves_no_gap(postgres_dsn: str) -> None:
+    waiters = POSTERS // 2
+    async with _opened(databases.sqlalchemy_url(postgres_dsn)) as database:
+        actor, conversation_id = await _seed(database)
+
+        async with UnitOfWork(database) as holder:
+            assert await holder.conversations.next_seq(conversation_id, now=datetime.now(UTC)) == 1
+            posting = asyncio.ensure_future(_post_concurrently(database, actor, conversation_id, waiters))
+            await _until_waiting_on_locks(postgres_dsn, waiters)
+            # Leaving without a commit rolls the holder back: its seq must go to a waiter, not be lost.
+        posted = await posting
+
+        assert sorted(message.seq for message in posted) == list(range(1, waiters + 1))
+        await _assert_stored_in_order(database, conversation_id, waiters)

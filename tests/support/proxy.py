@@ -1,0 +1,87 @@
+"""A TCP proxy to put between the app and a shared service, so a test can take the service "down" alone.
+
+Stopping the machine's PostgreSQL or Redis would break every other test running at the same time; cutting
+a private proxy looks the same to the app: open connections drop and new ones are refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+
+class TcpProxy:
+    """Forwards ``127.0.0.1:<port>`` to the target until ``cut()``, and again after ``restore()``."""
+
+    def __init__(self, target_url: str) -> None:
+        self._target_url = urlsplit(target_url)
+        self._links: set[asyncio.StreamWriter] = set()
+        self._cut = False
+        self.port = 0
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def in_front_of(cls, url: str) -> AsyncIterator[TcpProxy]:
+        """A proxy to the host and port of ``url`` (a database or Redis URL), for as long as the block runs."""
+        proxy = cls(url)
+        server = await asyncio.start_server(proxy._accept, "127.0.0.1", 0)
+        proxy.port = server.sockets[0].getsockname()[1]
+        try:
+            yield proxy
+        finally:
+            proxy.cut()
+            server.close()
+            await server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        """The target URL with its host and port replaced by this proxy's."""
+        credentials, _, _ = self._target_url.netloc.rpartition("@")
+        address = f"127.0.0.1:{self.port}"
+        return urlunsplit(
+            self._target_url._replace(netloc=f"{credentials}@{address}" if credentials else address)
+        )
+
+    def cut(self) -> None:
+        """Drop every open connection, and refuse new ones until ``restore()``."""
+        self._cut = True
+        for writer in list(self._links):
+            writer.transport.abort()
+
+    def restore(self) -> None:
+        self._cut = False
+
+    async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        if self._cut:
+            client_writer.transport.abort()
+            return
+        try:
+            target_reader, target_writer = await asyncio.open_connection(
+                self._target_url.hostname, self._target_url.port
+            )
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self._links |= {client_writer, target_writer}
+        try:
+            await asyncio.gather(
+                _pipe(client_reader, target_writer),
+                _pipe(target_reader, client_writer),
+                return_exceptions=True,
+            )
+        finally:
+            self._links -= {client_writer, target_writer}
+            client_writer.transport.abort()
+            target_writer.transport.abort()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction until either side closes, then close the other so the peer notices."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.transport.abort()

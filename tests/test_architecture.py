@@ -1,0 +1,47 @@
+"""The layer rules of DESIGN.md §1 hold, and the seed's layout is in place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "threadline"
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    """SQLAlchemy only under database/; services know no FastAPI or API models; the API no rows."""
+    result = subprocess.run(
+        [Path(sys.executable).with_name("lint-imports"), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+    assert result.stdout.count("KEPT") >= 3
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "models/domain",
+        "models/api/request",
+        "models/api/response",
+        "database/models.py",
+        "database/repositories",
+        "database/migrations/versions",
+        "services",
+        "api/routers",
+        "settings.py",
+        "errors.py",
+        "app.py",
+    ],
+)
+def test_seed_layout_exists(path: str) -> None:
+    assert (PACKAGE / path).exists()

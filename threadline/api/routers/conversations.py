@@ -1,0 +1,104 @@
+"""Conversations in a workspace (API.md §4)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from threadline.api.dependencies import ConversationServiceDep, CurrentActor
+from threadline.api.pagination import CursorQuery, LimitQuery
+from threadline.models.api.request.conversations import CreateConversationRequest, UpdateConversationRequest
+from threadline.models.api.response.base import PageResponse
+from threadline.models.api.response.conversations import (
+    ConversationResponse,
+    ConversationWithMessagesResponse,
+)
+from threadline.models.domain.conversation import MODALITY_PATTERN
+
+router = APIRouter(prefix="/v1", tags=["conversations"])
+
+ModalityQuery = Annotated[
+    str | None, Query(pattern=MODALITY_PATTERN, description="Only conversations of this modality.")
+]
+IncludeQuery = Annotated[
+    Literal["messages"] | None,
+    Query(description="`messages` adds the latest 50 messages, oldest first."),
+]
+
+
+@router.post("/workspaces/{workspace_id}/conversations", status_code=201, summary="Create a conversation")
+async def create_conversation(
+    workspace_id: UUID,
+    body: CreateConversationRequest,
+    actor: CurrentActor,
+    conversations: ConversationServiceDep,
+) -> ConversationResponse:
+    """Start a conversation in the workspace (editor or owner)."""
+    conversation = await conversations.create_conversation(
+        actor=actor,
+        workspace_id=workspace_id,
+        title=body.title,
+        modality=body.modality,
+        metadata=body.metadata,
+    )
+    return ConversationResponse.model_validate(conversation)
+
+
+@router.get("/workspaces/{workspace_id}/conversations", summary="List conversations")
+async def list_conversations(
+    workspace_id: UUID,
+    actor: CurrentActor,
+    conversations: ConversationServiceDep,
+    modality: ModalityQuery = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> PageResponse[ConversationResponse]:
+    """The workspace's conversations, most recently active first (any member)."""
+    page = await conversations.list_conversations(
+        actor=actor, workspace_id=workspace_id, modality=modality, limit=limit, cursor=cursor
+    )
+    return PageResponse[ConversationResponse].model_validate(page, from_attributes=True)
+
+
+@router.get("/conversations/{conversation_id}", summary="Get a conversation")
+async def get_conversation(
+    conversation_id: UUID,
+    actor: CurrentActor,
+    conversations: ConversationServiceDep,
+    include: IncludeQuery = None,
+) -> ConversationWithMessagesResponse | ConversationResponse:
+    """A conversation (any member); with `include=messages` it carries its latest 50 messages."""
+    if include == "messages":
+        found = await conversations.get_conversation_with_messages(
+            actor=actor, conversation_id=conversation_id
+        )
+        return ConversationWithMessagesResponse.of(found)
+    conversation = await conversations.get_conversation(actor=actor, conversation_id=conversation_id)
+    return ConversationResponse.model_validate(conversation)
+
+
+@router.patch("/conversations/{conversation_id}", summary="Update a conversation")
+async def update_conversation(
+    conversation_id: UUID,
+    body: UpdateConversationRequest,
+    actor: CurrentActor,
+    conversations: ConversationServiceDep,
+) -> ConversationResponse:
+    """Change the title or metadata (editor or owner)."""
+    conversation = await conversations.update_conversation(
+        actor=actor,
+        conversation_id=conversation_id,
+        changes=body.model_dump(exclude_unset=True, exclude_none=True),
+    )
+    return ConversationResponse.model_validate(conversation)
+
+
+@router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete a conversation")
+async def delete_conversation(
+    conversation_id: UUID, actor: CurrentActor, conversations: ConversationServiceDep
+) -> Response:
+    """Delete the conversation with its messages (editor or owner)."""
+    await conversations.delete_conversation(actor=actor, conversation_id=conversation_id)
+    return Response(status_code=204)

@@ -1,0 +1,113 @@
+"""Messages in a conversation (API.md §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Response
+
+from threadline.api.dependencies import CurrentActor, MessageServiceDep
+from threadline.api.pagination import LimitQuery
+from threadline.models.api.request.messages import PostMessageRequest, UpdateMessageRequest
+from threadline.models.api.response.messages import MessageResponse, MessageWindowResponse
+
+router = APIRouter(prefix="/v1/conversations/{conversation_id}/messages", tags=["messages"])
+
+_MAX_SEQ = 2**31 - 1
+"""``seq`` is a 32-bit column: a larger bound could never match and would not fit a query parameter."""
+
+AfterQuery = Annotated[
+    int | None, Query(ge=0, le=_MAX_SEQ, description="The first `limit` messages with a greater `seq`.")
+]
+BeforeQuery = Annotated[
+    int | None, Query(ge=0, le=_MAX_SEQ, description="The last `limit` messages with a smaller `seq`.")
+]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Posts at most once per key: a repeat with the same body answers the same message.",
+    ),
+]
+
+
+@router.post("", status_code=201, summary="Post a message")
+async def post_message(
+    conversation_id: UUID,
+    body: PostMessageRequest,
+    actor: CurrentActor,
+    messages: MessageServiceDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> MessageResponse:
+    """Append a message (editor or owner); it gets the conversation's next `seq`.
+
+    With `Idempotency-Key`, a repeat with the same body answers the same message (201, no second event),
+    and a repeat with a different body answers 409.
+    """
+    message = await messages.post_message(
+        actor=actor,
+        conversation_id=conversation_id,
+        content=body.content,
+        role=body.role,
+        metadata=body.metadata,
+        idempotency_key=idempotency_key,
+    )
+    return MessageResponse.model_validate(message)
+
+
+@router.get("", summary="List messages")
+async def list_messages(
+    conversation_id: UUID,
+    actor: CurrentActor,
+    messages: MessageServiceDep,
+    limit: LimitQuery = 50,
+    after: AfterQuery = None,
+    before: BeforeQuery = None,
+) -> MessageWindowResponse:
+    """A slice of the conversation's messages, oldest first (any member).
+
+    Without `after` or `before`, the latest `limit` messages; `after` and `before` cannot be combined.
+    """
+    window = await messages.list_messages(
+        actor=actor, conversation_id=conversation_id, limit=limit, after=after, before=before
+    )
+    return MessageWindowResponse.model_validate(window, from_attributes=True)
+
+
+@router.get("/{message_id}", summary="Get a message")
+async def get_message(
+    conversation_id: UUID, message_id: UUID, actor: CurrentActor, messages: MessageServiceDep
+) -> MessageResponse:
+    """One message of the conversation (any member); a deleted one answers 404."""
+    message = await messages.get_message(actor=actor, conversation_id=conversation_id, message_id=message_id)
+    return MessageResponse.model_validate(message)
+
+
+@router.patch("/{message_id}", summary="Edit a message")
+async def update_message(
+    conversation_id: UUID,
+    message_id: UUID,
+    body: UpdateMessageRequest,
+    actor: CurrentActor,
+    messages: MessageServiceDep,
+) -> MessageResponse:
+    """Change the content or metadata (its author, or the workspace owner)."""
+    message = await messages.update_message(
+        actor=actor,
+        conversation_id=conversation_id,
+        message_id=message_id,
+        changes=body.model_dump(exclude_unset=True, exclude_none=True),
+    )
+    return MessageResponse.model_validate(message)
+
+
+@router.delete("/{message_id}", status_code=204, summary="Delete a message")
+async def delete_message(
+    conversation_id: UUID, message_id: UUID, actor: CurrentActor, messages: MessageServiceDep
+) -> Response:
+    """Delete the message (its author, or the workspace owner); its `seq` is never reused."""
+    await messages.delete_message(actor=actor, conversation_id=conversation_id, message_id=message_id)
+    return Response(status_code=204)

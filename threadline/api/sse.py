@@ -1,0 +1,158 @@
+"""Server-Sent Events on the wire (API.md §6): the frames, and the response that writes one stream.
+
+The response is lean on purpose, since a process holds thousands of idle streams: no task group and no
+per-stream buffer beyond the subscription's queue, only one small task that notices the client leaving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from threadline.api.metrics import Metrics
+from threadline.errors import Unavailable
+from threadline.events.subscription import Subscription
+from threadline.models.api.response.events import EventResponse
+from threadline.models.domain.event import Event
+from threadline.services.streams import OpenedStream, StreamService
+
+logger = logging.getLogger(__name__)
+
+EVENT_STREAM = "text/event-stream"
+PING = b": ping\n\n"
+_HEADERS = [
+    (b"content-type", EVENT_STREAM.encode()),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def encode_event(event: Event) -> bytes:
+    payload = EventResponse.model_validate(event).model_dump_json()
+    return f"id: {event.id}\nevent: {event.type.value}\ndata: {payload}\n\n".encode()
+
+
+def control_frame(name: str, **data: object) -> bytes:
+    """An event without an ``id`` (``ready``, ``reset``, ``revoked``): it does not move the client's place."""
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class EventStreamResponse(Response):
+    """Writes ``retry`` and ``ready`` (and ``reset``), the replay, then live events until the stream ends."""
+
+    media_type = EVENT_STREAM
+
+    def __init__(
+        self,
+        stream: OpenedStream,
+        streams: StreamService,
+        *,
+        retry_ms: int,
+        heartbeat_seconds: float,
+        metrics: Metrics,
+    ) -> None:
+        self.status_code = 200
+        self.background = None
+        self.raw_headers = list(_HEADERS)
+        self._stream = stream
+        self._streams = streams
+        self._subscription: Subscription = stream.subscription
+        self._retry_ms = retry_ms
+        self._heartbeat = heartbeat_seconds
+        self._metrics = metrics
+        self._idle = True
+        self._beat: asyncio.TimerHandle | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watcher = asyncio.ensure_future(_abort_on_disconnect(receive, self._subscription))
+        self._beat = asyncio.get_running_loop().call_later(self._heartbeat, self._on_heartbeat)
+        self._metrics.open_streams.inc()
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await self._write(send, self._prelude())
+            seen = await self._replay(send)
+            await self._follow(send, seen)
+            await self._finish(send)
+        finally:
+            self._beat.cancel()
+            watcher.cancel()
+            self._streams.close(self._stream)
+            self._metrics.open_streams.dec()
+
+    def _prelude(self) -> bytes:
+        stream = self._stream
+        prelude = f"retry: {self._retry_ms}\n\n".encode()
+        prelude += control_frame("ready", last_event_id=stream.resume_after)
+        if stream.reset_reason is not None:
+            prelude += control_frame("reset", reason=stream.reset_reason)
+        return prelude
+
+    async def _replay(self, send: Send) -> int:
+        """Send the stored events the client missed; returns the id after which live frames are new."""
+        stream = self._stream
+        position = stream.resume_after
+        while position < stream.replay_through and not self._subscription.closed:
+            try:
+                events = await self._streams.replay(stream, after=position)
+            except Unavailable:
+                logger.warning("ending a stream: the database is unavailable for its replay")
+                self._subscription.abort("the database is unavailable")
+                break
+            if not events:
+                break
+            await self._write(send, b"".join(encode_event(event) for event in events))
+            self._metrics.events_delivered.inc(len(events))
+            position = events[-1].id
+        return max(position, stream.replay_through)
+
+    async def _follow(self, send: Send, seen: int) -> None:
+        """Live frames (skipping any the replay already sent), a ping while idle, ``revoked`` at the end."""
+        subscription = self._subscription
+        while subscription.abort_reason is None:
+            frames = await subscription.next_frames()
+            fresh = [frame for frame in frames if frame.event_id > seen]
+            if fresh:
+                await self._write(send, b"".join(frame.data for frame in fresh))
+                self._metrics.events_delivered.inc(len(fresh))
+                seen = fresh[-1].event_id
+            elif subscription.end_reason is not None:
+                await self._write(send, control_frame("revoked", reason=subscription.end_reason))
+                return
+            elif not frames:
+                await self._write(send, PING)
+
+    def _on_heartbeat(self) -> None:
+        """Every heartbeat period: wake the stream for a ping if it sent nothing during the last one.
+
+        One timer per stream, re-armed once a period rather than on every event.
+        """
+        if self._idle:
+            self._subscription.nudge()
+        self._idle = True
+        self._beat = asyncio.get_running_loop().call_later(self._heartbeat, self._on_heartbeat)
+
+    async def _write(self, send: Send, data: bytes) -> None:
+        self._idle = False
+        await self._subscription.unless_aborted(
+            send, {"type": "http.response.body", "body": data, "more_body": True}
+        )
+
+    async def _finish(self, send: Send) -> None:
+        """End the body if the socket takes it at once; a client that stopped reading is cut off instead.
+
+        (Returning with the body unfinished makes the server close the connection.)
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _abort_on_disconnect(receive: Receive, subscription: Subscription) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    subscription.abort("the client went away")

@@ -1,0 +1,130 @@
+"""The per-process stream hub: follows the event log and fans each new event out to the open streams.
+
+The log is the truth and the bus only a doorbell: on a ring, or when the poll timer runs out (so a lost
+ring only delays), the hub reads every event after its cursor with one query in a short session and hands
+each, encoded once, to the subscriptions that may see it. No session stays open while streams do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from uuid import UUID
+
+from threadline.database.engine import Database
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.events.bus import CATCH_UP
+from threadline.events.routing import SubscriberIndex
+from threadline.events.subscription import Frame, StreamKind, Subscription
+from threadline.models.domain.event import Event
+
+logger = logging.getLogger(__name__)
+
+READ_LIMIT = 500
+SHUTTING_DOWN = "the server is shutting down"
+
+
+@dataclass(frozen=True)
+class HubStats:
+    instance: str
+    streams: dict[StreamKind, int]
+    events_published: int
+
+
+class StreamHub:
+    """One per process, created in the app's lifespan and started before the bus rings it."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        encode: Callable[[Event], bytes],
+        queue_size: int,
+        poll_seconds: float,
+    ) -> None:
+        self.instance = uuid.uuid4().hex
+        self._database = database
+        self._encode = encode
+        self._queue_size = queue_size
+        # One read never hands a subscriber more than its queue holds, so a healthy stream cannot overflow
+        # on a single burst; it drains while the next read is in flight.
+        self._read_limit = min(READ_LIMIT, queue_size)
+        self._poll_seconds = poll_seconds
+        self._index = SubscriberIndex()
+        self._cursor = 0
+        self._events_published = 0
+        self._rung = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def cursor(self) -> int:
+        """The id of the last event fanned out: every later one will be."""
+        return self._cursor
+
+    async def start(self) -> None:
+        """Begin after the newest stored event: older ones are for replays, not for live delivery."""
+        async with UnitOfWork(self._database) as uow:
+            _, newest = await uow.events.bounds()
+        self._cursor = newest or 0
+        self._task = asyncio.create_task(self._follow(), name="stream-hub")
+
+    def ring(self, event_id: int) -> None:
+        """The bus's doorbell; it never blocks."""
+        if event_id == CATCH_UP or event_id > self._cursor:
+            self._rung.set()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._index.close_all(SHUTTING_DOWN)
+
+    def subscribe(self, kind: StreamKind, *, user_id: UUID, topic_id: UUID | None) -> Subscription:
+        """Start hearing events before authorisation reads the database, so no change falls in between."""
+        subscription = Subscription(kind, user_id=user_id, topic_id=topic_id, capacity=self._queue_size)
+        self._index.add(subscription)
+        return subscription
+
+    def activate(self, subscription: Subscription, workspace_ids: Collection[UUID]) -> int:
+        """Complete an authorised subscription; returns the id after which it receives every event live."""
+        self._index.activate(subscription, workspace_ids)
+        return self._cursor
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._index.remove(subscription)
+
+    def is_idle(self) -> bool:
+        """No subscription is indexed anywhere."""
+        return self._index.is_empty()
+
+    def stats(self) -> HubStats:
+        streams = {kind: self._index.counts[kind] for kind in StreamKind}
+        return HubStats(instance=self.instance, streams=streams, events_published=self._events_published)
+
+    async def _follow(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_seconds):
+                    await self._rung.wait()
+            self._rung.clear()
+            try:
+                await self._catch_up()
+            except Exception:
+                logger.exception("reading the event log failed; retrying in %.1f s", self._poll_seconds)
+                await asyncio.sleep(self._poll_seconds)
+
+    async def _catch_up(self) -> None:
+        while True:
+            async with UnitOfWork(self._database) as uow:
+                events = await uow.events.after(self._cursor, limit=self._read_limit)
+            for event in events:
+                self._index.deliver(event, Frame(event.id, self._encode(event)))
+                self._cursor = event.id
+                self._events_published += 1
+            if len(events) < self._read_limit:
+                return

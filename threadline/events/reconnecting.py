@@ -1,0 +1,99 @@
+"""What the Redis and PostgreSQL buses share: a listener that reconnects by itself, and rings that never raise."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from abc import abstractmethod
+from collections.abc import Callable
+
+from threadline.events.bus import CATCH_UP, EventBus, RingHandler
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "threadline_events"
+"""The one Redis channel, or PostgreSQL ``LISTEN`` name, that every process rings and hears."""
+
+TIMEOUT_SECONDS = 2.0
+"""How long a ring or a reachability check may wait: a request must not hang on a bus that is down."""
+
+
+class ReconnectingBus(EventBus):
+    """A bus heard through one long-lived connection, reopened with growing pauses whenever it breaks.
+
+    Each time the listener connects it rings this process's own handler with ``CATCH_UP``, so the hub
+    re-reads the log at once instead of waiting for its next poll to find what was rung meanwhile.
+    """
+
+    first_retry_seconds = 0.1
+    max_retry_seconds = 5.0
+
+    def __init__(self) -> None:
+        self._listener: asyncio.Task[None] | None = None
+
+    async def start(self, on_ring: RingHandler) -> None:
+        await self._open()
+        self._listener = asyncio.create_task(self._listen_forever(on_ring), name=f"{self.name} event bus")
+
+    async def ring(self, event_id: int) -> None:
+        try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                await self._publish(event_id)
+        except Exception as error:  # whatever went wrong, the hubs' next poll finds the event
+            logger.warning("%s event bus: ring for event %d lost: %r", self.name, event_id, error)
+
+    async def check(self) -> bool:
+        try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                await self._ping()
+        except Exception:
+            return False
+        return True
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        await self._close()
+
+    async def _listen_forever(self, on_ring: RingHandler) -> None:
+        failures = 0
+
+        def connected() -> None:
+            nonlocal failures
+            if failures:
+                logger.info("%s event bus: listening again", self.name)
+            failures = 0
+            on_ring(CATCH_UP)
+
+        while True:
+            try:
+                await self._listen(on_ring, connected)
+                raise ConnectionError("the listening connection ended")
+            except Exception as error:
+                if not failures:
+                    logger.warning("%s event bus: not listening (%r); reconnecting", self.name, error)
+            failures += 1
+            # Jitter keeps many processes from reconnecting in lockstep after an outage.
+            pause = min(self.first_retry_seconds * 2 ** (failures - 1), self.max_retry_seconds)
+            await asyncio.sleep(pause * random.uniform(0.5, 1.0))
+
+    async def _open(self) -> None:
+        """Prepare what ``ring`` and ``check`` use; must not fail when the service is down."""
+
+    @abstractmethod
+    async def _listen(self, on_ring: RingHandler, connected: Callable[[], None]) -> None:
+        """Hear rings on one connection until it breaks; call ``connected`` once subscribed."""
+
+    @abstractmethod
+    async def _publish(self, event_id: int) -> None: ...
+
+    @abstractmethod
+    async def _ping(self) -> None: ...
+
+    @abstractmethod
+    async def _close(self) -> None: ...

@@ -1,0 +1,48 @@
+"""The Redis bus: each ring is a ``PUBLISH`` of the event id on one channel that every process subscribes to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from threadline.events.bus import RingHandler
+from threadline.events.reconnecting import CHANNEL, TIMEOUT_SECONDS, ReconnectingBus
+
+
+class RedisBus(ReconnectingBus):
+    """Pub/sub is at-most-once; that is enough for a doorbell, since the log keeps every event."""
+
+    name = "redis"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        # One immediate retry replaces a pooled connection that died with a restarted server;
+        # more would make every write wait while Redis is down.
+        self._client = Redis.from_url(
+            url,
+            retry=Retry(NoBackoff(), 1),
+            socket_connect_timeout=TIMEOUT_SECONDS,
+            socket_keepalive=True,
+        )
+
+    async def _listen(self, on_ring: RingHandler, connected: Callable[[], None]) -> None:
+        async with self._client.pubsub() as pubsub:
+            await pubsub.subscribe(CHANNEL)
+            # A "subscribe" confirmation also follows each reconnection redis-py makes on its own.
+            async for message in pubsub.listen():
+                if message["type"] == "subscribe":
+                    connected()
+                elif message["type"] == "message":
+                    on_ring(int(message["data"]))
+
+    async def _publish(self, event_id: int) -> None:
+        await self._client.publish(CHANNEL, event_id)
+
+    async def _ping(self) -> None:
+        await self._client.ping()
+
+    async def _close(self) -> None:
+        await self._client.aclose()

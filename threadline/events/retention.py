@@ -1,0 +1,54 @@
+"""Retention: events are kept for ``event_retention_days`` and idempotency keys for a day, then pruned."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from threadline.database.engine import Database
+from threadline.database.unit_of_work import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+IDEMPOTENCY_KEY_RETENTION = timedelta(hours=24)
+
+
+class RetentionPruner:
+    """A background task of the app's lifespan: prunes once at start, then every ``interval_seconds``.
+
+    Every process may run one; deleting what another process already deleted costs nothing.
+    """
+
+    def __init__(self, database: Database, *, event_retention: timedelta, interval_seconds: float) -> None:
+        self._database = database
+        self._event_retention = event_retention
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="retention-pruner")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def prune(self) -> None:
+        now = datetime.now(UTC)
+        async with UnitOfWork(self._database) as uow:
+            events = await uow.events.prune(older_than=now - self._event_retention)
+            keys = await uow.idempotency.prune(older_than=now - IDEMPOTENCY_KEY_RETENTION)
+            await uow.commit()
+        if events or keys:
+            logger.info("pruned %d events and %d idempotency keys", events, keys)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.prune()
+            except Exception:
+                logger.exception("pruning failed; retrying in %.0f s", self._interval)
+            await asyncio.sleep(self._interval)

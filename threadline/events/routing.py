@@ -1,0 +1,153 @@
+"""Who hears which event: the hub's indexes of subscriptions, and the access rules membership events apply.
+
+Subscriptions are indexed by conversation, by workspace and by user, so an event costs O(its audience),
+not O(every open stream).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Iterator
+from uuid import UUID
+
+from threadline.events.subscription import Frame, StreamKind, Subscription
+from threadline.models.domain.event import Event, EventType
+
+MEMBERSHIP_ENDED = "membership ended"
+WORKSPACE_DELETED = "workspace deleted"
+CONVERSATION_DELETED = "conversation deleted"
+
+_Index = dict[UUID, set[Subscription]]
+
+
+class SubscriberIndex:
+    """Routes each event to the subscriptions that may see it, then applies what it changes about access."""
+
+    def __init__(self) -> None:
+        self._by_conversation: _Index = {}
+        self._by_workspace: _Index = {}
+        """Workspace streams and users' own streams: both hear every event of the workspace."""
+        self._by_user: _Index = {}
+        """Every subscription of a user, for the membership events that change what it may see."""
+        self.counts: Counter[StreamKind] = Counter()
+
+    def add(self, subscription: Subscription) -> None:
+        _put(self._by_user, subscription.user_id, subscription)
+        if subscription.kind is StreamKind.CONVERSATION:
+            assert subscription.topic_id is not None
+            _put(self._by_conversation, subscription.topic_id, subscription)
+        else:
+            for workspace_id in subscription.workspace_ids:
+                _put(self._by_workspace, workspace_id, subscription)
+        self.counts[subscription.kind] += 1
+
+    def remove(self, subscription: Subscription) -> None:
+        """Forget the subscription everywhere; removing it twice is harmless."""
+        if not _pop(self._by_user, subscription.user_id, subscription):
+            return
+        if subscription.kind is StreamKind.CONVERSATION:
+            assert subscription.topic_id is not None
+            _pop(self._by_conversation, subscription.topic_id, subscription)
+        else:
+            for workspace_id in subscription.workspace_ids:
+                _pop(self._by_workspace, workspace_id, subscription)
+        self.counts[subscription.kind] -= 1
+
+    def activate(self, subscription: Subscription, workspace_ids: Collection[UUID]) -> None:
+        """Complete a subscription with the workspaces its authorisation found.
+
+        Membership changes the hub saw since the subscription began are newer than (or as new as) that
+        read, so they win over it.
+        """
+        changes, subscription.pending_access = subscription.pending_access or {}, None
+        if subscription.closed:
+            return
+        granted = {workspace_id for workspace_id in workspace_ids if changes.get(workspace_id, True)}
+        granted |= {workspace_id for workspace_id, member in changes.items() if member}
+        if subscription.kind is StreamKind.USER:
+            for workspace_id in granted:
+                self._grant(subscription, workspace_id)
+        elif set(workspace_ids) <= granted:
+            subscription.workspace_ids.update(workspace_ids)
+        else:
+            self._end(subscription, MEMBERSHIP_ENDED)
+
+    def deliver(self, event: Event, frame: Frame) -> None:
+        overflowed = [subscription for subscription in self._audience(event) if not subscription.offer(frame)]
+        for subscription in overflowed:
+            self.remove(subscription)
+        self._apply_access_change(event)
+
+    def is_empty(self) -> bool:
+        return not (self._by_user or self._by_workspace or self._by_conversation)
+
+    def close_all(self, reason: str) -> None:
+        for subscriptions in list(self._by_user.values()):
+            for subscription in list(subscriptions):
+                subscription.abort(reason)
+                self.remove(subscription)
+
+    def _audience(self, event: Event) -> Iterator[Subscription]:
+        if event.conversation_id is not None:
+            yield from self._by_conversation.get(event.conversation_id, ())
+        workspace_streams = self._by_workspace.get(event.workspace_id, set())
+        yield from workspace_streams
+        if event.subject_user_id is not None:
+            # A user's own stream hears their membership changes even in a workspace it does not follow.
+            for subscription in self._by_user.get(event.subject_user_id, ()):
+                if subscription.kind is StreamKind.USER and subscription not in workspace_streams:
+                    yield subscription
+
+    def _apply_access_change(self, event: Event) -> None:
+        if event.type is EventType.MEMBER_ADDED and event.subject_user_id is not None:
+            self._membership_changed(event.subject_user_id, event.workspace_id, member=True)
+        elif event.type is EventType.MEMBER_REMOVED and event.subject_user_id is not None:
+            self._membership_changed(event.subject_user_id, event.workspace_id, member=False)
+        elif event.type is EventType.WORKSPACE_DELETED:
+            for subscription in list(self._by_workspace.get(event.workspace_id, ())):
+                if subscription.kind is StreamKind.USER:
+                    self._withdraw(subscription, event.workspace_id)
+                else:
+                    self._end(subscription, WORKSPACE_DELETED)
+        elif event.type is EventType.CONVERSATION_DELETED and event.conversation_id is not None:
+            for subscription in list(self._by_conversation.get(event.conversation_id, ())):
+                self._end(subscription, CONVERSATION_DELETED)
+
+    def _membership_changed(self, user_id: UUID, workspace_id: UUID, *, member: bool) -> None:
+        for subscription in list(self._by_user.get(user_id, ())):
+            if subscription.pending_access is not None:
+                subscription.pending_access[workspace_id] = member
+            elif subscription.kind is StreamKind.USER:
+                if member:
+                    self._grant(subscription, workspace_id)
+                else:
+                    self._withdraw(subscription, workspace_id)
+            elif not member and workspace_id in subscription.workspace_ids:
+                self._end(subscription, MEMBERSHIP_ENDED)
+
+    def _grant(self, subscription: Subscription, workspace_id: UUID) -> None:
+        subscription.workspace_ids.add(workspace_id)
+        _put(self._by_workspace, workspace_id, subscription)
+
+    def _withdraw(self, subscription: Subscription, workspace_id: UUID) -> None:
+        subscription.workspace_ids.discard(workspace_id)
+        _pop(self._by_workspace, workspace_id, subscription)
+
+    def _end(self, subscription: Subscription, reason: str) -> None:
+        subscription.end(reason)
+        self.remove(subscription)
+
+
+def _put(index: _Index, key: UUID, subscription: Subscription) -> None:
+    index.setdefault(key, set()).add(subscription)
+
+
+def _pop(index: _Index, key: UUID, subscription: Subscription) -> bool:
+    """Remove ``subscription`` under ``key``, dropping the key once empty; whether it was there."""
+    subscriptions = index.get(key)
+    if subscriptions is None or subscription not in subscriptions:
+        return False
+    subscriptions.discard(subscription)
+    if not subscriptions:
+        del index[key]
+    return True

@@ -1,0 +1,33 @@
+"""Bodies answered by the message endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import Field
+
+from threadline.models.api.response.base import ResponseModel
+from threadline.models.domain.conversation import MessageRole
+
+
+class MessageResponse(ResponseModel):
+    """A message in a conversation."""
+
+    id: UUID
+    conversation_id: UUID
+    seq: int = Field(description="1, 2, 3, ... within the conversation, in commit order; never reused.")
+    role: MessageRole
+    content: str
+    metadata: dict[str, Any]
+    author_id: UUID | None = Field(description="Who posted it; null once that account is deleted.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageWindowResponse(ResponseModel):
+    """A slice of a conversation's messages, oldest first."""
+
+    items: list[MessageResponse]
+    has_more: bool = Field(description="Whether more messages lie beyond this slice, in the direction read.")

@@ -1,0 +1,109 @@
+"""Conversations in a workspace: who may create, read, change and delete them (API.md §4)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import NotFound
+from threadline.events.bus import EventBus
+from threadline.models.domain.conversation import Conversation, ConversationWithMessages
+from threadline.models.domain.event import Event, EventType
+from threadline.models.domain.pagination import Cursor, Page
+from threadline.models.domain.user import Actor
+from threadline.models.domain.workspace import Role
+from threadline.services.access import require_conversation_role, require_workspace_role
+from threadline.services.events import conversation_event
+
+INCLUDED_MESSAGES = 50
+"""How many of the latest messages ``include=messages`` carries."""
+
+
+class ConversationService:
+    def __init__(self, uow: UnitOfWork, bus: EventBus) -> None:
+        self._uow = uow
+        self._bus = bus
+
+    async def create_conversation(
+        self, *, actor: Actor, workspace_id: UUID, title: str, modality: str, metadata: dict[str, Any]
+    ) -> Conversation:
+        now = datetime.now(UTC)
+        async with self._uow as uow:
+            await require_workspace_role(uow, actor, workspace_id, Role.EDITOR)
+            conversation = await uow.conversations.add(
+                workspace_id=workspace_id, title=title, modality=modality, metadata=metadata, now=now
+            )
+            event = await _log_change(uow, EventType.CONVERSATION_CREATED, conversation, actor, now=now)
+            await uow.commit()
+        await self._bus.ring(event.id)
+        return conversation
+
+    async def list_conversations(
+        self, *, actor: Actor, workspace_id: UUID, modality: str | None, limit: int, cursor: str | None
+    ) -> Page[Conversation]:
+        """The workspace's conversations, most recently active first, optionally of one modality."""
+        position = Cursor.decode(cursor) if cursor else None
+        async with self._uow as uow:
+            await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
+            return await uow.conversations.list_for_workspace(
+                workspace_id, modality=modality, limit=limit, cursor=position
+            )
+
+    async def get_conversation(self, *, actor: Actor, conversation_id: UUID) -> Conversation:
+        async with self._uow as uow:
+            await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
+            return await _require_conversation(uow, conversation_id)
+
+    async def get_conversation_with_messages(
+        self, *, actor: Actor, conversation_id: UUID
+    ) -> ConversationWithMessages:
+        """The conversation with its latest ``INCLUDED_MESSAGES`` messages, oldest first."""
+        async with self._uow as uow:
+            await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
+            conversation = await _require_conversation(uow, conversation_id)
+            latest = await uow.messages.window(conversation_id, limit=INCLUDED_MESSAGES)
+        return ConversationWithMessages(conversation=conversation, messages=latest.items)
+
+    async def update_conversation(
+        self, *, actor: Actor, conversation_id: UUID, changes: dict[str, Any]
+    ) -> Conversation:
+        """Apply ``title`` and/or ``metadata`` (editor or owner)."""
+        now = datetime.now(UTC)
+        async with self._uow as uow:
+            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
+            conversation = await uow.conversations.update(conversation_id, now=now, **changes)
+            if conversation is None:
+                raise NotFound("Conversation not found")
+            event = await _log_change(uow, EventType.CONVERSATION_UPDATED, conversation, actor, now=now)
+            await uow.commit()
+        await self._bus.ring(event.id)
+        return conversation
+
+    async def delete_conversation(self, *, actor: Actor, conversation_id: UUID) -> None:
+        """Delete the conversation and its messages (editor or owner)."""
+        now = datetime.now(UTC)
+        async with self._uow as uow:
+            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
+            conversation = await uow.conversations.delete(conversation_id)
+            if conversation is None:
+                raise NotFound("Conversation not found")
+            event = await _log_change(uow, EventType.CONVERSATION_DELETED, conversation, actor, now=now)
+            await uow.commit()
+        await self._bus.ring(event.id)
+
+
+async def _require_conversation(uow: UnitOfWork, conversation_id: UUID) -> Conversation:
+    conversation = await uow.conversations.get(conversation_id)
+    if conversation is None:
+        raise NotFound("Conversation not found")
+    return conversation
+
+
+async def _log_change(
+    uow: UnitOfWork, kind: EventType, conversation: Conversation, actor: Actor, *, now: datetime
+) -> Event:
+    """Mark the workspace active and append the change's event, in the change's transaction."""
+    await uow.workspaces.touch(conversation.workspace_id, now=now)
+    return await uow.events.append(conversation_event(kind, conversation, actor), now=now)

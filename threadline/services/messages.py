@@ -1,0 +1,190 @@
+"""Messages in a conversation: posting (at most once per idempotency key), paging, editing, deleting."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import Conflict, NotFound, ValidationFailed
+from threadline.events.bus import EventBus
+from threadline.models.domain.conversation import Message, MessageRole
+from threadline.models.domain.event import Event, EventType
+from threadline.models.domain.pagination import MessageWindow
+from threadline.models.domain.user import Actor
+from threadline.models.domain.workspace import Role
+from threadline.services.access import require_conversation_role, require_message_change
+from threadline.services.events import message_event
+
+
+class MessageService:
+    def __init__(self, uow: UnitOfWork, bus: EventBus) -> None:
+        self._uow = uow
+        self._bus = bus
+
+    async def post_message(
+        self,
+        *,
+        actor: Actor,
+        conversation_id: UUID,
+        content: str,
+        role: MessageRole,
+        metadata: dict[str, Any],
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Append a message with the conversation's next ``seq`` (editor or owner).
+
+        With an ``idempotency_key`` the post happens at most once: a repeat answers the first message.
+        """
+        now = datetime.now(UTC)
+        async with self._uow as uow:
+            workspace_id, _ = await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
+            if idempotency_key is not None:
+                request_hash = _request_hash(conversation_id, content, role, metadata)
+                earlier = await _claim_or_replay(uow, actor, idempotency_key, request_hash, now=now)
+                if earlier is not None:
+                    return earlier
+            message = await _append(
+                uow, actor, conversation_id, content=content, role=role, metadata=metadata, now=now
+            )
+            if idempotency_key is not None:
+                await uow.idempotency.store_response(
+                    actor.user_id, idempotency_key, message.model_dump(mode="json")
+                )
+            event = await _log_change(uow, EventType.MESSAGE_CREATED, message, workspace_id, actor, now=now)
+            await uow.commit()
+        await self._bus.ring(event.id)
+        return message
+
+    async def list_messages(
+        self, *, actor: Actor, conversation_id: UUID, limit: int, after: int | None, before: int | None
+    ) -> MessageWindow[Message]:
+        """The first ``limit`` after ``after``, the last before ``before``, or the latest; oldest first."""
+        if after is not None and before is not None:
+            raise ValidationFailed("Give after or before, not both", loc=("query", "before"))
+        async with self._uow as uow:
+            await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
+            return await uow.messages.window(conversation_id, limit=limit, after=after, before=before)
+
+    async def get_message(self, *, actor: Actor, conversation_id: UUID, message_id: UUID) -> Message:
+        async with self._uow as uow:
+            await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
+            return await _require_message(uow, conversation_id, message_id)
+
+    async def update_message(
+        self, *, actor: Actor, conversation_id: UUID, message_id: UUID, changes: dict[str, Any]
+    ) -> Message:
+        """Apply ``content`` and/or ``metadata`` (its author or the workspace owner)."""
+        now = datetime.now(UTC)
+        async with self._uow as uow:
+            workspace_id = await _lock_for_change(uow, actor, conversation_id, message_id, now=now)
+            message = await uow.messages.update(message_id, now=now, **changes)
+            if message is None:
+                raise NotFound("Message not found")
+            event = await _log_change(uow, EventType.MESSAGE_UPDATED, message, workspace_id, actor, now=now)
+            await uow.commit()
+        await self._bus.ring(event.id)
+        return message
+
+    async def delete_message(self, *, actor: Actor, conversation_id: UUID, message_id: UUID) -> None:
+        """Delete the message (its author or the workspace owner); its ``seq`` is never handed out again."""
+        now = datetime.now(UTC)
+        async with self._uow as uow:
+            workspace_id = await _lock_for_change(
+                uow, actor, conversation_id, message_id, now=now, count_delta=-1
+            )
+            message = await uow.messages.delete(message_id)
+            if message is None:
+                raise NotFound("Message not found")
+            event = await _log_change(uow, EventType.MESSAGE_DELETED, message, workspace_id, actor, now=now)
+            await uow.commit()
+        await self._bus.ring(event.id)
+
+
+def _request_hash(conversation_id: UUID, content: str, role: MessageRole, metadata: dict[str, Any]) -> str:
+    """What a repeat of an idempotent post must match: its canonical body and its conversation."""
+    body = {"conversation_id": str(conversation_id), "content": content, "role": role, "metadata": metadata}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+async def _claim_or_replay(
+    uow: UnitOfWork, actor: Actor, key: str, request_hash: str, *, now: datetime
+) -> Message | None:
+    """Claim the key for this post (``None``), or the message an earlier post with it answered.
+
+    On PostgreSQL a concurrent claim waits for the first claimer's commit, so it finds the answer stored.
+    """
+    if await uow.idempotency.claim(actor.user_id, key, request_hash=request_hash, now=now):
+        return None
+    earlier = await uow.idempotency.get(actor.user_id, key)
+    if earlier is None or earlier.response is None:
+        raise Conflict("A request with this Idempotency-Key is still in progress; retry it")
+    if earlier.request_hash != request_hash:
+        raise Conflict("This Idempotency-Key was already used with a different request")
+    return Message.model_validate(earlier.response)
+
+
+async def _append(
+    uow: UnitOfWork,
+    actor: Actor,
+    conversation_id: UUID,
+    *,
+    content: str,
+    role: MessageRole,
+    metadata: dict[str, Any],
+    now: datetime,
+) -> Message:
+    """Store the message under the conversation's next ``seq`` (which also counts it)."""
+    seq = await uow.conversations.next_seq(conversation_id, now=now)
+    if seq is None:
+        raise NotFound("Conversation not found")
+    return await uow.messages.add(
+        conversation_id=conversation_id,
+        seq=seq,
+        role=role,
+        content=content,
+        metadata=metadata,
+        author_id=actor.user_id,
+        now=now,
+    )
+
+
+async def _require_message(uow: UnitOfWork, conversation_id: UUID, message_id: UUID) -> Message:
+    message = await uow.messages.get(conversation_id, message_id)
+    if message is None:
+        raise NotFound("Message not found")
+    return message
+
+
+async def _lock_for_change(
+    uow: UnitOfWork,
+    actor: Actor,
+    conversation_id: UUID,
+    message_id: UUID,
+    *,
+    now: datetime,
+    count_delta: int = 0,
+) -> UUID:
+    """Check the caller may change the message, then record the activity on its conversation.
+
+    That locks the conversation before the message, the order every writer takes them in (no deadlock
+    with a concurrent post or conversation delete). Returns the conversation's workspace id.
+    """
+    workspace_id, role = await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
+    require_message_change(actor, role, await _require_message(uow, conversation_id, message_id))
+    if not await uow.conversations.record_activity(conversation_id, now=now, count_delta=count_delta):
+        raise NotFound("Conversation not found")
+    return workspace_id
+
+
+async def _log_change(
+    uow: UnitOfWork, kind: EventType, message: Message, workspace_id: UUID, actor: Actor, *, now: datetime
+) -> Event:
+    """Mark the workspace active and append the change's event, in the change's transaction."""
+    await uow.workspaces.touch(workspace_id, now=now)
+    return await uow.events.append(
+        message_event(kind, message, workspace_id=workspace_id, actor=actor), now=now
+    )
