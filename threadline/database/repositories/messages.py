@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 
 from threadline.database.models import MessageRow
 from threadline.database.repositories.base import Repository
@@ -41,20 +41,22 @@ class MessageRepository(Repository):
         author_id: UUID,
         now: datetime,
     ) -> Message:
-        row = MessageRow(
+        message = Message(
             id=uuid4(),
             conversation_id=conversation_id,
             seq=seq,
             role=role,
             content=content,
-            meta_data=metadata,
+            metadata=metadata,
             author_id=author_id,
             created_at=now,
             updated_at=now,
         )
-        self._session.add(row)
-        await self._session.flush()
-        return to_message(row)
+        # A Core INSERT: appends are the hot path, and the ORM's flush machinery would double their cost.
+        await self._session.execute(
+            insert(MessageRow).values(**message.model_dump(exclude={"metadata"}), meta_data=metadata)
+        )
+        return message
 
     async def get(self, conversation_id: UUID, message_id: UUID) -> Message | None:
         row = await self._session.scalar(
