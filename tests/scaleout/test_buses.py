@@ -3,10 +3,75 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 
-from tests.scaleout.conftest import HEARING_TIMEOUT_SECONDS, BusServer, listening
+import pytest
+
+from tests.support.databases import sqlalchemy_url
 from tests.support.proxy import TcpProxy
+from tests.support.redis_server import REDIS_URL, require_redis
+from tests.support.waiting import eventually
+from threadline.app import build_bus
 from threadline.events.bus import CATCH_UP, EventBus
+from threadline.settings import EventBusKind, Settings
+
+HEARING_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class BusServer:
+    """The server behind one kind of bus: ``url`` is what the bus's setting would hold."""
+
+    kind: EventBusKind
+    url: str
+
+    def bus(self, url: str | None = None) -> EventBus:
+        """A bus of this kind on ``url`` (by default the server itself), built the way the app builds it."""
+        setting = "redis_url" if self.kind is EventBusKind.REDIS else "database_url"
+        values = {"event_bus": self.kind.value, setting: url or self.url}
+        return build_bus(Settings(_env_file=None, **values))  # type: ignore[arg-type]
+
+
+@dataclass
+class Listener:
+    """A started bus and every ring it has heard, in order."""
+
+    bus: EventBus
+    heard: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
+
+    async def hears(self, event_id: int) -> None:
+        """Wait for the ring ``event_id``, passing over others (other tests ring the shared Redis too)."""
+        async with asyncio.timeout(HEARING_SECONDS):
+            while await self.heard.get() != event_id:
+                pass
+
+
+@contextlib.asynccontextmanager
+async def listening(bus: EventBus) -> AsyncIterator[Listener]:
+    listener = Listener(bus)
+    await bus.start(listener.heard.put_nowait)
+    try:
+        yield listener
+    finally:
+        await bus.close()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(EventBusKind.REDIS, marks=pytest.mark.redis),
+        pytest.param(EventBusKind.POSTGRES, marks=pytest.mark.postgres),
+    ]
+)
+def bus_server(request: pytest.FixtureRequest) -> BusServer:
+    """Each shared bus in turn; the PostgreSQL one on the session's throw-away database."""
+    if request.param is EventBusKind.REDIS:
+        # A synchronous fixture: no event loop is running here, so a short-lived one can probe Redis.
+        asyncio.run(require_redis())
+        return BusServer(EventBusKind.REDIS, REDIS_URL)
+    dsn: str = request.getfixturevalue("postgres_dsn")
+    return BusServer(EventBusKind.POSTGRES, sqlalchemy_url(dsn))
 
 
 async def test_every_process_hears_every_ring(bus_server: BusServer) -> None:
@@ -34,7 +99,7 @@ async def test_bus_rides_out_outages_and_catches_up_after_each(bus_server: BusSe
             assert await listener.bus.check()
 
             proxy.cut()
-            await _until_unreachable(listener.bus)
+            await eventually(lambda: _unreachable(listener.bus))
             await listener.bus.ring(2)
 
             proxy.restore()
@@ -44,7 +109,5 @@ async def test_bus_rides_out_outages_and_catches_up_after_each(bus_server: BusSe
             assert await listener.bus.check()
 
 
-async def _until_unreachable(bus: EventBus) -> None:
-    async with asyncio.timeout(HEARING_TIMEOUT_SECONDS):
-        while await bus.check():
-            await asyncio.sleep(0.05)
+async def _unreachable(bus: EventBus) -> bool:
+    return not await bus.check()

@@ -80,7 +80,9 @@ async def test_a_cursor_reader_never_steps_over_an_event(
     if ids_visible_in_order:
         assert stepped_over == []
     else:
-        assert stepped_over, "without the lock the test must see ids commit out of order; is it still able to?"
+        assert stepped_over, (
+            "without the lock the test must see ids commit out of order; is it still able to?"
+        )
 
 
 async def _read_like_the_hub(database: Database, *, until: asyncio.Event) -> list[int]:

@@ -24,7 +24,7 @@ class TcpProxy:
     @classmethod
     @contextlib.asynccontextmanager
     async def in_front_of(cls, url: str) -> AsyncIterator[TcpProxy]:
-        """A proxy to the host and port of ``url`` (a database or Redis URL), for as long as the block runs."""
+        """A proxy to the host and port of ``url`` (a database or Redis URL) while the block runs."""
         proxy = cls(url)
         server = await asyncio.start_server(proxy._accept, "127.0.0.1", 0)
         proxy.port = server.sockets[0].getsockname()[1]

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tests.support.databases import IN_CI
+from tests.support.waiting import eventually
 
 REDIS_URL = os.environ.get("THREADLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -78,9 +79,7 @@ class PrivateRedis:
             *("--dir", str(self._directory)),
             stdout=asyncio.subprocess.DEVNULL,
         )
-        async with asyncio.timeout(10):
-            while not await _answers(self.url):
-                await asyncio.sleep(0.05)
+        await eventually(lambda: _answers(self.url))
 
     async def stop(self) -> None:
         if self._process is not None:

@@ -9,7 +9,7 @@ RingHandler = Callable[[int], None]
 """Called with the id of a newly committed event; must not block."""
 
 CATCH_UP = 0
-"""Rung instead of an id by a bus that has just (re)connected: rings may have been missed, read the log now."""
+"""Rung instead of an id by a bus that has just (re)connected: it may have missed rings, so read the log."""
 
 
 class EventBus(ABC):

@@ -1,4 +1,4 @@
-"""What the Redis and PostgreSQL buses share: a listener that reconnects by itself, and rings that never raise."""
+"""What the Redis and PostgreSQL buses share: a listener that reconnects by itself, rings that never raise."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The Redis bus: each ring is a ``PUBLISH`` of the event id on one channel that every process subscribes to."""
+"""The Redis bus: each ring ``PUBLISH``es the event id on one channel that every process subscribes to."""
 
 from __future__ import annotations
 

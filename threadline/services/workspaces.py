@@ -73,6 +73,8 @@ class WorkspaceService:
             workspace = _existing_workspace(await uow.workspaces.get(workspace_id))
             now = _now()
             members = await uow.members.list_all(workspace_id)
+            # Rows first, the event log last: every writer takes the log's lock last, so none deadlock.
+            await uow.workspaces.delete(workspace_id)
             event = await uow.events.append(
                 workspace_event(EventType.WORKSPACE_DELETED, workspace, actor), now=now
             )
@@ -80,7 +82,6 @@ class WorkspaceService:
                 event = await uow.events.append(
                     member_event(EventType.MEMBER_REMOVED, member, actor), now=now
                 )
-            await uow.workspaces.delete(workspace_id)
             await uow.commit()
         await self._bus.ring(event.id)
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from threadline.database.engine import create_engine
 from threadline.database.models import Base
 
 target_metadata = Base.metadata
+
+# Any constant works; it only has to be the same for every process that migrates.
+_MIGRATION_LOCK = 0x7468726561646D67
 
 
 def _run(connection: Connection) -> None:
@@ -21,6 +25,9 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Processes that start together (one per host) take turns; the later ones then find nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         context.run_migrations()
 
 
