@@ -125,3 +125,11 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+@contextlib.asynccontextmanager
+async def streaming_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` over real HTTP: httpx's ASGI transport hands over a response only once its body
+    is complete, which an event stream never is."""
+    async with serving(app) as url, httpx.AsyncClient(base_url=url) as client:
+        yield client

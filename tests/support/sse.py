@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -124,3 +125,38 @@ async def open_stream(
             yield stream
         finally:
             await stream.close()
+
+
+class StalledReader:
+    """A client that opens a stream, reads it up to ``ready`` and then stops reading its socket.
+
+    Its receive buffer is made tiny, so that what the server writes backs up into the server soon.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, received: bytes) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._received = received
+
+    @classmethod
+    async def connect(cls, host: str, port: int, path: str, headers: Mapping[str, str]) -> StalledReader:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (host, port))
+        reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
+        lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", *(f"{k}: {v}" for k, v in headers.items())]
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        received = b""
+        async with asyncio.timeout(WAIT_SECONDS):
+            while b"event: ready" not in received:
+                received += await reader.read(4096)
+        return cls(reader, writer, received)
+
+    async def read_to_end(self, within: float = WAIT_SECONDS) -> bytes:
+        """Start reading again, until the server closes the connection; returns everything received."""
+        async with asyncio.timeout(within):
+            return self._received + await self._reader.read()
+
+    def close(self) -> None:
+        self._writer.close()

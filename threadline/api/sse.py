@@ -125,6 +125,7 @@ class EventStreamResponse(Response):
                 return
             elif not frames:
                 await self._write(send, PING)
+                self._idle = True  # a ping is not activity: the next period pings again
 
     def _on_heartbeat(self) -> None:
         """Every heartbeat period: wake the stream for a ping if it sent nothing during the last one.

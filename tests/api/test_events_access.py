@@ -1,0 +1,116 @@
+"""Access changes reach open streams at once (API.md §6, guarantee 5): a removed member stops hearing the
+workspace, and a stream scoped to something the caller can no longer see ends with ``revoked``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tests.support.accounts import Account
+from tests.support.conversations import create_conversation, post_message
+from tests.support.server import streaming_client
+from tests.support.sse import SseEvent, open_stream
+from tests.support.teams import add_member, create_workspace
+
+
+def kinds(events: list[SseEvent]) -> list[str]:
+    return [event.event for event in events]
+
+
+async def test_a_removed_member_is_revoked_and_stops_hearing_the_workspace(
+    app: FastAPI, alice: Account, bob: Account
+) -> None:
+    workspace = await create_workspace(alice)
+    own = await create_workspace(bob, "Bob's own")
+    await add_member(alice, workspace["id"], bob, "editor")
+    conversation = await create_conversation(alice, workspace["id"])
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, "/v1/events", headers=bob.headers) as everything,
+        open_stream(http, f"/v1/workspaces/{workspace['id']}/events", headers=bob.headers) as in_workspace,
+        open_stream(
+            http, f"/v1/conversations/{conversation['id']}/events", headers=bob.headers
+        ) as in_conversation,
+    ):
+        removed = await alice.delete(f"/v1/workspaces/{workspace['id']}/members/{bob.id}")
+        assert removed.status_code == 204
+        await post_message(alice, conversation["id"], "after Bob left")
+        marker = await create_conversation(bob, own["id"], title="marker")
+
+        assert kinds(await in_workspace.rest()) == ["member.removed", "revoked"]
+        assert kinds(await in_conversation.rest()) == ["revoked"]
+        heard = [await everything.next(), await everything.next()]
+
+    assert heard[0].event == "member.removed"
+    assert heard[0].json()["data"]["user_id"] == bob.id
+    # Alice's message came in between, and did not reach Bob: the next thing he hears is his own.
+    assert heard[1].json()["data"] == marker
+
+
+async def test_the_revoked_event_says_why(app: FastAPI, alice: Account, bob: Account) -> None:
+    workspace = await create_workspace(alice)
+    await add_member(alice, workspace["id"], bob, "viewer")
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, f"/v1/workspaces/{workspace['id']}/events", headers=bob.headers) as stream,
+    ):
+        await bob.delete(f"/v1/workspaces/{workspace['id']}/members/{bob.id}")
+        events = await stream.rest()
+
+    assert events[-1].event == "revoked"
+    assert events[-1].json() == {"reason": "membership ended"}
+
+
+async def test_a_deleted_conversation_is_delivered_then_its_streams_end(app: FastAPI, alice: Account) -> None:
+    workspace = await create_workspace(alice)
+    conversation = await create_conversation(alice, workspace["id"])
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, f"/v1/conversations/{conversation['id']}/events", headers=alice.headers) as stream,
+    ):
+        assert (await alice.delete(f"/v1/conversations/{conversation['id']}")).status_code == 204
+        events = await stream.rest()
+
+    assert kinds(events) == ["conversation.deleted", "revoked"]
+    assert events[-1].json() == {"reason": "conversation deleted"}
+
+
+async def test_a_deleted_workspace_ends_its_streams_and_tells_each_member(
+    app: FastAPI, alice: Account, bob: Account
+) -> None:
+    workspace = await create_workspace(alice)
+    await add_member(alice, workspace["id"], bob, "viewer")
+    conversation = await create_conversation(alice, workspace["id"])
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, "/v1/events", headers=bob.headers) as everything,
+        open_stream(http, f"/v1/workspaces/{workspace['id']}/events", headers=alice.headers) as in_workspace,
+        open_stream(
+            http, f"/v1/conversations/{conversation['id']}/events", headers=bob.headers
+        ) as in_conversation,
+    ):
+        assert (await alice.delete(f"/v1/workspaces/{workspace['id']}")).status_code == 204
+
+        assert kinds(await in_workspace.rest()) == ["workspace.deleted", "revoked"]
+        assert kinds(await in_conversation.rest()) == ["revoked"]
+        heard = [await everything.next(), await everything.next()]
+
+    assert kinds(heard) == ["workspace.deleted", "member.removed"]
+    assert heard[1].json()["data"]["user_id"] == bob.id
+
+
+async def test_a_new_member_starts_hearing_the_workspace_at_once(
+    app: FastAPI, alice: Account, bob: Account
+) -> None:
+    workspace = await create_workspace(alice)
+    conversation = await create_conversation(alice, workspace["id"])
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, "/v1/events", headers=bob.headers) as everything,
+    ):
+        await add_member(alice, workspace["id"], bob, "viewer")
+        message = await post_message(alice, conversation["id"], "welcome")
+
+        heard = [await everything.next(), await everything.next()]
+
+    assert kinds(heard) == ["member.added", "message.created"]
+    assert heard[1].json()["data"] == message

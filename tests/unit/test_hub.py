@@ -1,0 +1,145 @@
+"""The stream hub against a real event log: it reads what was committed after its cursor, on a ring or on
+its poll timer, and a read never hands a subscriber more than its queue holds."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from threadline.database.engine import Database, create_engine
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.events.hub import StreamHub
+from threadline.events.retention import RetentionPruner
+from threadline.events.subscription import StreamKind, Subscription
+from threadline.models.domain.event import EventType, NewEvent
+
+WAIT_SECONDS = 10
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = Database(create_engine(database_url))
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def hub(database: Database) -> AsyncIterator[StreamHub]:
+    hub = StreamHub(database, encode=lambda event: str(event.id).encode(), queue_size=5, poll_seconds=60)
+    await hub.start()
+    try:
+        yield hub
+    finally:
+        await hub.close()
+
+
+async def append(
+    database: Database, conversation_id: UUID, count: int = 1, *, age: timedelta = timedelta()
+) -> int:
+    """Commit ``count`` message events in one transaction; returns the last id."""
+    async with UnitOfWork(database) as uow:
+        for _ in range(count):
+            event = await uow.events.append(
+                NewEvent(
+                    type=EventType.MESSAGE_CREATED,
+                    workspace_id=uuid4(),
+                    conversation_id=conversation_id,
+                    actor_id=None,
+                    data={},
+                ),
+                now=datetime.now(UTC) - age,
+            )
+        await uow.commit()
+    return event.id
+
+
+def follow(hub: StreamHub, conversation_id: UUID) -> Subscription:
+    subscription = hub.subscribe(StreamKind.CONVERSATION, user_id=uuid4(), topic_id=conversation_id)
+    hub.activate(subscription, {uuid4()})
+    return subscription
+
+
+async def drain(subscription: Subscription, until_id: int) -> list[int]:
+    """Read the subscription as a stream would, until ``until_id`` arrives."""
+    ids: list[int] = []
+    async with asyncio.timeout(WAIT_SECONDS):
+        while not ids or ids[-1] < until_id:
+            ids += [frame.event_id for frame in await subscription.next_frames()]
+    return ids
+
+
+async def test_the_hub_starts_after_the_newest_stored_event(database: Database) -> None:
+    newest = await append(database, uuid4(), 3)
+    hub = StreamHub(database, encode=lambda _: b"", queue_size=5, poll_seconds=60)
+    await hub.start()
+    try:
+        assert hub.cursor == newest
+    finally:
+        await hub.close()
+
+
+async def test_a_ring_delivers_each_new_event_once_in_order(database: Database, hub: StreamHub) -> None:
+    conversation_id = uuid4()
+    subscription = follow(hub, conversation_id)
+
+    first = await append(database, conversation_id)
+    hub.ring(first)
+    last = await append(database, conversation_id, 2)
+    hub.ring(last)
+
+    assert await drain(subscription, last) == [first, first + 1, last]
+    assert hub.stats().events_published == 3
+
+
+async def test_a_lost_ring_only_delays_delivery_until_the_poll(database: Database) -> None:
+    hub = StreamHub(database, encode=lambda _: b"", queue_size=5, poll_seconds=0.05)
+    await hub.start()
+    try:
+        conversation_id = uuid4()
+        subscription = follow(hub, conversation_id)
+        last = await append(database, conversation_id)
+
+        assert await drain(subscription, last) == [last]
+    finally:
+        await hub.close()
+
+
+async def test_a_burst_larger_than_the_queue_reaches_a_stream_that_keeps_reading(
+    database: Database, hub: StreamHub
+) -> None:
+    conversation_id = uuid4()
+    subscription = follow(hub, conversation_id)
+
+    last = await append(database, conversation_id, 23)
+    hub.ring(last)
+
+    assert len(await drain(subscription, last)) == 23
+    assert subscription.abort_reason is None
+
+
+async def test_closing_the_hub_ends_every_stream(database: Database) -> None:
+    hub = StreamHub(database, encode=lambda _: b"", queue_size=5, poll_seconds=60)
+    await hub.start()
+    subscription = follow(hub, uuid4())
+
+    await hub.close()
+
+    assert subscription.abort_reason is not None
+    assert hub.is_idle()
+
+
+async def test_the_pruner_drops_events_past_retention_and_keeps_the_rest(database: Database) -> None:
+    old = await append(database, uuid4(), 2, age=timedelta(days=8))
+    recent = await append(database, uuid4())
+
+    await RetentionPruner(database, event_retention=timedelta(days=7), interval_seconds=3600).prune()
+
+    async with UnitOfWork(database) as uow:
+        assert await uow.events.bounds() == (recent, recent)
+    assert old < recent
