@@ -107,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = Resources(settings=settings, database=database, bus=bus, tokens=tokens, hub=hub)
         # What startup built lives as long as the process: keep it out of every later collection, so the
         # collector's pauses stay short however many objects the open streams add.
+        gc.collect()
         gc.freeze()
         try:
             yield

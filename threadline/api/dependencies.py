@@ -1,4 +1,8 @@
-"""Request dependencies, each behind an ``Annotated`` alias: the caller, the unit of work, the services."""
+"""Request dependencies, each behind an ``Annotated`` alias: the caller, the unit of work, the services.
+
+They are all ``async def``, even those that never await: FastAPI runs a plain ``def`` dependency in a
+worker thread, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ _bearer = OAuth2PasswordBearer(
 )
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
@@ -34,49 +38,49 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_unit_of_work(resources: ResourcesDep) -> UnitOfWork:
+async def get_unit_of_work(resources: ResourcesDep) -> UnitOfWork:
     return UnitOfWork(resources.database)
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
 
 
-def get_auth_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> AuthService:
+async def get_auth_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> AuthService:
     return AuthService(uow, hasher=resources.hasher, tokens=resources.tokens, throttle=resources.throttle)
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
-def get_user_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> UserService:
+async def get_user_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> UserService:
     return UserService(uow, hasher=resources.hasher)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-def get_workspace_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> WorkspaceService:
+async def get_workspace_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> WorkspaceService:
     return WorkspaceService(uow, resources.bus)
 
 
 WorkspaceServiceDep = Annotated[WorkspaceService, Depends(get_workspace_service)]
 
 
-def get_conversation_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> ConversationService:
+async def get_conversation_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> ConversationService:
     return ConversationService(uow, resources.bus)
 
 
 ConversationServiceDep = Annotated[ConversationService, Depends(get_conversation_service)]
 
 
-def get_message_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> MessageService:
+async def get_message_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> MessageService:
     return MessageService(uow, resources.bus)
 
 
 MessageServiceDep = Annotated[MessageService, Depends(get_message_service)]
 
 
-def get_stream_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> StreamService:
+async def get_stream_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> StreamService:
     return StreamService(uow, resources.hub)
 
 

@@ -7,14 +7,17 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from threadline.database.inline_sqlite import connect_inline
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Statement parameters stay out of logs and errors: they include password and key hashes."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        path = make_url(url).database or ":memory:"
+        engine = create_async_engine(url, async_creator=lambda: connect_inline(path), hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -25,8 +28,6 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take over transaction control from the driver, so BEGIN is emitted by the "begin" hook below.
-        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -6,6 +6,7 @@ not O(every open stream).
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Collection, Iterator
 from uuid import UUID
@@ -16,6 +17,8 @@ from threadline.models.domain.event import Event, EventType
 MEMBERSHIP_ENDED = "membership ended"
 WORKSPACE_DELETED = "workspace deleted"
 CONVERSATION_DELETED = "conversation deleted"
+
+logger = logging.getLogger(__name__)
 
 _Index = dict[UUID, set[Subscription]]
 
@@ -33,24 +36,16 @@ class SubscriberIndex:
 
     def add(self, subscription: Subscription) -> None:
         _put(self._by_user, subscription.user_id, subscription)
-        if subscription.kind is StreamKind.CONVERSATION:
-            assert subscription.topic_id is not None
-            _put(self._by_conversation, subscription.topic_id, subscription)
-        else:
-            for workspace_id in subscription.workspace_ids:
-                _put(self._by_workspace, workspace_id, subscription)
+        for index, key in self._places(subscription):
+            _put(index, key, subscription)
         self.counts[subscription.kind] += 1
 
     def remove(self, subscription: Subscription) -> None:
         """Forget the subscription everywhere; removing it twice is harmless."""
         if not _pop(self._by_user, subscription.user_id, subscription):
             return
-        if subscription.kind is StreamKind.CONVERSATION:
-            assert subscription.topic_id is not None
-            _pop(self._by_conversation, subscription.topic_id, subscription)
-        else:
-            for workspace_id in subscription.workspace_ids:
-                _pop(self._by_workspace, workspace_id, subscription)
+        for index, key in self._places(subscription):
+            _pop(index, key, subscription)
         self.counts[subscription.kind] -= 1
 
     def activate(self, subscription: Subscription, workspace_ids: Collection[UUID]) -> None:
@@ -75,6 +70,11 @@ class SubscriberIndex:
     def deliver(self, event: Event, frame: Frame) -> None:
         overflowed = [subscription for subscription in self._audience(event) if not subscription.offer(frame)]
         for subscription in overflowed:
+            logger.info(
+                "closing a %s stream of user %s: it fell too far behind",
+                subscription.kind,
+                subscription.user_id,
+            )
             self.remove(subscription)
         self._apply_access_change(event)
 
@@ -86,6 +86,13 @@ class SubscriberIndex:
             for subscription in list(subscriptions):
                 subscription.abort(reason)
                 self.remove(subscription)
+
+    def _places(self, subscription: Subscription) -> list[tuple[_Index, UUID]]:
+        """Where the subscription is indexed, besides under its user: what it hears events by."""
+        if subscription.kind is StreamKind.CONVERSATION:
+            assert subscription.topic_id is not None
+            return [(self._by_conversation, subscription.topic_id)]
+        return [(self._by_workspace, workspace_id) for workspace_id in subscription.workspace_ids]
 
     def _audience(self, event: Event) -> Iterator[Subscription]:
         if event.conversation_id is not None:

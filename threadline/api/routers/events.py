@@ -16,22 +16,26 @@ router = APIRouter(prefix="/v1", tags=["events"])
 
 _STREAM_DESCRIPTION = (
     "A `text/event-stream`: `retry`, then `ready` with `last_event_id`, then one SSE event per change "
-    "(`id`, `event` = its type, `data` = an `EventResponse`), `: ping` comments while idle, "
+    "(`id`, `event` = its type, `data` = the event as JSON), `: ping` comments while idle, "
     "`reset` when `Last-Event-ID` cannot be resumed from, and `revoked` before the stream ends because "
     "the caller lost access. See docs/events.md and docs/asyncapi.yaml."
 )
-STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"description": _STREAM_DESCRIPTION, "content": {EVENT_STREAM: {"schema": {"type": "string"}}}}
+_STREAM_ROUTE: dict[str, Any] = {
+    "status_code": 200,
+    "response_class": EventStreamResponse,
+    "responses": {
+        200: {"description": _STREAM_DESCRIPTION, "content": {EVENT_STREAM: {"schema": {"type": "string"}}}}
+    },
 }
 
 
-def get_resume_from(
+async def get_resume_from(
     header: Annotated[
         str | None,
         Header(alias="Last-Event-ID", description="Resume after this event id (sent by EventSource)."),
     ] = None,
     query: Annotated[
-        str | None, Query(alias="last_event_id", description="Resume after this event id.", max_length=64)
+        str | None, Query(alias="last_event_id", description="Resume after this event id.")
     ] = None,
 ) -> str | None:
     """Where the client asks to resume; left as text, since a malformed id answers ``reset``, not 422."""
@@ -52,12 +56,7 @@ def _respond(stream: OpenedStream, streams: StreamService, request: Request) -> 
     )
 
 
-@router.get(
-    "/events",
-    summary="Follow every change you may see",
-    response_class=EventStreamResponse,
-    responses=STREAM_RESPONSES,
-)
+@router.get("/events", summary="Follow every change you may see", **_STREAM_ROUTE)
 async def stream_events(
     actor: StreamActor, streams: StreamServiceDep, resume_from: ResumeFrom, request: Request
 ) -> EventStreamResponse:
@@ -66,12 +65,7 @@ async def stream_events(
     return _respond(stream, streams, request)
 
 
-@router.get(
-    "/workspaces/{workspace_id}/events",
-    summary="Follow a workspace",
-    response_class=EventStreamResponse,
-    responses=STREAM_RESPONSES,
-)
+@router.get("/workspaces/{workspace_id}/events", summary="Follow a workspace", **_STREAM_ROUTE)
 async def stream_workspace_events(
     workspace_id: UUID,
     actor: StreamActor,
@@ -86,12 +80,7 @@ async def stream_workspace_events(
     return _respond(stream, streams, request)
 
 
-@router.get(
-    "/conversations/{conversation_id}/events",
-    summary="Follow a conversation",
-    response_class=EventStreamResponse,
-    responses=STREAM_RESPONSES,
-)
+@router.get("/conversations/{conversation_id}/events", summary="Follow a conversation", **_STREAM_ROUTE)
 async def stream_conversation_events(
     conversation_id: UUID,
     actor: StreamActor,

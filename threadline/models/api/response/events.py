@@ -27,6 +27,8 @@ class EventResponse(ResponseModel):
 
 
 class StreamCountsResponse(ResponseModel):
+    """Open streams by kind: `/v1/events`, a workspace's and a conversation's."""
+
     user: int
     workspace: int
     conversation: int
