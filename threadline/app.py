@@ -105,10 +105,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await bus.start(hub.ring)
         pruner.start()
         app.state.resources = Resources(settings=settings, database=database, bus=bus, tokens=tokens, hub=hub)
-        # What startup built lives as long as the process: keep it out of every later collection, so the
-        # collector's pauses stay short however many objects the open streams add.
-        gc.collect()
-        gc.freeze()
+        if not gc.get_freeze_count():
+            # What exists at the first startup (the imported code, this app) lives as long as the process:
+            # the collector need never scan it again, so its pauses stay short however many objects open
+            # streams add. Only once: a later app (tests make many) would stay frozen after it is gone.
+            gc.freeze()
         try:
             yield
         finally:

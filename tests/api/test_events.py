@@ -75,7 +75,7 @@ async def test_an_idle_stream_sends_heartbeat_comments(app: FastAPI, alice: Acco
         streaming_client(app) as http,
         open_stream(http, "/v1/events", headers=alice.headers) as stream,
     ):
-        await asyncio.sleep(HEARTBEAT_SECONDS * 4)
+        await asyncio.sleep(HEARTBEAT_SECONDS * 6)
 
         assert stream.comments >= 2
 

@@ -61,7 +61,7 @@ class EventStreamResponse(Response):
         self.raw_headers = list(_HEADERS)
         self._stream = stream
         self._streams = streams
-        self._subscription: Subscription = stream.subscription
+        self._subscription = stream.subscription
         self._retry_ms = retry_ms
         self._heartbeat = heartbeat_seconds
         self._metrics = metrics
@@ -69,7 +69,7 @@ class EventStreamResponse(Response):
         self._beat: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        watcher = asyncio.ensure_future(_abort_on_disconnect(receive, self._subscription))
+        watcher = asyncio.create_task(_abort_on_disconnect(receive, self._subscription))
         self._beat = asyncio.get_running_loop().call_later(self._heartbeat, self._on_heartbeat)
         self._metrics.open_streams.inc()
         try:

@@ -13,6 +13,9 @@ from threadline.database.unit_of_work import UnitOfWork
 logger = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY_RETENTION = timedelta(hours=24)
+PRUNE_BATCH = 1000
+"""Rows deleted per transaction, so pruning a large backlog never holds the database (or, on SQLite, the
+event loop) for long."""
 
 
 class RetentionPruner:
@@ -38,10 +41,20 @@ class RetentionPruner:
 
     async def prune(self) -> None:
         now = datetime.now(UTC)
-        async with UnitOfWork(self._database) as uow:
-            events = await uow.events.prune(older_than=now - self._event_retention)
-            keys = await uow.idempotency.prune(older_than=now - IDEMPOTENCY_KEY_RETENTION)
-            await uow.commit()
+        events = keys = 0
+        while True:
+            async with UnitOfWork(self._database) as uow:
+                pruned_events = await uow.events.prune(
+                    older_than=now - self._event_retention, limit=PRUNE_BATCH
+                )
+                pruned_keys = await uow.idempotency.prune(
+                    older_than=now - IDEMPOTENCY_KEY_RETENTION, limit=PRUNE_BATCH
+                )
+                await uow.commit()
+            events, keys = events + pruned_events, keys + pruned_keys
+            if pruned_events < PRUNE_BATCH and pruned_keys < PRUNE_BATCH:
+                break
+            await asyncio.sleep(0)  # let requests waiting for the database in between
         if events or keys:
             logger.info("pruned %d events and %d idempotency keys", events, keys)
 

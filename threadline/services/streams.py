@@ -51,6 +51,8 @@ _Authorize = Callable[[UnitOfWork], Awaitable[tuple[set[UUID], ReplayScope]]]
 
 
 class StreamService:
+    """Opens event streams: authorises each, ties it to the hub, and replays what a resumed client missed."""
+
     def __init__(self, uow: UnitOfWork, hub: StreamHub) -> None:
         self._uow = uow
         self._hub = hub
@@ -69,6 +71,8 @@ class StreamService:
     async def open_workspace_stream(
         self, *, actor: Actor, workspace_id: UUID, resume_from: str | None
     ) -> OpenedStream:
+        """One workspace's events, for its members."""
+
         async def authorize(uow: UnitOfWork) -> tuple[set[UUID], ReplayScope]:
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
             return {workspace_id}, ReplayScope(workspace_ids=frozenset({workspace_id}))
@@ -78,6 +82,8 @@ class StreamService:
     async def open_conversation_stream(
         self, *, actor: Actor, conversation_id: UUID, resume_from: str | None
     ) -> OpenedStream:
+        """One conversation's events, for the members of its workspace."""
+
         async def authorize(uow: UnitOfWork) -> tuple[set[UUID], ReplayScope]:
             workspace_id, _ = await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
             return {workspace_id}, ReplayScope(conversation_id=conversation_id)

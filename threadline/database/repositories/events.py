@@ -91,8 +91,12 @@ class EventRepository(Repository):
         oldest, newest = result.one()
         return oldest, newest
 
-    async def prune(self, *, older_than: datetime) -> int:
-        result = await self._session.execute(delete(EventRow).where(EventRow.created_at < older_than))
+    async def prune(self, *, older_than: datetime, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest events created before ``older_than``; returns how many."""
+        oldest = (
+            select(EventRow.id).where(EventRow.created_at < older_than).order_by(EventRow.id).limit(limit)
+        )
+        result = await self._session.execute(delete(EventRow).where(EventRow.id.in_(oldest)))
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def _read(self, *conditions: ColumnElement[bool], limit: int) -> list[Event]:

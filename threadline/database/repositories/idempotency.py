@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -45,8 +45,16 @@ class IdempotencyRepository(Repository):
             .values(response=response)
         )
 
-    async def prune(self, *, older_than: datetime) -> int:
+    async def prune(self, *, older_than: datetime, limit: int) -> int:
+        """Delete up to ``limit`` keys created before ``older_than``; returns how many."""
+        expired = (
+            select(IdempotencyKeyRow.user_id, IdempotencyKeyRow.key)
+            .where(IdempotencyKeyRow.created_at < older_than)
+            .limit(limit)
+        )
         result = await self._session.execute(
-            delete(IdempotencyKeyRow).where(IdempotencyKeyRow.created_at < older_than)
+            delete(IdempotencyKeyRow).where(
+                tuple_(IdempotencyKeyRow.user_id, IdempotencyKeyRow.key).in_(expired)
+            )
         )
         return int(getattr(result, "rowcount", 0) or 0)
