@@ -19,12 +19,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench import b1_append, b2_paging, b3_latency, b4_fanout, b5_idle, baseline_fan, baseline_http
+from bench import (
+    b1_append,
+    b2_paging,
+    b3_latency,
+    b4_fanout,
+    b5_idle,
+    b6_scaleout,
+    baseline_fan,
+    baseline_http,
+)
 from bench.config import BenchConfig, parse_args
 from bench.report import BenchResult, render, write_json
 from bench.sse_client import raise_open_file_limit
 
-BENCHMARKS = (b1_append, b2_paging, b3_latency, b4_fanout, b5_idle)
+BENCHMARKS = (b1_append, b2_paging, b3_latency, b4_fanout, b5_idle, b6_scaleout)
 BASELINES = (baseline_http, baseline_fan)
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

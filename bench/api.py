@@ -86,12 +86,22 @@ class ApiClient:
         await self.send("POST", messages_path(conversation_id), message_body(round_, ROUND_MARKER), 201)
 
     async def subscribe(
-        self, conversation_id: str, count: int, tracker: RoundTracker, config: BenchConfig
+        self,
+        conversation_id: str,
+        count: int,
+        tracker: RoundTracker,
+        config: BenchConfig,
+        *,
+        at: ServerProcess | None = None,
     ) -> OpenedStreams:
-        """Open ``count`` streams on the conversation's events as this user, feeding ``tracker``."""
+        """Open ``count`` streams on the conversation's events as this user, feeding ``tracker``.
+
+        They connect to this client's server, or to ``at``: another process sharing its database and
+        secret key, which accepts the same access token.
+        """
         return await open_streams(
-            self._conn.host,
-            self._conn.port,
+            at.host if at else self._conn.host,
+            at.port if at else self._conn.port,
             events_path(conversation_id),
             count,
             concurrency=config.connect_concurrency,

@@ -45,13 +45,13 @@ async def run(config: BenchConfig) -> BenchResult:
                 connections=config.connections,
                 time_limit=config.time_limit,
             )
-            problem = await _seq_problem(api, conversations, load)
+            problem = await seq_problem(api, conversations, load)
             _report(result, label, load, base, problem)
     result.notes.append(f"{count:,} appends per pass over {config.connections} connections")
     return result
 
 
-async def _seq_problem(api: ApiClient, conversations: Sequence[str], load: LoadResult) -> str | None:
+async def seq_problem(api: ApiClient, conversations: Sequence[str], load: LoadResult) -> str | None:
     """What is wrong with the stored messages, if anything.
 
     Each conversation must hold exactly the appends answered 2xx, numbered 1..k without gaps or repeats.
@@ -75,7 +75,12 @@ def _report(result: BenchResult, label: str, load: LoadResult, base: LoadResult,
         at_least(f"{label}: throughput ratio to BASE_HTTP", throughput_ratio, MIN_RATIO),
         at_most(f"{label}: flatness", flat, MAX_FLATNESS),
         exactly(f"{label}: errors", load.errors, 0),
-        Target(
-            f"{label}: stored seq exactly 1..N", problem is None, problem or "every conversation holds 1..k"
-        ),
+        seq_target(label, problem),
     ]
+
+
+def seq_target(label: str, problem: str | None) -> Target:
+    """The target ``seq_problem``'s answer is checked against."""
+    return Target(
+        f"{label}: stored seq exactly 1..N", problem is None, problem or "every conversation holds 1..k"
+    )

@@ -6,15 +6,13 @@ Each post waits for its event before the next, ``b3_posts`` times; BASE_FAN(1) i
 
 from __future__ import annotations
 
-from functools import partial
-
 from bench import baseline_fan
-from bench.api import message_round, signed_up
+from bench.api import signed_up
+from bench.broadcast import time_broadcasts
 from bench.config import BenchConfig
-from bench.fanout import FanResult, RoundTracker, measure_rounds
+from bench.fanout import FanResult
 from bench.report import BenchResult, at_most, exactly
 from bench.server import running_threadline
-from bench.sse_client import close_streams
 from bench.stats import ratio
 
 NAME = "b3"
@@ -28,18 +26,10 @@ async def run(config: BenchConfig) -> BenchResult:
     base = await baseline_fan.measure(1, posts, config)
     async with running_threadline(config) as server, signed_up(server) as api:
         conversation = await api.create_conversation(await api.create_workspace("bench b3"), "b3")
-        tracker = RoundTracker(message_round)
-        opened = await api.subscribe(conversation, 1, tracker, config)
-        try:
-            opened.require_all()
-            fan = await measure_rounds(
-                tracker,
-                partial(api.publish_round, conversation),
-                subscribers=len(opened.streams),
-                rounds=posts,
-            )
-        finally:
-            await close_streams(opened.streams)
+        broadcast = await time_broadcasts(
+            api, conversation, [(server, 1)], rounds=posts, config=config, require_all=True
+        )
+    fan = broadcast.fan
     _add(result, "BASE_FAN(1)", base)
     _add(result, "Threadline", fan)
     p99_ratio = ratio(fan.overall.p99, base.overall.p99)
@@ -48,6 +38,7 @@ async def run(config: BenchConfig) -> BenchResult:
         at_most("p99 ratio to BASE_FAN(1)", p99_ratio, MAX_P99_TO_BASE),
         exactly("missing events", fan.missing, 0),
         exactly("duplicate events", fan.duplicates, 0),
+        exactly("out-of-order events", fan.out_of_order, 0),
     ]
     result.notes.append(f"{posts} sequential posts, each waiting for its event")
     return result

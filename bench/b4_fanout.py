@@ -7,15 +7,13 @@ round (a stall, a collection pause, a lock) cannot hide in an average.
 
 from __future__ import annotations
 
-from functools import partial
-
 from bench import baseline_fan
-from bench.api import message_round, signed_up
+from bench.api import signed_up
+from bench.broadcast import time_broadcasts
 from bench.config import BenchConfig
-from bench.fanout import FanResult, RoundTracker, measure_rounds, round_pause
+from bench.fanout import FanResult
 from bench.report import BenchResult, at_most, exactly
 from bench.server import running_threadline
-from bench.sse_client import close_streams
 from bench.stats import ratio
 
 NAME = "b4"
@@ -32,19 +30,10 @@ async def run(config: BenchConfig) -> BenchResult:
         workspace = await api.create_workspace("bench b4")
         for size in sizes:
             conversation = await api.create_conversation(workspace, f"b4 {size}")
-            tracker = RoundTracker(message_round)
-            opened = await api.subscribe(conversation, size, tracker, config)
-            try:
-                fan = await measure_rounds(
-                    tracker,
-                    partial(api.publish_round, conversation),
-                    subscribers=len(opened.streams),
-                    rounds=rounds,
-                    pause=round_pause(size),
-                )
-            finally:
-                await close_streams(opened.streams)
-            _report(result, size, fan, bases[size], len(opened.failures))
+            broadcast = await time_broadcasts(
+                api, conversation, [(server, size)], rounds=rounds, config=config
+            )
+            _report(result, size, broadcast.fan, bases[size], broadcast.refused)
     result.notes.append(
         f"{rounds} rounds per size; p50/p99 are over all rounds, the ratio uses each side's median round p99"
     )
@@ -69,4 +58,5 @@ def _report(result: BenchResult, size: int, fan: FanResult, base: FanResult, ref
         at_most(f"{label}: worst round / median round p99", fan.round_spread, MAX_ROUND_SPREAD),
         exactly(f"{label}: missing events", fan.missing, 0),
         exactly(f"{label}: duplicate events", fan.duplicates, 0),
+        exactly(f"{label}: out-of-order events", fan.out_of_order, 0),
     ]

@@ -40,6 +40,12 @@ class BenchConfig:
     fan_rounds: int = _option(8, "broadcast rounds per subscriber count")
     b5_subscribers: int = _option(10_000, "idle subscribers held in B5")
     b5_idle_seconds: float = _option(20.0, "seconds B5 holds its subscribers idle (past one heartbeat)")
+    b6_subscribers: int = _option(1_000, "subscribers of B6's fan-out, split evenly over the processes")
+    b6_messages: int = _option(5_000, "messages appended in each B6 append pass, with one and two processes")
+    postgres_dsn: str = _option(
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "PostgreSQL database B6 connects to to create (and drop) its own throw-away databases",
+    )
     connect_concurrency: int = _option(100, "event streams being opened at once")
     workers: int = _option(1, "threadline serve --workers")
     server_env: tuple[str, ...] = ()

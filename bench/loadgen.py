@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bench.http1 import TRANSPORT_ERRORS, Connection
@@ -84,7 +84,19 @@ async def run_load(
     Connections are opened before the clock starts. Requests already in flight at the time limit may
     finish for up to ``DRAIN_SECONDS`` more; whatever is still pending then is dropped, not counted.
     """
-    pool = [Connection(host, port) for _ in range(connections)]
+    return await run_load_spread([(host, port)], requests, connections=connections, time_limit=time_limit)
+
+
+async def run_load_spread(
+    addresses: Sequence[tuple[str, int]],
+    requests: Iterable[Request],
+    *,
+    connections: int,
+    time_limit: float,
+) -> LoadResult:
+    """``run_load`` against several servers at once: the connections are dealt round-robin over
+    ``addresses`` and all take their requests from the one iterable, so positions stay unique."""
+    pool = [Connection(*addresses[index % len(addresses)]) for index in range(connections)]
     await asyncio.gather(*(conn.connect() for conn in pool))
     result = LoadResult(connections=connections)
     source = enumerate(requests)

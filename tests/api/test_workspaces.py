@@ -148,7 +148,12 @@ async def test_creating_a_workspace_makes_the_caller_its_owner(app: FastAPI, ali
     assert _parse_time(workspace["created_at"]) == _parse_time(workspace["updated_at"])
     assert _parse_time(workspace["last_active_at"]) == _parse_time(workspace["created_at"])
     assert (await alice.get(f"/v1/workspaces/{workspace['id']}")).json() == workspace
-    assert await stored_events(app, after=before) == []
+    [event] = await stored_events(app, after=before)
+    assert (event.type, event.subject_user_id, event.data["role"]) == (
+        "member.added",
+        UUID(alice.id),
+        "owner",
+    )
 
 
 async def test_create_keeps_description_and_metadata(alice: Account) -> None:

@@ -43,3 +43,11 @@ def utcnow() -> datetime:
 def as_dict(value: Any) -> dict[str, Any]:
     """JSON columns come back as plain objects; keep mypy honest about it."""
     return dict(value) if value else {}
+
+
+def column_values(changes: dict[str, Any], **fixed: Any) -> dict[str, Any]:
+    """Domain field names to column names for an UPDATE: ``metadata`` is stored as ``meta_data``."""
+    return {
+        **fixed,
+        **{"meta_data" if field == "metadata" else field: value for field, value in changes.items()},
+    }

@@ -67,6 +67,10 @@ class UnitOfWork:
         """Close the session, which rolls back whatever was not committed."""
         stack, self._stack, self._session = self._stack, None, None
         assert stack is not None
+        # Drop the repositories too: a stream's service outlives its unit of work, and should not keep the
+        # closed session (a few KiB) alive for the life of the connection.
+        for repository in _REPOSITORIES:
+            vars(self).pop(repository, None)
         # The rollback on close is the first to hear of a connection that died after the last statement.
         with _unavailable_on_connection_errors():
             await stack.aclose()
@@ -77,6 +81,9 @@ class UnitOfWork:
         assert self._session is not None, "commit outside of 'async with'"
         with _unavailable_on_connection_errors():
             await self._session.commit()
+
+
+_REPOSITORIES = tuple(UnitOfWork.__annotations__)
 
 
 def _is_connection_error(error: BaseException) -> bool:

@@ -25,12 +25,20 @@ class WorkspaceService:
     async def create_workspace(
         self, *, actor: Actor, name: str, description: str, metadata: dict[str, Any]
     ) -> WorkspaceAccess:
-        """A new workspace, owned by its creator (no event: nobody else can see it yet)."""
+        """A new workspace, owned by its creator.
+
+        Its event is the owner's ``member.added``: the creator's open ``/v1/events`` streams start hearing
+        the workspace at once, as for any other membership.
+        """
         async with self._uow as uow:
+            now = _now()
             workspace = await uow.workspaces.add(
-                name=name, description=description, metadata=metadata, owner_id=actor.user_id, now=_now()
+                name=name, description=description, metadata=metadata, owner_id=actor.user_id, now=now
             )
+            owner = _existing_member(await uow.members.get(workspace.id, actor.user_id))
+            event = await uow.events.append(member_event(EventType.MEMBER_ADDED, owner, actor), now=now)
             await uow.commit()
+        await self._bus.ring(event.id)
         return WorkspaceAccess(workspace=workspace, role=Role.OWNER)
 
     async def list_workspaces(self, *, actor: Actor, limit: int, cursor: str | None) -> Page[WorkspaceAccess]:

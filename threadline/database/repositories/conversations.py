@@ -11,7 +11,7 @@ from sqlalchemy import case, delete, select, update
 from threadline.database.models import ConversationRow
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
-from threadline.database.types import as_dict
+from threadline.database.types import as_dict, column_values
 from threadline.models.domain.conversation import Conversation
 from threadline.models.domain.pagination import Cursor, Page
 
@@ -77,9 +77,7 @@ class ConversationRepository(Repository):
 
     async def update(self, conversation_id: UUID, *, now: datetime, **changes: Any) -> Conversation | None:
         """Apply ``title`` and/or ``metadata``; ``None`` if the conversation is gone."""
-        values: dict[str, Any] = {"updated_at": now, "last_active_at": _later(now)}
-        for field, value in changes.items():
-            values["meta_data" if field == "metadata" else field] = value
+        values = column_values(changes, updated_at=now, last_active_at=_later(now))
         row = await self._session.scalar(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)

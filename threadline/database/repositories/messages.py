@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 
 from threadline.database.models import MessageRow
 from threadline.database.repositories.base import Repository
-from threadline.database.types import as_dict
+from threadline.database.types import as_dict, column_values
 from threadline.models.domain.conversation import Message, MessageRole
 from threadline.models.domain.pagination import MessageWindow
 
@@ -86,9 +86,7 @@ class MessageRepository(Repository):
 
     async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message | None:
         """Apply ``content`` and/or ``metadata``; ``None`` if the message is gone."""
-        values: dict[str, Any] = {"updated_at": now}
-        for field, value in changes.items():
-            values["meta_data" if field == "metadata" else field] = value
+        values = column_values(changes, updated_at=now)
         row = await self._session.scalar(
             update(MessageRow).where(MessageRow.id == message_id).values(values).returning(MessageRow)
         )

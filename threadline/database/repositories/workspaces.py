@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from threadline.database.models import MembershipRow, UserRow, WorkspaceRow
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
-from threadline.database.types import as_dict
+from threadline.database.types import as_dict, column_values
 from threadline.errors import Conflict
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
@@ -86,9 +86,7 @@ class WorkspaceRepository(Repository):
 
     async def update(self, workspace_id: UUID, *, now: datetime, **changes: Any) -> Workspace | None:
         """Apply ``name``, ``description`` and/or ``metadata``; ``None`` if the workspace is gone."""
-        values: dict[str, Any] = {"updated_at": now}
-        for field, value in changes.items():
-            values["meta_data" if field == "metadata" else field] = value
+        values = column_values(changes, updated_at=now)
         row = await self._session.scalar(
             update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(values).returning(WorkspaceRow)
         )
