@@ -33,10 +33,12 @@ class ServerProcess:
 
     Settings are keyword arguments named like ``Settings`` fields. The process runs in ``workdir`` (so no
     stray ``.env`` applies), without any ``THREADLINE_*`` variable of the test's own environment.
+    With ``workers`` > 1 only ``stop`` is clean: ``kill`` ends the supervisor, not its workers.
     """
 
-    def __init__(self, database_url: str, workdir: Path, **settings: object) -> None:
+    def __init__(self, database_url: str, workdir: Path, *, workers: int = 1, **settings: object) -> None:
         self.port = free_port()
+        self.workers = workers
         self.url = f"http://{HOST}:{self.port}"
         self.log_path = workdir / f"server-{self.port}.log"
         self._workdir = workdir
@@ -55,6 +57,7 @@ class ServerProcess:
         with self.log_path.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
                 *(sys.executable, "-m", "threadline", "serve", "--host", HOST, "--port", str(self.port)),
+                *("--workers", str(self.workers)),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,

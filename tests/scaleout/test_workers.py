@@ -1,0 +1,71 @@
+"""``threadline serve --workers 2`` on PostgreSQL: each worker has its own hub, and the shared bus makes
+every stream hear every event, whichever worker holds it (API.md §6 guarantee 7, §7)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.accounts import sign_up
+from tests.support.conversations import create_conversation, post_message
+from tests.support.redis_server import require_redis
+from tests.support.server import running_server
+from tests.support.sse import SseStream, open_stream
+from tests.support.teams import create_workspace
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.postgres,
+    pytest.mark.parametrize("database_url", ["postgres"], indirect=True),
+]
+
+STREAMS = 8
+MESSAGES = 10
+CONNECTIONS_TO_FIND_BOTH_WORKERS = 40
+
+
+@pytest.mark.parametrize("bus", ["redis", "postgres"])
+async def test_every_stream_hears_every_event_whichever_worker_holds_it(
+    database_url: str, tmp_path: Path, bus: str
+) -> None:
+    if bus == "redis":
+        await require_redis()
+    async with (
+        running_server(database_url, tmp_path, workers=2, event_bus=bus) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as api,
+    ):
+        alice = await sign_up(api)
+        instances: set[str] = set()
+        for _ in range(CONNECTIONS_TO_FIND_BOTH_WORKERS):
+            # A fresh connection each time, so the kernel may hand it to either worker.
+            async with httpx.AsyncClient(base_url=server.url) as fresh:
+                stats = await fresh.get("/v1/events/stats", headers=alice.headers)
+            instances.add(stats.json()["instance"])
+            if len(instances) == 2:
+                break
+        assert len(instances) == 2, "both workers should answer"
+
+        team = await create_workspace(alice)
+        conversation = await create_conversation(alice, team["id"])
+        path = f"/v1/conversations/{conversation['id']}/events"
+        async with contextlib.AsyncExitStack() as stack:
+            streams: list[SseStream] = []
+            for _ in range(STREAMS):
+                client = await stack.enter_async_context(httpx.AsyncClient(base_url=server.url))
+                streams.append(
+                    await stack.enter_async_context(open_stream(client, path, headers=alice.headers))
+                )
+            posted = [await post_message(alice, conversation["id"], f"#{n}") for n in range(MESSAGES)]
+            heard = await asyncio.gather(*(_read(stream, MESSAGES) for stream in streams))
+
+    expected = [message["id"] for message in posted]
+    for events in heard:
+        assert [event["data"]["id"] for event in events] == expected
+
+
+async def _read(stream: SseStream, count: int) -> list[dict[str, object]]:
+    return [(await stream.next()).json() for _ in range(count)]
