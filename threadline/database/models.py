@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from threadline.database.types import BigIntegerPK, JSONDocument, UTCDateTime
@@ -130,3 +130,8 @@ class EventRow(Base):
     subject_user_id: Mapped[UUID | None]
     payload: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# The hot paths insert through these Core tables, skipping the ORM's per-statement machinery.
+MESSAGES_TABLE: Table = Base.metadata.tables[MessageRow.__tablename__]
+EVENTS_TABLE: Table = Base.metadata.tables[EventRow.__tablename__]

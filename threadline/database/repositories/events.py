@@ -8,7 +8,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, text
 
-from threadline.database.models import EventRow
+from threadline.database.models import EVENTS_TABLE, EventRow
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict
 from threadline.models.domain.event import Event, EventType, NewEvent
@@ -40,9 +40,10 @@ class EventRepository(Repository):
         """
         if self._session.get_bind().dialect.name == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
-        # A Core INSERT: this runs once per change, and the ORM's flush machinery would double its cost.
+        # A Core INSERT on the table: it runs once per change, and the ORM's machinery would double its cost.
+        log = EVENTS_TABLE
         event_id = await self._session.scalar(
-            insert(EventRow)
+            insert(log)
             .values(
                 type=event.type,
                 workspace_id=event.workspace_id,
@@ -52,7 +53,7 @@ class EventRepository(Repository):
                 payload=event.data,
                 created_at=now,
             )
-            .returning(EventRow.id)
+            .returning(log.c.id)
         )
         assert event_id is not None
         return Event(**event.model_dump(), id=event_id, created_at=now)

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import delete, insert, select, update
 
-from threadline.database.models import MessageRow
+from threadline.database.models import MESSAGES_TABLE, MessageRow
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict, column_values
 from threadline.models.domain.conversation import Message, MessageRole
@@ -52,10 +52,8 @@ class MessageRepository(Repository):
             created_at=now,
             updated_at=now,
         )
-        # A Core INSERT: appends are the hot path, and the ORM's flush machinery would double their cost.
-        await self._session.execute(
-            insert(MessageRow).values(**message.model_dump(exclude={"metadata"}), meta_data=metadata)
-        )
+        # A Core INSERT on the table: appends are the hot path, and the ORM's machinery would double it.
+        await self._session.execute(insert(MESSAGES_TABLE).values(**message.model_dump()))
         return message
 
     async def get(self, conversation_id: UUID, message_id: UUID) -> Message | None:
