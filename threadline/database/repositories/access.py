@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from threadline.database.models import ConversationRow, MembershipRow
 from threadline.database.repositories.base import Repository
 from threadline.models.domain.workspace import Role
+
+# Built once: every request on a conversation or message asks this first.
+_ROLE_FOR_CONVERSATION = (
+    select(ConversationRow.workspace_id, MembershipRow.role)
+    .join(MembershipRow, MembershipRow.workspace_id == ConversationRow.workspace_id)
+    .where(ConversationRow.id == bindparam("conversation_id"), MembershipRow.user_id == bindparam("user_id"))
+)
 
 
 class ResourceAccessRepository(Repository):
@@ -23,9 +30,7 @@ class ResourceAccessRepository(Repository):
     async def role_for_conversation(self, user_id: UUID, conversation_id: UUID) -> tuple[UUID, Role] | None:
         """The conversation's workspace and the user's role there, in one query (``None``: no access)."""
         result = await self._session.execute(
-            select(ConversationRow.workspace_id, MembershipRow.role)
-            .join(MembershipRow, MembershipRow.workspace_id == ConversationRow.workspace_id)
-            .where(ConversationRow.id == conversation_id, MembershipRow.user_id == user_id)
+            _ROLE_FOR_CONVERSATION, {"conversation_id": conversation_id, "user_id": user_id}
         )
         row = result.first()
         return (row[0], Role(row[1])) if row else None

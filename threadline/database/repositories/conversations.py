@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 
 from threadline.database.models import ConversationRow
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
-from threadline.database.types import as_dict, column_values
+from threadline.database.types import UTCDateTime, as_dict, column_values
 from threadline.models.domain.conversation import Conversation
 from threadline.models.domain.pagination import Cursor, Page
 
@@ -28,6 +28,24 @@ def to_conversation(row: ConversationRow) -> Conversation:
         updated_at=row.updated_at,
         last_active_at=row.last_active_at,
     )
+
+
+_NOW = bindparam("now", type_=UTCDateTime())
+
+# Built once: posting a message runs this on every append, and building a statement costs more than
+# running it on SQLite.
+_NEXT_SEQ = (
+    update(ConversationRow)
+    .where(ConversationRow.id == bindparam("conversation_id"))
+    .values(
+        last_seq=ConversationRow.last_seq + 1,
+        message_count=ConversationRow.message_count + 1,
+        last_active_at=case(
+            (ConversationRow.last_active_at < _NOW, _NOW), else_=ConversationRow.last_active_at
+        ),
+    )
+    .returning(ConversationRow.last_seq)
+)
 
 
 def _later(now: datetime) -> Any:
@@ -93,16 +111,7 @@ class ConversationRepository(Repository):
         1, 2, 3, ... in commit order; it costs the same however long the conversation is.
         ``None`` if the conversation is gone.
         """
-        return await self._session.scalar(
-            update(ConversationRow)
-            .where(ConversationRow.id == conversation_id)
-            .values(
-                last_seq=ConversationRow.last_seq + 1,
-                message_count=ConversationRow.message_count + 1,
-                last_active_at=_later(now),
-            )
-            .returning(ConversationRow.last_seq)
-        )
+        return await self._session.scalar(_NEXT_SEQ, {"conversation_id": conversation_id, "now": now})
 
     async def record_activity(self, conversation_id: UUID, *, now: datetime, count_delta: int = 0) -> bool:
         """A message is being edited (or removed, with ``count_delta=-1``): keep the summary columns right.

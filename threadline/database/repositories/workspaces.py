@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from threadline.database.models import MembershipRow, UserRow, WorkspaceRow
@@ -40,6 +40,14 @@ def to_member(membership: MembershipRow, user: UserRow) -> Member:
         role=Role(membership.role),
         added_at=membership.added_at,
     )
+
+
+# Built once: every conversation or message change runs it.
+_TOUCH = (
+    update(WorkspaceRow)
+    .where(WorkspaceRow.id == bindparam("workspace_id"), WorkspaceRow.last_active_at < bindparam("now"))
+    .values(last_active_at=bindparam("now"))
+)
 
 
 class WorkspaceRepository(Repository):
@@ -94,11 +102,7 @@ class WorkspaceRepository(Repository):
 
     async def touch(self, workspace_id: UUID, *, now: datetime) -> None:
         """Move ``last_active_at`` forward (never back) after activity inside the workspace."""
-        await self._session.execute(
-            update(WorkspaceRow)
-            .where(WorkspaceRow.id == workspace_id, WorkspaceRow.last_active_at < now)
-            .values(last_active_at=now)
-        )
+        await self._session.execute(_TOUCH, {"workspace_id": workspace_id, "now": now})
 
     async def delete(self, workspace_id: UUID) -> None:
         await self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
