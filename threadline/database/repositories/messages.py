@@ -67,20 +67,27 @@ class MessageRepository(Repository):
     async def window(
         self, conversation_id: UUID, *, limit: int, after: int | None = None, before: int | None = None
     ) -> MessageWindow[Message]:
-        """A keyset slice by ``seq``: after ``after``, before ``before``, or the latest; oldest first."""
-        query = select(MessageRow).where(MessageRow.conversation_id == conversation_id)
+        """A keyset slice by ``seq``: after ``after``, before ``before``, or the latest; oldest first.
+
+        Reads plain rows from the table rather than ORM entities: pages are the hot read path, and
+        identity-mapped instances would only be thrown away.
+        """
+        table = MESSAGES_TABLE
+        query = select(table).where(table.c.conversation_id == conversation_id)
         if after is not None:
-            query = query.where(MessageRow.seq > after).order_by(MessageRow.seq.asc())
+            query = query.where(table.c.seq > after).order_by(table.c.seq.asc())
         else:
             if before is not None:
-                query = query.where(MessageRow.seq < before)
-            query = query.order_by(MessageRow.seq.desc())
-        rows = list(await self._session.scalars(query.limit(limit + 1)))
+                query = query.where(table.c.seq < before)
+            query = query.order_by(table.c.seq.desc())
+        rows = list((await self._session.execute(query.limit(limit + 1))).all())
         has_more = len(rows) > limit
         rows = rows[:limit]
         if after is None:
             rows.reverse()
-        return MessageWindow[Message](items=[to_message(row) for row in rows], has_more=has_more)
+        return MessageWindow[Message](
+            items=[Message.model_validate(row._mapping) for row in rows], has_more=has_more
+        )
 
     async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message | None:
         """Apply ``content`` and/or ``metadata``; ``None`` if the message is gone."""
