@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, text
+from sqlalchemy import ColumnElement, Row, delete, func, insert, or_, select, text
 
 from threadline.database.models import EVENTS_TABLE, EventRow
 from threadline.database.repositories.base import Repository
@@ -15,9 +16,10 @@ from threadline.models.domain.event import Event, EventType, NewEvent
 
 # Any constant works; it only has to be the same for every writer of the log.
 _EVENT_LOG_LOCK = 0x7468726561646C6E
+_LOG = EVENTS_TABLE
 
 
-def to_event(row: EventRow) -> Event:
+def to_event(row: Row[Any]) -> Event:
     return Event(
         id=row.id,
         type=EventType(row.type),
@@ -41,9 +43,8 @@ class EventRepository(Repository):
         if self._session.get_bind().dialect.name == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
         # A Core INSERT on the table: it runs once per change, and the ORM's machinery would double its cost.
-        log = EVENTS_TABLE
         event_id = await self._session.scalar(
-            insert(log)
+            insert(_LOG)
             .values(
                 type=event.type,
                 workspace_id=event.workspace_id,
@@ -53,14 +54,14 @@ class EventRepository(Repository):
                 payload=event.data,
                 created_at=now,
             )
-            .returning(log.c.id)
+            .returning(_LOG.c.id)
         )
         assert event_id is not None
         return Event(**event.model_dump(), id=event_id, created_at=now)
 
     async def after(self, event_id: int, *, limit: int) -> list[Event]:
         """Every event after ``event_id``, in id order: what the hub fans out."""
-        return await self._read(EventRow.id > event_id, limit=limit)
+        return await self._read(_LOG.c.id > event_id, limit=limit)
 
     async def replay(
         self,
@@ -77,14 +78,14 @@ class EventRepository(Repository):
         """
         scope: list[ColumnElement[bool]] = []
         if conversation_id is not None:
-            scope.append(EventRow.conversation_id == conversation_id)
+            scope.append(_LOG.c.conversation_id == conversation_id)
         if workspace_ids:
-            scope.append(EventRow.workspace_id.in_(list(workspace_ids)))
+            scope.append(_LOG.c.workspace_id.in_(list(workspace_ids)))
         if subject_user_id is not None:
-            scope.append(EventRow.subject_user_id == subject_user_id)
+            scope.append(_LOG.c.subject_user_id == subject_user_id)
         if not scope:
             return []
-        return await self._read(EventRow.id > after_id, or_(*scope), limit=limit)
+        return await self._read(_LOG.c.id > after_id, or_(*scope), limit=limit)
 
     async def bounds(self) -> tuple[int | None, int | None]:
         """The oldest and newest ids still in the log."""
@@ -101,7 +102,6 @@ class EventRepository(Repository):
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def _read(self, *conditions: ColumnElement[bool], limit: int) -> list[Event]:
-        rows = await self._session.scalars(
-            select(EventRow).where(*conditions).order_by(EventRow.id).limit(limit)
-        )
-        return [to_event(row) for row in rows]
+        """Plain table rows, not ORM entities: the hub runs this after every ring."""
+        result = await self._session.execute(select(_LOG).where(*conditions).order_by(_LOG.c.id).limit(limit))
+        return [to_event(row) for row in result]
