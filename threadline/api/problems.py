@@ -78,7 +78,10 @@ def problem(
 
 async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ThreadlineError)
-    status, code = next(mapped for kind, mapped in _DOMAIN_ERRORS.items() if isinstance(error, kind))
+    status, code = next(
+        (mapped for kind, mapped in _DOMAIN_ERRORS.items() if isinstance(error, kind)),
+        (500, "internal_error"),
+    )
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}
     if isinstance(error, Unauthenticated):

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.database.engine import Database
@@ -86,17 +87,27 @@ class UnitOfWork:
 _REPOSITORIES = tuple(UnitOfWork.__annotations__)
 
 
+_TRANSIENT_SQLSTATES = {"40001", "40P01"}
+"""Serialization failure and deadlock: PostgreSQL aborted the transaction; a retry can succeed."""
+
+
 def _is_connection_error(error: BaseException) -> bool:
+    """Errors of the database's availability, not of the request: they answer 503, never 500."""
     if isinstance(error, DBAPIError):
-        return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
-    return isinstance(error, OSError)
+        return (
+            error.connection_invalidated
+            or isinstance(error, OperationalError | InterfaceError)
+            or getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+        )
+    # A pool with no free connection within its timeout is as unavailable as a database that is down.
+    return isinstance(error, OSError | PoolTimeout)
 
 
 @contextmanager
 def _unavailable_on_connection_errors() -> Iterator[None]:
     try:
         yield
-    except (DBAPIError, OSError) as error:
+    except (DBAPIError, OSError, PoolTimeout) as error:
         if _is_connection_error(error):
             raise Unavailable("The database is unavailable") from error
         raise

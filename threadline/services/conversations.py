@@ -69,10 +69,12 @@ class ConversationService:
     async def update_conversation(
         self, *, actor: Actor, conversation_id: UUID, changes: dict[str, Any]
     ) -> Conversation:
-        """Apply ``title`` and/or ``metadata`` (editor or owner)."""
+        """Apply ``title`` and/or ``metadata`` (editor or owner); nothing to apply writes no event."""
         now = datetime.now(UTC)
         async with self._uow as uow:
             await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
+            if not changes:
+                return await _require_conversation(uow, conversation_id)
             conversation = await uow.conversations.update(conversation_id, now=now, **changes)
             if conversation is None:
                 raise NotFound("Conversation not found")

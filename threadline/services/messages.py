@@ -77,9 +77,17 @@ class MessageService:
     async def update_message(
         self, *, actor: Actor, conversation_id: UUID, message_id: UUID, changes: dict[str, Any]
     ) -> Message:
-        """Apply ``content`` and/or ``metadata`` (its author or the workspace owner)."""
+        """Apply ``content`` and/or ``metadata`` (its author or the workspace owner).
+
+        Nothing to apply changes nothing and writes no event, once the caller's right to change it is checked.
+        """
         now = datetime.now(UTC)
         async with self._uow as uow:
+            if not changes:
+                _, role = await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
+                unchanged = await _require_message(uow, conversation_id, message_id)
+                require_message_change(actor, role, unchanged)
+                return unchanged
             workspace_id = await _lock_for_change(uow, actor, conversation_id, message_id, now=now)
             message = await uow.messages.update(message_id, now=now, **changes)
             if message is None:

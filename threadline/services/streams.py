@@ -6,6 +6,7 @@ a membership change committed in between is then either in that read or heard li
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -123,6 +124,9 @@ class StreamService:
         except BaseException:
             self._hub.unsubscribe(subscription)
             raise
+        if scope.subject_user_id is not None:
+            # A membership heard live between the read and activation joins the replay too.
+            scope = dataclasses.replace(scope, workspace_ids=frozenset(subscription.workspace_ids))
         resume_after, reset_reason = resume_point(
             resume_from, oldest=oldest, newest=newest, live_after=live_after
         )

@@ -37,6 +37,8 @@ class UserService:
                 actor.user_id, now=datetime.now(UTC), name=name, password_hash=new_hash
             )
             await uow.commit()
+        if user is None:
+            raise Unauthenticated("The account no longer exists")
         return user
 
     async def _check_current_password(self, actor: Actor, current_password: str | None) -> None:

@@ -80,9 +80,8 @@ class WorkspaceService:
             await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
             workspace = _existing_workspace(await uow.workspaces.get(workspace_id))
             now = _now()
-            members = await uow.members.list_all(workspace_id)
-            # Rows first, the event log last: every writer takes the log's lock last, so none deadlock.
-            await uow.workspaces.delete(workspace_id)
+            # Rows first, the event log last: every writer takes the log's lock last.
+            members = await uow.workspaces.delete(workspace_id)
             event = await uow.events.append(
                 workspace_event(EventType.WORKSPACE_DELETED, workspace, actor), now=now
             )

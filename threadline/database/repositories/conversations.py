@@ -7,11 +7,13 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from threadline.database.models import ConversationRow
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
 from threadline.database.types import UTCDateTime, as_dict, column_values
+from threadline.errors import NotFound
 from threadline.models.domain.conversation import Conversation
 from threadline.models.domain.pagination import Cursor, Page
 
@@ -70,7 +72,11 @@ class ConversationRepository(Repository):
             last_active_at=now,
         )
         self._session.add(row)
-        await self._session.flush()
+        try:
+            await self._session.flush()
+        except IntegrityError:
+            # The workspace was deleted after the caller's access was checked.
+            raise NotFound("Workspace not found") from None
         return to_conversation(row)
 
     async def get(self, conversation_id: UUID) -> Conversation | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,8 @@ from threadline.database.models import EVENTS_TABLE, EventRow
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict
 from threadline.models.domain.event import Event, EventType, NewEvent
+
+logger = logging.getLogger(__name__)
 
 # Any constant works; it only has to be the same for every writer of the log.
 _EVENT_LOG_LOCK = 0x7468726561646C6E
@@ -104,4 +107,11 @@ class EventRepository(Repository):
     async def _read(self, *conditions: ColumnElement[bool], limit: int) -> list[Event]:
         """Plain table rows, not ORM entities: the hub runs this after every ring."""
         result = await self._session.execute(select(_LOG).where(*conditions).order_by(_LOG.c.id).limit(limit))
-        return [to_event(row) for row in result]
+        events = []
+        for row in result:
+            try:
+                events.append(to_event(row))
+            except ValueError:
+                # One event this version cannot read (say, written by a newer one) must not stall the rest.
+                logger.warning("skipping event %s of unknown type %r", row.id, row.type)
+        return events

@@ -43,7 +43,8 @@ class UserRepository(Repository):
 
     async def update(
         self, user_id: UUID, *, now: datetime, name: str | None = None, password_hash: str | None = None
-    ) -> User:
+    ) -> User | None:
+        """Apply the given changes; ``None`` if the user no longer exists."""
         values: dict[str, object] = {"updated_at": now}
         if name is not None:
             values["name"] = name
@@ -52,5 +53,4 @@ class UserRepository(Repository):
         row = await self._session.scalar(
             update(UserRow).where(UserRow.id == user_id).values(values).returning(UserRow)
         )
-        assert row is not None, "caller checked the user exists"
-        return to_user(row)
+        return to_user(row) if row else None

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from threadline.database.models import MembershipRow, UserRow, WorkspaceRow
+from threadline.database.models import ConversationRow, MembershipRow, UserRow, WorkspaceRow
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict, column_values
@@ -104,8 +104,40 @@ class WorkspaceRepository(Repository):
         """Move ``last_active_at`` forward (never back) after activity inside the workspace."""
         await self._session.execute(_TOUCH, {"workspace_id": workspace_id, "now": now})
 
-    async def delete(self, workspace_id: UUID) -> None:
+    async def delete(self, workspace_id: UUID) -> list[Member]:
+        """Delete the workspace with everything in it; returns the members it had at that moment.
+
+        Conversations go first, then memberships, then the workspace row: the order in which every other
+        writer locks them (a post locks its conversation, then touches the workspace), so none deadlock.
+        """
+        await self._session.execute(
+            delete(ConversationRow).where(ConversationRow.workspace_id == workspace_id)
+        )
+        removed = (
+            await self._session.execute(
+                delete(MembershipRow)
+                .where(MembershipRow.workspace_id == workspace_id)
+                .returning(MembershipRow.user_id, MembershipRow.role, MembershipRow.added_at)
+            )
+        ).all()
+        users = {
+            user.id: user
+            for user in await self._session.scalars(
+                select(UserRow).where(UserRow.id.in_([membership.user_id for membership in removed]))
+            )
+        }
         await self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
+        return [
+            Member(
+                workspace_id=workspace_id,
+                user_id=membership.user_id,
+                email=users[membership.user_id].email,
+                name=users[membership.user_id].name,
+                role=Role(membership.role),
+                added_at=membership.added_at,
+            )
+            for membership in sorted(removed, key=lambda membership: membership.added_at)
+        ]
 
 
 class MemberRepository(Repository):
@@ -135,15 +167,6 @@ class MemberRepository(Repository):
             cursor=cursor,
             to_domain=lambda row: to_member(row[0], row[1]),
         )
-
-    async def list_all(self, workspace_id: UUID) -> list[Member]:
-        result = await self._session.execute(
-            select(MembershipRow, UserRow)
-            .join(UserRow, UserRow.id == MembershipRow.user_id)
-            .where(MembershipRow.workspace_id == workspace_id)
-            .order_by(MembershipRow.added_at)
-        )
-        return [to_member(membership, user) for membership, user in result]
 
     async def add(self, workspace_id: UUID, user_id: UUID, *, role: Role, now: datetime) -> Member:
         self._session.add(MembershipRow(workspace_id=workspace_id, user_id=user_id, role=role, added_at=now))
