@@ -36,10 +36,6 @@ BigIntegerPK = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit key; SQLite only auto-increments a column declared exactly INTEGER."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def as_dict(value: Any) -> dict[str, Any]:
     """JSON columns come back as plain objects; keep mypy honest about it."""
     return dict(value) if value else {}

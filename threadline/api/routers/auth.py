@@ -61,7 +61,8 @@ async def create_api_key(
 async def list_api_keys(
     actor: CurrentActor, auth: AuthServiceDep, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> PageResponse[ApiKeyResponse]:
-    """The caller's live API keys, newest first, without their secrets."""
+    """The caller's API keys that are not revoked (expired ones included, with `expires_at`), newest first,
+    without their secrets."""
     page = await auth.list_api_keys(actor=actor, limit=limit, cursor=cursor)
     return PageResponse[ApiKeyResponse].model_validate(page, from_attributes=True)
 

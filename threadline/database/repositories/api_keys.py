@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from sqlalchemy import select, update
@@ -12,6 +12,8 @@ from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import ApiKey
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def to_api_key(row: ApiKeyRow) -> ApiKey:
@@ -45,15 +47,22 @@ class ApiKeyRepository(Repository):
         return to_api_key(row)
 
     async def find_usable(self, key_hash: str, *, now: datetime) -> ApiKey | None:
-        """The live key with this hash (not revoked, not expired), marked as used now."""
+        """The live key with this hash (not revoked, not expired), its ``last_used_at`` brought up to date.
+
+        ``last_used_at`` moves at most once per ``LAST_USED_RESOLUTION``, so a busy key does not turn
+        every request into a write.
+        """
         row = await self._session.scalar(
-            update(ApiKeyRow)
+            select(ApiKeyRow)
             .where(ApiKeyRow.key_hash == key_hash, ApiKeyRow.revoked_at.is_(None))
             .where((ApiKeyRow.expires_at.is_(None)) | (ApiKeyRow.expires_at > now))
-            .values(last_used_at=now)
-            .returning(ApiKeyRow)
         )
-        return to_api_key(row) if row else None
+        if row is None:
+            return None
+        if row.last_used_at is None or row.last_used_at <= now - LAST_USED_RESOLUTION:
+            row.last_used_at = now
+            await self._session.flush()
+        return to_api_key(row)
 
     async def list_for_user(self, user_id: UUID, *, limit: int, cursor: Cursor | None) -> Page[ApiKey]:
         query = select(ApiKeyRow).where(ApiKeyRow.user_id == user_id, ApiKeyRow.revoked_at.is_(None))

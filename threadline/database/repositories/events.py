@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Row, delete, func, insert, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.database.models import EVENTS_TABLE, EventRow
 from threadline.database.repositories.base import Repository
@@ -36,6 +37,11 @@ def to_event(row: Row[Any]) -> Event:
 
 
 class EventRepository(Repository):
+    def __init__(self, session: AsyncSession) -> None:
+        super().__init__(session)
+        # A unit of work builds its repositories afresh for each transaction, so this is per transaction.
+        self._holds_log_lock = False
+
     async def append(self, event: NewEvent, *, now: datetime) -> Event:
         """Insert the event; on PostgreSQL first take the log's transaction-scoped lock.
 
@@ -43,8 +49,9 @@ class EventRepository(Repository):
         Holding the lock from the id's allocation until commit makes event-writing transactions commit
         one after another. SQLite needs nothing: it has a single writer.
         """
-        if self._session.get_bind().dialect.name == "postgresql":
+        if not self._holds_log_lock and self._session.get_bind().dialect.name == "postgresql":
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
+            self._holds_log_lock = True
         # A Core INSERT on the table: it runs once per change, and the ORM's machinery would double its cost.
         event_id = await self._session.scalar(
             insert(_LOG)
