@@ -247,7 +247,8 @@ async def test_deleting_a_workspace_removes_it_and_its_memberships(
         assert (await team.caller(role).get(team.path)).status_code == 404
         assert (await team.caller(role).get("/v1/workspaces")).json()["items"] == []
     async with unit_of_work(app) as uow:
-        assert (await uow.members.list_for_workspace(UUID(team.workspace_id), limit=200, cursor=None)).items == []
+        members = await uow.members.list_for_workspace(UUID(team.workspace_id), limit=200, cursor=None)
+        assert members.items == []
         assert await uow.workspaces.get(UUID(team.workspace_id)) is None
     events = await stored_events(app, after=before)
     assert events[0].type == "workspace.deleted"
