@@ -10,12 +10,12 @@ from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import NotFound
 from threadline.events.bus import EventBus
 from threadline.models.domain.conversation import Conversation, ConversationWithMessages
-from threadline.models.domain.event import Event, EventType
+from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_conversation_role, require_workspace_role
-from threadline.services.events import conversation_event
+from threadline.services.events import conversation_event, log_activity
 
 INCLUDED_MESSAGES = 50
 """How many of the latest messages ``include=messages`` carries."""
@@ -35,7 +35,9 @@ class ConversationService:
             conversation = await uow.conversations.add(
                 workspace_id=workspace_id, title=title, modality=modality, metadata=metadata, now=now
             )
-            event = await _log_change(uow, EventType.CONVERSATION_CREATED, conversation, actor, now=now)
+            event = await log_activity(
+                uow, conversation_event(EventType.CONVERSATION_CREATED, conversation, actor), now=now
+            )
             await uow.commit()
         await self._bus.ring(event.id)
         return conversation
@@ -78,7 +80,9 @@ class ConversationService:
             conversation = await uow.conversations.update(conversation_id, now=now, **changes)
             if conversation is None:
                 raise NotFound("Conversation not found")
-            event = await _log_change(uow, EventType.CONVERSATION_UPDATED, conversation, actor, now=now)
+            event = await log_activity(
+                uow, conversation_event(EventType.CONVERSATION_UPDATED, conversation, actor), now=now
+            )
             await uow.commit()
         await self._bus.ring(event.id)
         return conversation
@@ -91,7 +95,9 @@ class ConversationService:
             conversation = await uow.conversations.delete(conversation_id)
             if conversation is None:
                 raise NotFound("Conversation not found")
-            event = await _log_change(uow, EventType.CONVERSATION_DELETED, conversation, actor, now=now)
+            event = await log_activity(
+                uow, conversation_event(EventType.CONVERSATION_DELETED, conversation, actor), now=now
+            )
             await uow.commit()
         await self._bus.ring(event.id)
 
@@ -101,11 +107,3 @@ async def _require_conversation(uow: UnitOfWork, conversation_id: UUID) -> Conve
     if conversation is None:
         raise NotFound("Conversation not found")
     return conversation
-
-
-async def _log_change(
-    uow: UnitOfWork, kind: EventType, conversation: Conversation, actor: Actor, *, now: datetime
-) -> Event:
-    """Mark the workspace active and append the change's event, in the change's transaction."""
-    await uow.workspaces.touch(conversation.workspace_id, now=now)
-    return await uow.events.append(conversation_event(kind, conversation, actor), now=now)

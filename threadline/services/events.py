@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
+from threadline.database.unit_of_work import UnitOfWork
 from threadline.models.domain.conversation import Conversation, Message
-from threadline.models.domain.event import EventType, NewEvent
+from threadline.models.domain.event import Event, EventType, NewEvent
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Member, Workspace
 
@@ -45,3 +47,9 @@ def message_event(kind: EventType, message: Message, *, workspace_id: UUID, acto
         actor_id=actor.user_id,
         data=message.model_dump(mode="json"),
     )
+
+
+async def log_activity(uow: UnitOfWork, event: NewEvent, *, now: datetime) -> Event:
+    """Record a change inside a workspace: its event, and the workspace's ``last_active_at``."""
+    await uow.workspaces.touch(event.workspace_id, now=now)
+    return await uow.events.append(event, now=now)

@@ -12,12 +12,12 @@ from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Conflict, NotFound, ValidationFailed
 from threadline.events.bus import EventBus
 from threadline.models.domain.conversation import Message, MessageRole
-from threadline.models.domain.event import Event, EventType
+from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import MessageWindow
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_conversation_role, require_message_change
-from threadline.services.events import message_event
+from threadline.services.events import log_activity, message_event
 
 
 class MessageService:
@@ -54,7 +54,11 @@ class MessageService:
                 await uow.idempotency.store_response(
                     actor.user_id, idempotency_key, message.model_dump(mode="json")
                 )
-            event = await _log_change(uow, EventType.MESSAGE_CREATED, message, workspace_id, actor, now=now)
+            event = await log_activity(
+                uow,
+                message_event(EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=actor),
+                now=now,
+            )
             await uow.commit()
         await self._bus.ring(event.id)
         return message
@@ -92,7 +96,11 @@ class MessageService:
             message = await uow.messages.update(message_id, now=now, **changes)
             if message is None:
                 raise NotFound("Message not found")
-            event = await _log_change(uow, EventType.MESSAGE_UPDATED, message, workspace_id, actor, now=now)
+            event = await log_activity(
+                uow,
+                message_event(EventType.MESSAGE_UPDATED, message, workspace_id=workspace_id, actor=actor),
+                now=now,
+            )
             await uow.commit()
         await self._bus.ring(event.id)
         return message
@@ -107,7 +115,11 @@ class MessageService:
             message = await uow.messages.delete(message_id)
             if message is None:
                 raise NotFound("Message not found")
-            event = await _log_change(uow, EventType.MESSAGE_DELETED, message, workspace_id, actor, now=now)
+            event = await log_activity(
+                uow,
+                message_event(EventType.MESSAGE_DELETED, message, workspace_id=workspace_id, actor=actor),
+                now=now,
+            )
             await uow.commit()
         await self._bus.ring(event.id)
 
@@ -186,13 +198,3 @@ async def _lock_for_change(
     if not await uow.conversations.record_activity(conversation_id, now=now, count_delta=count_delta):
         raise NotFound("Conversation not found")
     return workspace_id
-
-
-async def _log_change(
-    uow: UnitOfWork, kind: EventType, message: Message, workspace_id: UUID, actor: Actor, *, now: datetime
-) -> Event:
-    """Mark the workspace active and append the change's event, in the change's transaction."""
-    await uow.workspaces.touch(workspace_id, now=now)
-    return await uow.events.append(
-        message_event(kind, message, workspace_id=workspace_id, actor=actor), now=now
-    )
