@@ -92,7 +92,7 @@ class AuthService:
         return NewApiKey(api_key=key, secret=secret)
 
     async def list_api_keys(self, *, actor: Actor, limit: int, cursor: str | None) -> Page[ApiKey]:
-        position = Cursor.decode(cursor) if cursor else None
+        position = Cursor.parse(cursor)
         async with self._uow as uow:
             return await uow.api_keys.list_for_user(actor.user_id, limit=limit, cursor=position)
 

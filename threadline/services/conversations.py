@@ -46,7 +46,7 @@ class ConversationService:
         self, *, actor: Actor, workspace_id: UUID, modality: str | None, limit: int, cursor: str | None
     ) -> Page[Conversation]:
         """The workspace's conversations, most recently active first, optionally of one modality."""
-        position = Cursor.decode(cursor) if cursor else None
+        position = Cursor.parse(cursor)
         async with self._uow as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
             return await uow.conversations.list_for_workspace(

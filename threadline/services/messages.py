@@ -88,9 +88,7 @@ class MessageService:
         now = datetime.now(UTC)
         async with self._uow as uow:
             if not changes:
-                _, role = await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
-                unchanged = await _require_message(uow, conversation_id, message_id)
-                require_message_change(actor, role, unchanged)
+                _, unchanged = await _require_changeable(uow, actor, conversation_id, message_id)
                 return unchanged
             workspace_id = await _lock_for_change(uow, actor, conversation_id, message_id, now=now)
             message = await uow.messages.update(message_id, now=now, **changes)
@@ -179,6 +177,16 @@ async def _require_message(uow: UnitOfWork, conversation_id: UUID, message_id: U
     return message
 
 
+async def _require_changeable(
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, message_id: UUID
+) -> tuple[UUID, Message]:
+    """The message and its workspace id, once the caller is known to be its author or the owner."""
+    workspace_id, role = await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
+    message = await _require_message(uow, conversation_id, message_id)
+    require_message_change(actor, role, message)
+    return workspace_id, message
+
+
 async def _lock_for_change(
     uow: UnitOfWork,
     actor: Actor,
@@ -193,8 +201,7 @@ async def _lock_for_change(
     That locks the conversation before the message, the order every writer takes them in (no deadlock
     with a concurrent post or conversation delete). Returns the conversation's workspace id.
     """
-    workspace_id, role = await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
-    require_message_change(actor, role, await _require_message(uow, conversation_id, message_id))
+    workspace_id, _ = await _require_changeable(uow, actor, conversation_id, message_id)
     if not await uow.conversations.record_activity(conversation_id, now=now, count_delta=count_delta):
         raise NotFound("Conversation not found")
     return workspace_id

@@ -42,7 +42,7 @@ class WorkspaceService:
         return WorkspaceAccess(workspace=workspace, role=Role.OWNER)
 
     async def list_workspaces(self, *, actor: Actor, limit: int, cursor: str | None) -> Page[WorkspaceAccess]:
-        position = Cursor.decode(cursor) if cursor else None
+        position = Cursor.parse(cursor)
         async with self._uow as uow:
             return await uow.workspaces.list_for_user(actor.user_id, limit=limit, cursor=position)
 
@@ -95,7 +95,7 @@ class WorkspaceService:
     async def list_members(
         self, *, actor: Actor, workspace_id: UUID, limit: int, cursor: str | None
     ) -> Page[Member]:
-        position = Cursor.decode(cursor) if cursor else None
+        position = Cursor.parse(cursor)
         async with self._uow as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
             return await uow.members.list_for_workspace(workspace_id, limit=limit, cursor=position)

@@ -48,6 +48,11 @@ class Cursor(BaseModel):
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @classmethod
+    def parse(cls, token: str | None) -> Cursor | None:
+        """The position a list request asks for: ``None`` (the first page) when it sent no cursor."""
+        return cls.decode(token) if token else None
+
+    @classmethod
     def decode(cls, token: str) -> Cursor:
         # Bad base64, bad JSON and a bad shape all surface as ValueError (ValidationError is one).
         try:
