@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from tests.support import databases
 from tests.support.accounts import Account, sign_up
 from threadline.app import create_app
+from threadline.database.engine import Database, create_engine
 from threadline.database.migrate import upgrade_async
 from threadline.settings import Settings
 
@@ -51,6 +52,16 @@ def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path
     # A synchronous fixture: no event loop is running here, so a short-lived one can empty the tables.
     asyncio.run(databases.truncate_postgres(dsn))
     return databases.sqlalchemy_url(dsn)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The engine and session factory on ``database_url``, for tests below the HTTP layer."""
+    database = Database(create_engine(database_url))
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,12 +20,14 @@ from threadline.api.problems import install_problem_handlers
 from threadline.api.routers import auth, conversations, events, messages, operations, users, workspaces
 from threadline.api.sse import encode_event
 from threadline.database.engine import Database, create_engine
+from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import EventBus, MemoryBus
 from threadline.events.hub import StreamHub
 from threadline.events.postgres_bus import PostgresBus
 from threadline.events.redis_bus import RedisBus
 from threadline.events.retention import RetentionPruner
 from threadline.resources import Resources
+from threadline.services.message_appender import MessageAppender
 from threadline.services.security import TokenIssuer
 from threadline.settings import Environment, EventBusKind, Settings
 
@@ -101,10 +104,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             event_retention=timedelta(days=settings.event_retention_days),
             interval_seconds=settings.event_prune_interval_seconds,
         )
+        appender = MessageAppender(partial(UnitOfWork, database), bus)
         await hub.start()
         await bus.start(hub.ring)
         pruner.start()
-        app.state.resources = Resources(settings=settings, database=database, bus=bus, tokens=tokens, hub=hub)
+        appender.start()
+        app.state.resources = Resources(
+            settings=settings, database=database, bus=bus, tokens=tokens, hub=hub, appender=appender
+        )
         if not gc.get_freeze_count():
             # What exists at the first startup (the imported code, this app) lives as long as the process:
             # the collector need never scan it again, so its pauses stay short however many objects open
@@ -113,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await appender.close()
             await pruner.close()
             await bus.close()
             await hub.close()
@@ -137,13 +145,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     install_problem_handlers(app)
     install_problem_openapi(app)
+    # Requests are matched against the routes in this order, so the busiest come first.
     for router in (
-        auth.router,
-        users.router,
-        workspaces.router,
-        conversations.router,
         messages.router,
+        conversations.router,
         events.router,
+        workspaces.router,
+        users.router,
+        auth.router,
         operations.router,
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@ from threadline.database.engine import Database
 from threadline.events.bus import EventBus
 from threadline.events.hub import StreamHub
 from threadline.services.login_throttle import LoginThrottle
+from threadline.services.message_appender import MessageAppender
 from threadline.services.security import PasswordHasher, TokenIssuer
 from threadline.settings import Settings
 
@@ -19,6 +20,7 @@ class Resources:
     bus: EventBus
     tokens: TokenIssuer
     hub: StreamHub
+    appender: MessageAppender
     hasher: PasswordHasher = field(init=False)
     throttle: LoginThrottle = field(init=False)
 

@@ -7,9 +7,11 @@ posters really are separate transactions contending for the conversation row.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
 import asyncpg
@@ -22,6 +24,7 @@ from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import MemoryBus
 from threadline.models.domain.conversation import Message, MessageRole
 from threadline.models.domain.user import Actor, Credential
+from threadline.services.message_appender import MessageAppender
 from threadline.services.messages import MessageService
 
 POSTERS = 40
@@ -54,19 +57,40 @@ async def _seed(database: Database) -> tuple[Actor, UUID]:
 async def _post_concurrently(
     database: Database, actor: Actor, conversation_id: UUID, count: int
 ) -> list[Message]:
-    """``count`` posts, each through its own service, unit of work and connection, all started at once."""
-    return await asyncio.gather(
-        *[
-            MessageService(UnitOfWork(database), MemoryBus()).post_message(
-                actor=actor,
-                conversation_id=conversation_id,
-                content=f"m{n}",
-                role=MessageRole.USER,
-                metadata={},
+    """``count`` posts, all started at once, each in a transaction and on a connection of its own.
+
+    Each poster has its own appender: one appender would write posts that arrive together in a single
+    transaction, and these tests are about transactions that contend.
+    """
+    async with contextlib.AsyncExitStack() as stack:
+        services = [
+            MessageService(
+                UnitOfWork(database), MemoryBus(), await stack.enter_async_context(_appender(database))
             )
-            for n in range(count)
+            for _ in range(count)
         ]
-    )
+        return await asyncio.gather(
+            *[
+                service.post_message(
+                    actor=actor,
+                    conversation_id=conversation_id,
+                    content=f"m{n}",
+                    role=MessageRole.USER,
+                    metadata={},
+                )
+                for n, service in enumerate(services)
+            ]
+        )
+
+
+@asynccontextmanager
+async def _appender(database: Database) -> AsyncIterator[MessageAppender]:
+    appender = MessageAppender(partial(UnitOfWork, database), MemoryBus())
+    appender.start()
+    try:
+        yield appender
+    finally:
+        await appender.close()
 
 
 async def _assert_stored_in_order(database: Database, conversation_id: UUID, count: int) -> None:
@@ -117,7 +141,9 @@ async def test_posters_queue_on_the_conversation_row_and_a_rollback_leaves_no_ga
         actor, conversation_id = await _seed(database)
 
         async with UnitOfWork(database) as holder:
-            assert await holder.conversations.next_seq(conversation_id, now=datetime.now(UTC)) == 1
+            assert await holder.conversations.reserve_seqs(
+                conversation_id, count=1, now=datetime.now(UTC)
+            ) == range(1, 2)
             posting = asyncio.ensure_future(_post_concurrently(database, actor, conversation_id, waiters))
             await _until_waiting_on_locks(postgres_dsn, waiters)
             # Leaving without a commit rolls the holder back: its seq must go to a waiter, not be lost.

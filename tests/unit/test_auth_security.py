@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from uuid import uuid4
 
 import pytest
@@ -55,6 +56,39 @@ def test_a_token_from_another_key_is_refused() -> None:
 
     with pytest.raises(Unauthenticated):
         ours.verify(theirs.issue(uuid4(), TokenKind.ACCESS).token)
+
+
+def test_a_remembered_token_still_expires() -> None:
+    now = [time.time()]
+    issuer = TokenIssuer(KEY, access_ttl_seconds=60, stream_ttl_seconds=60, clock=lambda: now[0])
+    user_id = uuid4()
+    token = issuer.issue(user_id, TokenKind.ACCESS).token
+    assert issuer.verify(token) == (user_id, TokenKind.ACCESS)
+
+    now[0] += 61
+
+    with pytest.raises(Unauthenticated, match="expired"):
+        issuer.verify(token)
+
+
+def test_tokens_stay_valid_past_the_memory_of_them() -> None:
+    issuer = TokenIssuer(KEY, access_ttl_seconds=60, stream_ttl_seconds=60, remembered=2)
+    tokens = {uuid4(): "" for _ in range(5)}
+    for user_id in tokens:
+        tokens[user_id] = issuer.issue(user_id, TokenKind.ACCESS).token
+
+    for _ in range(2):
+        assert [issuer.verify(token)[0] for token in tokens.values()] == list(tokens)
+
+
+def test_a_token_altered_after_a_good_one_was_remembered_is_refused() -> None:
+    issuer = TokenIssuer(KEY, access_ttl_seconds=60, stream_ttl_seconds=60)
+    token = issuer.issue(uuid4(), TokenKind.ACCESS).token
+    issuer.verify(token)
+    header, claims, signature = token.split(".")
+
+    with pytest.raises(Unauthenticated):
+        issuer.verify(f"{header}.{claims}.{'B' if signature[0] == 'A' else 'A'}{signature[1:]}")
 
 
 def test_api_key_secrets_are_unique_marked_and_hashed() -> None:

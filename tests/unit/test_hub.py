@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from threadline.database.engine import Database, create_engine
+from threadline.database.engine import Database
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.hub import StreamHub
 from threadline.events.retention import RetentionPruner
@@ -18,15 +18,6 @@ from threadline.events.subscription import StreamKind, Subscription
 from threadline.models.domain.event import EventType, NewEvent
 
 WAIT_SECONDS = 10
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = Database(create_engine(database_url))
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.fixture

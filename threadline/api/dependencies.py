@@ -1,4 +1,4 @@
-"""Request dependencies, each behind an ``Annotated`` alias: the caller, the unit of work, the services.
+"""Request dependencies, each behind an ``Annotated`` alias: the caller and the services.
 
 They are all ``async def``, even those that never await: FastAPI runs a plain ``def`` dependency in a
 worker thread, a thread hop per dependency per request.
@@ -30,67 +30,81 @@ _bearer = OAuth2PasswordBearer(
 )
 
 
-async def get_resources(request: Request) -> Resources:
+def _resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
+
+
+# Each service is built straight from the app's resources rather than from sub-dependencies (a unit of
+# work, the resources): FastAPI's cost is per dependency, and it would double the framework's share of
+# every request.
+
+
+async def get_resources(request: Request) -> Resources:
+    return _resources(request)
 
 
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-async def get_unit_of_work(resources: ResourcesDep) -> UnitOfWork:
-    return UnitOfWork(resources.database)
-
-
-UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
-
-
-async def get_auth_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> AuthService:
-    return AuthService(uow, hasher=resources.hasher, tokens=resources.tokens, throttle=resources.throttle)
+async def get_auth_service(request: Request) -> AuthService:
+    return _auth_service(_resources(request))
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
-async def get_user_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> UserService:
-    return UserService(uow, hasher=resources.hasher)
+async def get_user_service(request: Request) -> UserService:
+    resources = _resources(request)
+    return UserService(UnitOfWork(resources.database), hasher=resources.hasher)
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-async def get_workspace_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> WorkspaceService:
-    return WorkspaceService(uow, resources.bus)
+async def get_workspace_service(request: Request) -> WorkspaceService:
+    resources = _resources(request)
+    return WorkspaceService(UnitOfWork(resources.database), resources.bus)
 
 
 WorkspaceServiceDep = Annotated[WorkspaceService, Depends(get_workspace_service)]
 
 
-async def get_conversation_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> ConversationService:
-    return ConversationService(uow, resources.bus)
+async def get_conversation_service(request: Request) -> ConversationService:
+    resources = _resources(request)
+    return ConversationService(UnitOfWork(resources.database), resources.bus)
 
 
 ConversationServiceDep = Annotated[ConversationService, Depends(get_conversation_service)]
 
 
-async def get_message_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> MessageService:
-    return MessageService(uow, resources.bus)
+async def get_message_service(request: Request) -> MessageService:
+    resources = _resources(request)
+    return MessageService(UnitOfWork(resources.database), resources.bus, resources.appender)
 
 
 MessageServiceDep = Annotated[MessageService, Depends(get_message_service)]
 
 
-async def get_stream_service(uow: UnitOfWorkDep, resources: ResourcesDep) -> StreamService:
-    return StreamService(uow, resources.hub)
+async def get_stream_service(request: Request) -> StreamService:
+    resources = _resources(request)
+    return StreamService(UnitOfWork(resources.database), resources.hub)
 
 
 StreamServiceDep = Annotated[StreamService, Depends(get_stream_service)]
 
 
-async def get_current_actor(token: Annotated[str | None, Depends(_bearer)], auth: AuthServiceDep) -> Actor:
-    if not token:
-        raise Unauthenticated("Missing credentials: send Authorization: Bearer <token or API key>")
-    return await auth.authenticate(token)
+def _auth_service(resources: Resources) -> AuthService:
+    return AuthService(
+        UnitOfWork(resources.database),
+        hasher=resources.hasher,
+        tokens=resources.tokens,
+        throttle=resources.throttle,
+    )
+
+
+async def get_current_actor(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
+    return await _authenticate(_auth_service(_resources(request)), token)
 
 
 CurrentActor = Annotated[Actor, Depends(get_current_actor)]
@@ -110,8 +124,14 @@ async def get_stream_actor(
 ) -> Actor:
     """The caller of an event stream: ``Authorization: Bearer`` as elsewhere, or ``?token=``."""
     if stream_token is None:
-        return await get_current_actor(token, auth)
+        return await _authenticate(auth, token)
     return await auth.authenticate(stream_token, stream=True)
 
 
 StreamActor = Annotated[Actor, Depends(get_stream_actor)]
+
+
+async def _authenticate(auth: AuthService, token: str | None) -> Actor:
+    if not token:
+        raise Unauthenticated("Missing credentials: send Authorization: Bearer <token or API key>")
+    return await auth.authenticate(token)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from threadline.database.inline_sqlite import connect_inline
+from threadline.database.inline_sqlite import InlineConnection, connect_inline
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -38,8 +38,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front: a deferred transaction that reads and then writes
-        # can fail with SQLITE_BUSY when another process committed in between.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # can fail with SQLITE_BUSY when another process committed in between. Straight to the driver:
+        # every transaction begins here, and a statement through the engine costs ten times as much.
+        inline: InlineConnection = connection.connection.driver_connection
+        inline.begin_immediate()
 
 
 class Database:

@@ -86,6 +86,10 @@ class InlineConnection:
     def cursor(self) -> InlineCursor:
         return InlineCursor(self._open().cursor())
 
+    def begin_immediate(self) -> None:
+        """Begin a transaction that holds the database's write lock from its first statement."""
+        self._open().execute("BEGIN IMMEDIATE")
+
     async def commit(self) -> None:
         self._open().commit()
 

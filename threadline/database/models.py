@@ -132,6 +132,10 @@ class EventRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
-# The hot paths insert through these Core tables, skipping the ORM's per-statement machinery.
+# The hot paths (posting and paging messages, the event log) run prebuilt Core statements on these tables:
+# an ORM statement spends several times longer in SQLAlchemy than SQLite spends running it.
+WORKSPACES_TABLE: Table = Base.metadata.tables[WorkspaceRow.__tablename__]
+MEMBERSHIPS_TABLE: Table = Base.metadata.tables[MembershipRow.__tablename__]
+CONVERSATIONS_TABLE: Table = Base.metadata.tables[ConversationRow.__tablename__]
 MESSAGES_TABLE: Table = Base.metadata.tables[MessageRow.__tablename__]
 EVENTS_TABLE: Table = Base.metadata.tables[EventRow.__tablename__]

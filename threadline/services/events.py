@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -53,3 +54,10 @@ async def log_activity(uow: UnitOfWork, event: NewEvent, *, now: datetime) -> Ev
     """Record a change inside a workspace: its event, and the workspace's ``last_active_at``."""
     await uow.workspaces.touch(event.workspace_id, now=now)
     return await uow.events.append(event, now=now)
+
+
+async def log_activities(uow: UnitOfWork, events: Sequence[NewEvent], *, now: datetime) -> list[Event]:
+    """``log_activity`` for several changes at once: each workspace is touched once, in id order."""
+    for workspace_id in sorted({event.workspace_id for event in events}):
+        await uow.workspaces.touch(workspace_id, now=now)
+    return await uow.events.append_all(events, now=now)

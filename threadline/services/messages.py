@@ -11,19 +11,21 @@ from uuid import UUID
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Conflict, NotFound, ValidationFailed
 from threadline.events.bus import EventBus
-from threadline.models.domain.conversation import Message, MessageRole
+from threadline.models.domain.conversation import Message, MessageRole, NewMessage
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import MessageWindow
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_conversation_role, require_message_change
 from threadline.services.events import log_activity, message_event
+from threadline.services.message_appender import MessageAppender, store_messages
 
 
 class MessageService:
-    def __init__(self, uow: UnitOfWork, bus: EventBus) -> None:
+    def __init__(self, uow: UnitOfWork, bus: EventBus, appender: MessageAppender) -> None:
         self._uow = uow
         self._bus = bus
+        self._appender = appender
 
     async def post_message(
         self,
@@ -38,22 +40,28 @@ class MessageService:
         """Append a message with the conversation's next ``seq`` (editor or owner).
 
         With an ``idempotency_key`` the post happens at most once: a repeat answers the first message.
+        Without one it is written together with the posts that arrive alongside it (group commit).
         """
+        post = NewMessage(
+            conversation_id=conversation_id,
+            role=role,
+            content=content,
+            metadata=metadata,
+            author_id=actor.user_id,
+        )
+        if idempotency_key is None:
+            return await self._appender.post(actor, post)
         now = datetime.now(UTC)
         async with self._uow as uow:
             workspace_id, _ = await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
-            if idempotency_key is not None:
-                request_hash = _request_hash(conversation_id, content, role, metadata)
-                earlier = await _claim_or_replay(uow, actor, idempotency_key, request_hash, now=now)
-                if earlier is not None:
-                    return earlier
-            message = await _append(
-                uow, actor, conversation_id, content=content, role=role, metadata=metadata, now=now
+            request_hash = _request_hash(post)
+            earlier = await _claim_or_replay(uow, actor, idempotency_key, request_hash, now=now)
+            if earlier is not None:
+                return earlier
+            [message] = await store_messages(uow, [post], now=now)
+            await uow.idempotency.store_response(
+                actor.user_id, idempotency_key, message.model_dump(mode="json")
             )
-            if idempotency_key is not None:
-                await uow.idempotency.store_response(
-                    actor.user_id, idempotency_key, message.model_dump(mode="json")
-                )
             event = await log_activity(
                 uow,
                 message_event(EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=actor),
@@ -122,9 +130,9 @@ class MessageService:
         await self._bus.ring(event.id)
 
 
-def _request_hash(conversation_id: UUID, content: str, role: MessageRole, metadata: dict[str, Any]) -> str:
+def _request_hash(post: NewMessage) -> str:
     """What a repeat of an idempotent post must match: its canonical body and its conversation."""
-    body = {"conversation_id": str(conversation_id), "content": content, "role": role, "metadata": metadata}
+    body = post.model_dump(mode="json", exclude={"author_id"})
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -143,31 +151,6 @@ async def _claim_or_replay(
     if earlier.request_hash != request_hash:
         raise Conflict("This Idempotency-Key was already used with a different request")
     return Message.model_validate(earlier.response)
-
-
-async def _append(
-    uow: UnitOfWork,
-    actor: Actor,
-    conversation_id: UUID,
-    *,
-    content: str,
-    role: MessageRole,
-    metadata: dict[str, Any],
-    now: datetime,
-) -> Message:
-    """Store the message under the conversation's next ``seq`` (which also counts it)."""
-    seq = await uow.conversations.next_seq(conversation_id, now=now)
-    if seq is None:
-        raise NotFound("Conversation not found")
-    return await uow.messages.add(
-        conversation_id=conversation_id,
-        seq=seq,
-        role=role,
-        content=content,
-        metadata=metadata,
-        author_id=actor.user_id,
-        now=now,
-    )
 
 
 async def _require_message(uow: UnitOfWork, conversation_id: UUID, message_id: UUID) -> Message:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 from uuid import UUID
 
 import jwt
@@ -46,11 +49,27 @@ class TokenKind(StrEnum):
 
 
 class TokenIssuer:
-    """Signs and checks the JWTs handed to clients; each kind is good only for its own use."""
+    """Signs and checks the JWTs handed to clients; each kind is good only for its own use.
 
-    def __init__(self, secret_key: str, *, access_ttl_seconds: int, stream_ttl_seconds: int) -> None:
+    A client sends the same token with every request until it expires, and checking one costs more than
+    the rest of authenticating: the last ``remembered`` tokens found valid are remembered (the exact
+    string, with its expiry, which is checked again on every use).
+    """
+
+    def __init__(
+        self,
+        secret_key: str,
+        *,
+        access_ttl_seconds: int,
+        stream_ttl_seconds: int,
+        remembered: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._key = secret_key
         self._ttl = {TokenKind.ACCESS: access_ttl_seconds, TokenKind.STREAM: stream_ttl_seconds}
+        self._remembered = remembered
+        self._clock = clock
+        self._verified: dict[str, _VerifiedToken] = {}
 
     def issue(self, user_id: UUID, kind: TokenKind) -> IssuedToken:
         now = datetime.now(UTC)
@@ -60,15 +79,33 @@ class TokenIssuer:
 
     def verify(self, token: str) -> tuple[UUID, TokenKind]:
         """The user and kind of a valid token; an expired, malformed or forged one is ``Unauthenticated``."""
+        verified = self._verified.get(token) or self._decode(token)
+        if self._clock() >= verified.expires_at:
+            self._verified.pop(token, None)
+            raise Unauthenticated("The token has expired")
+        return verified.user_id, verified.kind
+
+    def _decode(self, token: str) -> _VerifiedToken:
         try:
             claims = jwt.decode(
                 token, self._key, algorithms=[_JWT_ALGORITHM], options={"require": ["sub", "exp", "typ"]}
             )
-            return UUID(claims["sub"]), TokenKind(claims["typ"])
+            verified = _VerifiedToken(UUID(claims["sub"]), TokenKind(claims["typ"]), float(claims["exp"]))
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("The token has expired") from None
         except (jwt.InvalidTokenError, ValueError, TypeError):
             raise Unauthenticated("The token is not valid") from None
+        if len(self._verified) >= self._remembered:
+            del self._verified[next(iter(self._verified))]  # the oldest remembered
+        self._verified[token] = verified
+        return verified
+
+
+class _VerifiedToken(NamedTuple):
+    user_id: UUID
+    kind: TokenKind
+    expires_at: float
+    """Seconds since the epoch, as the token's ``exp`` claim."""
 
 
 def new_api_key_secret() -> tuple[str, str]:

@@ -6,15 +6,17 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, select
 
-from threadline.database.models import ConversationRow, MembershipRow
+from threadline.database.models import CONVERSATIONS_TABLE, MEMBERSHIPS_TABLE, MembershipRow
 from threadline.database.repositories.base import Repository
 from threadline.models.domain.workspace import Role
 
 # Built once: every request on a conversation or message asks this first.
+_CONVERSATIONS = CONVERSATIONS_TABLE.c
+_MEMBERSHIPS = MEMBERSHIPS_TABLE.c
 _ROLE_FOR_CONVERSATION = (
-    select(ConversationRow.workspace_id, MembershipRow.role)
-    .join(MembershipRow, MembershipRow.workspace_id == ConversationRow.workspace_id)
-    .where(ConversationRow.id == bindparam("conversation_id"), MembershipRow.user_id == bindparam("user_id"))
+    select(_CONVERSATIONS.workspace_id, _MEMBERSHIPS.role)
+    .join(MEMBERSHIPS_TABLE, _MEMBERSHIPS.workspace_id == _CONVERSATIONS.workspace_id)
+    .where(_CONVERSATIONS.id == bindparam("conversation_id"), _MEMBERSHIPS.user_id == bindparam("user_id"))
 )
 
 

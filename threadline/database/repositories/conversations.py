@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy import Integer, bindparam, case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from threadline.database.models import ConversationRow
+from threadline.database.models import CONVERSATIONS_TABLE, ConversationRow
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
 from threadline.database.types import UTCDateTime, as_dict, column_values
@@ -34,19 +34,22 @@ def to_conversation(row: ConversationRow) -> Conversation:
 
 _NOW = bindparam("now", type_=UTCDateTime())
 
-# Built once: posting a message runs this on every append, and building a statement costs more than
+_COUNT = bindparam("count", type_=Integer())
+
+# Built once: posting messages runs this on every append, and building a statement costs more than
 # running it on SQLite.
-_NEXT_SEQ = (
-    update(ConversationRow)
-    .where(ConversationRow.id == bindparam("conversation_id"))
+_CONVERSATIONS = CONVERSATIONS_TABLE.c
+_RESERVE_SEQS = (
+    update(CONVERSATIONS_TABLE)
+    .where(_CONVERSATIONS.id == bindparam("conversation_id"))
     .values(
-        last_seq=ConversationRow.last_seq + 1,
-        message_count=ConversationRow.message_count + 1,
+        last_seq=_CONVERSATIONS.last_seq + _COUNT,
+        message_count=_CONVERSATIONS.message_count + _COUNT,
         last_active_at=case(
-            (ConversationRow.last_active_at < _NOW, _NOW), else_=ConversationRow.last_active_at
+            (_CONVERSATIONS.last_active_at < _NOW, _NOW), else_=_CONVERSATIONS.last_active_at
         ),
     )
-    .returning(ConversationRow.last_seq)
+    .returning(_CONVERSATIONS.last_seq)
 )
 
 
@@ -110,19 +113,22 @@ class ConversationRepository(Repository):
         )
         return to_conversation(row) if row else None
 
-    async def next_seq(self, conversation_id: UUID, *, now: datetime) -> int | None:
-        """Hand out the next ``seq`` and count the new message, in one atomic statement.
+    async def reserve_seqs(self, conversation_id: UUID, *, count: int, now: datetime) -> range | None:
+        """Hand out the next ``count`` values of ``seq`` and count the new messages, in one statement.
 
         The UPDATE locks the conversation row until commit, so concurrent posters queue here and receive
         1, 2, 3, ... in commit order; it costs the same however long the conversation is.
         ``None`` if the conversation is gone.
         """
-        return await self._session.scalar(_NEXT_SEQ, {"conversation_id": conversation_id, "now": now})
+        last: int | None = await self._session.scalar(
+            _RESERVE_SEQS, {"conversation_id": conversation_id, "count": count, "now": now}
+        )
+        return None if last is None else range(last - count + 1, last + 1)
 
     async def record_activity(self, conversation_id: UUID, *, now: datetime, count_delta: int = 0) -> bool:
         """A message is being edited (or removed, with ``count_delta=-1``): keep the summary columns right.
 
-        Like ``next_seq`` this locks the conversation row, so message writers always lock the conversation
+        Like ``reserve_seqs`` this locks the conversation row, so message writers always lock the conversation
         before the message. ``False`` if the conversation is gone.
         """
         changed = await self._session.scalar(

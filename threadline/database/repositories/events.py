@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,6 +21,21 @@ logger = logging.getLogger(__name__)
 # Any constant works; it only has to be the same for every writer of the log.
 _EVENT_LOG_LOCK = 0x7468726561646C6E
 _LOG = EVENTS_TABLE
+# Core INSERTs on the table: they run for every change, and the ORM's machinery would double their cost.
+_INSERT = insert(_LOG).returning(_LOG.c.id)
+_INSERT_MANY = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
+
+
+def _row(event: NewEvent, now: datetime) -> dict[str, Any]:
+    return {
+        "type": event.type,
+        "workspace_id": event.workspace_id,
+        "conversation_id": event.conversation_id,
+        "actor_id": event.actor_id,
+        "subject_user_id": event.subject_user_id,
+        "payload": event.data,
+        "created_at": now,
+    }
 
 
 def to_event(row: Row[Any]) -> Event:
@@ -43,31 +58,20 @@ class EventRepository(Repository):
         self._holds_log_lock = False
 
     async def append(self, event: NewEvent, *, now: datetime) -> Event:
-        """Insert the event; on PostgreSQL first take the log's transaction-scoped lock.
-
-        Readers fetch "every id after my cursor", which is only safe if ids become visible in id order.
-        Holding the lock from the id's allocation until commit makes event-writing transactions commit
-        one after another. SQLite needs nothing: it has a single writer.
-        """
-        if not self._holds_log_lock and self._session.get_bind().dialect.name == "postgresql":
-            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
-            self._holds_log_lock = True
-        # A Core INSERT on the table: it runs once per change, and the ORM's machinery would double its cost.
-        event_id = await self._session.scalar(
-            insert(_LOG)
-            .values(
-                type=event.type,
-                workspace_id=event.workspace_id,
-                conversation_id=event.conversation_id,
-                actor_id=event.actor_id,
-                subject_user_id=event.subject_user_id,
-                payload=event.data,
-                created_at=now,
-            )
-            .returning(_LOG.c.id)
-        )
+        """Insert the event; see ``append_all``."""
+        await self._lock_log()
+        event_id = await self._session.scalar(_INSERT, _row(event, now))
         assert event_id is not None
         return Event(**event.model_dump(), id=event_id, created_at=now)
+
+    async def append_all(self, events: Sequence[NewEvent], *, now: datetime) -> list[Event]:
+        """Insert the events, several in one statement; their ids ascend in the order given."""
+        await self._lock_log()
+        result = await self._session.execute(_INSERT_MANY, [_row(event, now) for event in events])
+        return [
+            Event(**event.model_dump(), id=event_id, created_at=now)
+            for event, event_id in zip(events, result.scalars(), strict=True)
+        ]
 
     async def after(self, event_id: int, *, limit: int) -> list[Event]:
         """Every event after ``event_id``, in id order: what the hub fans out."""
@@ -110,6 +114,17 @@ class EventRepository(Repository):
         )
         result = await self._session.execute(delete(EventRow).where(EventRow.id.in_(oldest)))
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def _lock_log(self) -> None:
+        """On PostgreSQL, take the log's transaction-scoped lock before the first event is inserted.
+
+        Readers fetch "every id after my cursor", which is only safe if ids become visible in id order.
+        Holding the lock from the id's allocation until commit makes event-writing transactions commit
+        one after another. SQLite needs nothing: it has a single writer.
+        """
+        if not self._holds_log_lock and self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
+            self._holds_log_lock = True
 
     async def _read(self, *conditions: ColumnElement[bool], limit: int) -> list[Event]:
         """Plain table rows, not ORM entities: the hub runs this after every ring."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import delete, insert, select, update
 
@@ -13,6 +14,9 @@ from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict, column_values
 from threadline.models.domain.conversation import Message, MessageRole
 from threadline.models.domain.pagination import MessageWindow
+
+# A Core INSERT on the table: appends are the hot path, and the ORM's machinery would double their cost.
+_INSERT = insert(MESSAGES_TABLE)
 
 
 def to_message(row: MessageRow) -> Message:
@@ -30,31 +34,9 @@ def to_message(row: MessageRow) -> Message:
 
 
 class MessageRepository(Repository):
-    async def add(
-        self,
-        *,
-        conversation_id: UUID,
-        seq: int,
-        role: MessageRole,
-        content: str,
-        metadata: dict[str, Any],
-        author_id: UUID,
-        now: datetime,
-    ) -> Message:
-        message = Message(
-            id=uuid4(),
-            conversation_id=conversation_id,
-            seq=seq,
-            role=role,
-            content=content,
-            metadata=metadata,
-            author_id=author_id,
-            created_at=now,
-            updated_at=now,
-        )
-        # A Core INSERT on the table: appends are the hot path, and the ORM's machinery would double it.
-        await self._session.execute(insert(MESSAGES_TABLE).values(**message.model_dump()))
-        return message
+    async def add_all(self, messages: Sequence[Message]) -> None:
+        """Insert new messages, several in one statement."""
+        await self._session.execute(_INSERT, [message.model_dump() for message in messages])
 
     async def get(self, conversation_id: UUID, message_id: UUID) -> Message | None:
         row = await self._session.scalar(

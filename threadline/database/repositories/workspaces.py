@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from threadline.database.models import ConversationRow, MembershipRow, UserRow, WorkspaceRow
+from threadline.database.models import WORKSPACES_TABLE, ConversationRow, MembershipRow, UserRow, WorkspaceRow
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict, column_values
@@ -44,8 +44,11 @@ def to_member(membership: MembershipRow, user: UserRow) -> Member:
 
 # Built once: every conversation or message change runs it.
 _TOUCH = (
-    update(WorkspaceRow)
-    .where(WorkspaceRow.id == bindparam("workspace_id"), WorkspaceRow.last_active_at < bindparam("now"))
+    update(WORKSPACES_TABLE)
+    .where(
+        WORKSPACES_TABLE.c.id == bindparam("workspace_id"),
+        WORKSPACES_TABLE.c.last_active_at < bindparam("now"),
+    )
     .values(last_active_at=bindparam("now"))
 )
 

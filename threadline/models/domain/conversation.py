@@ -35,6 +35,16 @@ class Conversation(DomainModel):
     last_active_at: datetime
 
 
+class NewMessage(DomainModel):
+    """A message being posted: what its author sent, before it is stored and numbered."""
+
+    conversation_id: UUID
+    role: MessageRole
+    content: str
+    metadata: dict[str, Any]
+    author_id: UUID
+
+
 class Message(DomainModel):
     id: UUID
     conversation_id: UUID

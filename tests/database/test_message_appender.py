@@ -1,0 +1,202 @@
+"""Group commit of posts (``MessageAppender``): posts that arrive together share a transaction, but each
+is checked, numbered and announced as its own, and none fails because of another.
+
+Posts started together with ``asyncio.gather`` are all queued before the appender's writer runs, so
+they form one batch; messages written in one transaction share their ``created_at``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from tests.support.accounts import unique_email
+from threadline.database.engine import Database
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import Forbidden, NotFound, Unavailable
+from threadline.events.bus import MemoryBus
+from threadline.models.domain.conversation import Message, MessageRole, NewMessage
+from threadline.models.domain.user import Actor, Credential
+from threadline.models.domain.workspace import Role
+from threadline.services.message_appender import MessageAppender
+
+
+@dataclass
+class Team:
+    owner: Actor
+    viewer: Actor
+    stranger: Actor
+    conversations: tuple[UUID, UUID]
+
+
+@pytest.fixture
+async def rings(database: Database) -> list[int]:
+    return []
+
+
+@pytest.fixture
+async def appender(database: Database, rings: list[int]) -> AsyncIterator[MessageAppender]:
+    bus = MemoryBus()
+    await bus.start(rings.append)
+    appender = MessageAppender(partial(UnitOfWork, database), bus)
+    appender.start()
+    try:
+        yield appender
+    finally:
+        await appender.close()
+
+
+@pytest.fixture
+async def team(database: Database) -> Team:
+    """An owner and a viewer of a workspace with two conversations, and a user outside it."""
+    now = datetime.now(UTC)
+    async with UnitOfWork(database) as uow:
+        users = [
+            await uow.users.add(email=unique_email(name), name=name, password_hash="-", now=now)
+            for name in ("owner", "viewer", "stranger")
+        ]
+        workspace = await uow.workspaces.add(
+            name="Batch", description="", metadata={}, owner_id=users[0].id, now=now
+        )
+        await uow.members.add(workspace.id, users[1].id, role=Role.VIEWER, now=now)
+        conversations = [
+            await uow.conversations.add(
+                workspace_id=workspace.id, title=title, modality="chat", metadata={}, now=now
+            )
+            for title in ("first", "second")
+        ]
+        await uow.commit()
+    owner, viewer, stranger = (Actor(user_id=user.id, credential=Credential.ACCESS_TOKEN) for user in users)
+    return Team(owner, viewer, stranger, (conversations[0].id, conversations[1].id))
+
+
+def _post(actor: Actor, conversation_id: UUID, content: str, **metadata: Any) -> NewMessage:
+    return NewMessage(
+        conversation_id=conversation_id,
+        role=MessageRole.USER,
+        content=content,
+        metadata=metadata,
+        author_id=actor.user_id,
+    )
+
+
+async def _post_together(
+    appender: MessageAppender, posts: list[tuple[Actor, NewMessage]]
+) -> list[Message | BaseException]:
+    return await asyncio.gather(
+        *(appender.post(actor, post) for actor, post in posts), return_exceptions=True
+    )
+
+
+async def _stored(database: Database, conversation_id: UUID) -> tuple[list[Message], list[int]]:
+    """The conversation's messages and the ``seq`` of its ``message.created`` events, in log order."""
+    async with UnitOfWork(database) as uow:
+        window = await uow.messages.window(conversation_id, limit=200)
+        events = await uow.events.replay(0, limit=1000, conversation_id=conversation_id)
+    return window.items, [event.data["seq"] for event in events if event.type == "message.created"]
+
+
+async def test_posts_that_arrive_together_are_written_together_each_with_its_own_seq_and_event(
+    database: Database, appender: MessageAppender, team: Team, rings: list[int]
+) -> None:
+    first, second = team.conversations
+    posts = [(team.owner, _post(team.owner, (first, second)[n % 2], f"m{n}")) for n in range(10)]
+
+    answers = await _post_together(appender, posts)
+
+    assert all(isinstance(answer, Message) for answer in answers)
+    messages = [answer for answer in answers if isinstance(answer, Message)]
+    assert len({message.created_at for message in messages}) == 1, "one transaction"
+    for conversation_id in (first, second):
+        mine = [message for message in messages if message.conversation_id == conversation_id]
+        assert [message.seq for message in mine] == [1, 2, 3, 4, 5]
+        stored, event_seqs = await _stored(database, conversation_id)
+        assert [(message.seq, message.content) for message in stored] == [
+            (message.seq, message.content) for message in mine
+        ]
+        assert event_seqs == [1, 2, 3, 4, 5]
+    assert len(rings) == 1, "one ring for the whole batch"
+
+
+async def test_a_post_refused_by_its_check_fails_alone(
+    database: Database, appender: MessageAppender, team: Team
+) -> None:
+    first, _ = team.conversations
+    posts = [
+        (team.owner, _post(team.owner, first, "kept 1")),
+        (team.viewer, _post(team.viewer, first, "viewer")),
+        (team.stranger, _post(team.stranger, first, "stranger")),
+        (team.owner, _post(team.owner, first, "kept 2")),
+    ]
+
+    answers = await _post_together(appender, posts)
+
+    assert isinstance(answers[1], Forbidden)
+    assert isinstance(answers[2], NotFound)
+    stored, event_seqs = await _stored(database, first)
+    assert [(message.seq, message.content) for message in stored] == [(1, "kept 1"), (2, "kept 2")]
+    assert event_seqs == [1, 2]
+
+
+async def test_a_post_that_breaks_the_shared_transaction_fails_alone(
+    database: Database, appender: MessageAppender, team: Team
+) -> None:
+    first, _ = team.conversations
+    unstorable = _post(team.owner, first, "unstorable", bad={1, 2})  # a set is not JSON
+    posts = [(team.owner, _post(team.owner, first, f"m{n}")) for n in range(3)]
+    posts.insert(1, (team.owner, unstorable))
+
+    answers = await _post_together(appender, posts)
+
+    assert isinstance(answers[1], Exception)
+    assert [answer.seq for answer in answers if isinstance(answer, Message)] == [1, 2, 3]
+    stored, event_seqs = await _stored(database, first)
+    assert [message.content for message in stored] == ["m0", "m1", "m2"]
+    assert event_seqs == [1, 2, 3]
+
+
+async def test_a_post_to_a_deleted_conversation_is_not_found(
+    database: Database, appender: MessageAppender, team: Team
+) -> None:
+    first, second = team.conversations
+    async with UnitOfWork(database) as uow:
+        await uow.conversations.delete(second)
+        await uow.commit()
+
+    answers = await _post_together(
+        appender,
+        [(team.owner, _post(team.owner, second, "gone")), (team.owner, _post(team.owner, first, "here"))],
+    )
+
+    assert isinstance(answers[0], NotFound)
+    assert isinstance(answers[1], Message)
+    assert answers[1].seq == 1
+
+
+async def test_a_post_whose_caller_left_before_it_was_written_is_not_written(
+    database: Database, appender: MessageAppender, team: Team
+) -> None:
+    first, _ = team.conversations
+    abandoned = asyncio.ensure_future(appender.post(team.owner, _post(team.owner, first, "abandoned")))
+    await asyncio.sleep(0)  # queued, not yet written
+    abandoned.cancel()
+
+    kept = await appender.post(team.owner, _post(team.owner, first, "kept"))
+
+    assert kept.seq == 1
+    stored, _ = await _stored(database, first)
+    assert [message.content for message in stored] == ["kept"]
+
+
+async def test_a_closed_appender_refuses_posts(appender: MessageAppender, team: Team) -> None:
+    await appender.close()
+
+    with pytest.raises(Unavailable):
+        await appender.post(team.owner, _post(team.owner, team.conversations[0], "late"))

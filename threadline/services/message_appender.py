@@ -1,0 +1,182 @@
+"""Posting messages by group commit: the posts that arrive together share one transaction.
+
+On SQLite one transaction commits at a time, and a post's cost is mostly the fixed cost of its
+transaction (begin, permission check, ``seq`` counter, workspace touch, event, commit) rather than its
+rows. Posts that arrive while a transaction is being written wait here and go into the next one
+together: each is still checked against its own caller's role, gets its own ``seq`` and its own event,
+and commits atomically with them. A post refused by its check fails alone. If the shared transaction
+fails, each of its posts is written again in a transaction of its own, so none fails for another's sake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import NotFound, ThreadlineError, Unavailable
+from threadline.events.bus import EventBus
+from threadline.models.domain.conversation import Message, NewMessage
+from threadline.models.domain.event import EventType
+from threadline.models.domain.user import Actor
+from threadline.models.domain.workspace import Role
+from threadline.services.access import require_conversation_role
+from threadline.services.events import log_activities, message_event
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 128
+"""Posts written in one transaction at most: enough to share its cost, few enough to keep it short."""
+
+
+async def store_messages(uow: UnitOfWork, posts: Sequence[NewMessage], *, now: datetime) -> list[Message]:
+    """Store posts to one conversation under its next ``seq`` values, in the order given."""
+    seqs = await uow.conversations.reserve_seqs(posts[0].conversation_id, count=len(posts), now=now)
+    if seqs is None:
+        raise NotFound("Conversation not found")
+    messages = [
+        Message(**post.model_dump(), id=uuid4(), seq=seq, created_at=now, updated_at=now)
+        for post, seq in zip(posts, seqs, strict=True)
+    ]
+    await uow.messages.add_all(messages)
+    return messages
+
+
+@dataclass(eq=False)
+class _Pending:
+    actor: Actor
+    post: NewMessage
+    answer: asyncio.Future[Message] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def settle(self, outcome: Message | BaseException) -> None:
+        if self.answer.done():  # its caller went away; the post stands (or not) all the same
+            return
+        if isinstance(outcome, Message):
+            self.answer.set_result(outcome)
+        else:
+            self.answer.set_exception(outcome)
+
+
+class MessageAppender:
+    """One per process: queues posts and writes them, a batch per transaction, from one task.
+
+    ``start`` it before the first post and ``close`` it at shutdown.
+    """
+
+    def __init__(
+        self, new_unit_of_work: Callable[[], UnitOfWork], bus: EventBus, *, max_batch: int = MAX_BATCH
+    ) -> None:
+        self._new_unit_of_work = new_unit_of_work
+        self._bus = bus
+        self._max_batch = max_batch
+        self._queue: list[_Pending] = []
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_forever(), name="threadline-message-appender")
+
+    async def close(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await writer
+        queued, self._queue = self._queue, []
+        for pending in queued:
+            pending.settle(Unavailable("The server is shutting down"))
+
+    async def post(self, actor: Actor, post: NewMessage) -> Message:
+        """Store the message (its author must be an editor or owner) and announce its event."""
+        if self._writer is None:
+            raise Unavailable("The server is not accepting messages")
+        pending = _Pending(actor, post)
+        self._queue.append(pending)
+        self._wake.set()
+        return await pending.answer
+
+    async def _write_forever(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                try:
+                    await self._write(batch)
+                except BaseException as error:
+                    # Cancelled at shutdown, or a bug: no caller may be left waiting either way.
+                    for pending in batch:
+                        pending.settle(Unavailable("The message could not be stored"))
+                    if not isinstance(error, Exception):
+                        raise
+                    logger.exception("writing a batch of messages failed")
+
+    async def _write(self, batch: list[_Pending]) -> None:
+        batch = [pending for pending in batch if not pending.answer.done()]
+        if not batch:
+            return
+        try:
+            outcomes, last_event_id = await self._commit(batch)
+        except Exception as error:
+            if len(batch) > 1 and not isinstance(error, Unavailable):
+                for pending in batch:
+                    await self._write([pending])
+                return
+            for pending in batch:
+                pending.settle(error)
+            return
+        if last_event_id is not None:
+            await self._bus.ring(last_event_id)
+        for pending, outcome in outcomes:
+            pending.settle(outcome)
+
+    async def _commit(
+        self, batch: list[_Pending]
+    ) -> tuple[list[tuple[_Pending, Message | ThreadlineError]], int | None]:
+        """Write the batch in one transaction: what each post came to, and the last event id written."""
+        now = datetime.now(UTC)
+        outcomes: list[tuple[_Pending, Message | ThreadlineError]] = []
+        async with self._new_unit_of_work() as uow:
+            accepted: dict[UUID, list[tuple[_Pending, UUID]]] = {}
+            roles: dict[tuple[UUID, UUID], tuple[UUID, Role] | ThreadlineError] = {}
+            for pending in batch:
+                key = (pending.actor.user_id, pending.post.conversation_id)
+                if key not in roles:
+                    try:
+                        roles[key] = await require_conversation_role(
+                            uow, pending.actor, pending.post.conversation_id, Role.EDITOR
+                        )
+                    except ThreadlineError as refused:
+                        roles[key] = refused
+                access = roles[key]
+                if isinstance(access, ThreadlineError):
+                    outcomes.append((pending, access))
+                else:
+                    accepted.setdefault(pending.post.conversation_id, []).append((pending, access[0]))
+            events = []
+            # Conversations are locked in id order, so concurrent batches in other processes never deadlock.
+            for conversation_id in sorted(accepted):
+                group = accepted[conversation_id]
+                try:
+                    messages = await store_messages(uow, [pending.post for pending, _ in group], now=now)
+                except NotFound as gone:
+                    outcomes += [(pending, gone) for pending, _ in group]
+                    continue
+                for (pending, workspace_id), message in zip(group, messages, strict=True):
+                    outcomes.append((pending, message))
+                    events.append(
+                        message_event(
+                            EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=pending.actor
+                        )
+                    )
+            logged = await log_activities(uow, events, now=now) if events else []
+            await uow.commit()
+        return outcomes, (logged[-1].id if logged else None)
