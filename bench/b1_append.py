@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from bench import baseline_http
+from bench import baseline_fastapi, baseline_http
 from bench.api import ApiClient, append_requests, signed_up
 from bench.config import BenchConfig
 from bench.loadgen import LoadResult, run_load
@@ -35,8 +35,11 @@ async def run(config: BenchConfig) -> BenchResult:
         spread = [
             await api.create_conversation(workspace, f"b1 spread {i}") for i in range(config.b1_conversations)
         ]
-        base = await baseline_http.measure(baseline_http.posts(count, bearer_headers(api.token)), config)
+        headers = bearer_headers(api.token)
+        base = await baseline_http.measure(baseline_http.posts(count, headers), config)
+        framework = await baseline_fastapi.measure(baseline_fastapi.posts(count, headers), config)
         result.add_load("BASE_HTTP POST", base, "req/s")
+        baseline_fastapi.report(result, "POST", framework, base)
         for label, conversations in (("1 conversation", single), (f"{len(spread)} conversations", spread)):
             load = await run_load(
                 server.host,
@@ -47,6 +50,7 @@ async def run(config: BenchConfig) -> BenchResult:
             )
             problem = await seq_problem(api, conversations, load)
             _report(result, label, load, base, problem)
+            result.add(f"{label}: ratio to BASE_FASTAPI", ratio(load.throughput, framework.throughput))
     result.notes.append(f"{count:,} appends per pass over {config.connections} connections")
     return result
 

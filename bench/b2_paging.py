@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from bench import baseline_http
+from bench import baseline_fastapi, baseline_http
 from bench.api import ApiClient, append_requests, messages_path, signed_up
 from bench.config import BenchConfig
 from bench.loadgen import LoadResult, Request, run_load
@@ -49,6 +49,7 @@ async def run(config: BenchConfig) -> BenchResult:
 
         headers = bearer_headers(api.token)
         base = await baseline_http.measure(baseline_http.gets(pages, headers), config)
+        framework = await baseline_fastapi.measure(baseline_fastapi.gets(pages, headers), config)
         path = messages_path(conversation)
         newest = [Request("GET", f"{path}?limit={PAGE}", headers)] * pages
         deep = (Request("GET", f"{path}?before={depth}&limit={PAGE}", headers) for depth in depths)
@@ -63,10 +64,12 @@ async def run(config: BenchConfig) -> BenchResult:
             )
 
     result.add_load("BASE_HTTP GET", base, "req/s")
+    baseline_fastapi.report(result, "GET", framework, base)
     for label, load in loads.items():
         throughput_ratio = ratio(load.throughput, base.throughput)
         result.add_load(f"{label} pages", load, "pages/s")
         result.add(f"{label} pages: ratio to BASE_HTTP", throughput_ratio)
+        result.add(f"{label} pages: ratio to BASE_FASTAPI", ratio(load.throughput, framework.throughput))
         result.targets += [
             at_least(f"{label} pages: ratio to BASE_HTTP", throughput_ratio, MIN_RATIO),
             exactly(f"{label} pages: errors", load.errors, 0),

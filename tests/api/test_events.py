@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation
+from tests.support.event_log import last_event_id
 from tests.support.server import streaming_client
 from tests.support.sse import open_stream
 from tests.support.teams import add_member, create_workspace
@@ -51,7 +52,7 @@ async def test_a_stream_opens_with_retry_and_ready_then_carries_events_as_specif
         assert response.headers["x-accel-buffering"] == "no"
         chunks = response.aiter_bytes()
         opening = await anext(chunks)
-        ready_id = app.state.resources.hub.cursor
+        ready_id = await last_event_id(app)
         assert opening == f'retry: 3000\n\nevent: ready\ndata: {{"last_event_id": {ready_id}}}\n\n'.encode()
 
         conversation = await create_conversation(alice, workspace["id"], title="Plans")

@@ -4,7 +4,7 @@ no duplicate at the seam; ``reset`` when the id cannot be resumed from."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,13 +12,11 @@ from fastapi import FastAPI
 
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
-from tests.support.event_log import last_event_id, unit_of_work
+from tests.support.event_log import hub_reached, last_event_id, log_messages
 from tests.support.server import streaming_client
 from tests.support.sse import SseEvent, SseStream, open_stream
 from tests.support.teams import create_workspace
-from tests.support.waiting import eventually
 from threadline.events.retention import RetentionPruner
-from threadline.models.domain.event import EventType, NewEvent
 
 
 def contents(events: list[SseEvent]) -> list[str]:
@@ -27,30 +25,6 @@ def contents(events: list[SseEvent]) -> list[str]:
 
 async def posted(alice: Account, conversation: dict[str, Any], *texts: str) -> list[dict[str, Any]]:
     return [await post_message(alice, conversation["id"], text) for text in texts]
-
-
-async def log_messages(app: FastAPI, conversation: dict[str, Any], texts: list[str]) -> None:
-    """Append ``message.created`` events straight to the log, in one transaction (quicker than posts)."""
-    async with unit_of_work(app) as uow:
-        for text in texts:
-            await uow.events.append(
-                NewEvent(
-                    type=EventType.MESSAGE_CREATED,
-                    workspace_id=conversation["workspace_id"],
-                    conversation_id=conversation["id"],
-                    actor_id=None,
-                    data={"content": text},
-                ),
-                now=datetime.now(UTC),
-            )
-        await uow.commit()
-
-
-async def hub_reached(app: FastAPI, event_id: int) -> None:
-    async def reached() -> bool:
-        return bool(app.state.resources.hub.cursor >= event_id)
-
-    await eventually(reached, within=10)
 
 
 async def reset_reason(stream: SseStream) -> str:

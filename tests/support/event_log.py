@@ -1,11 +1,15 @@
-"""Reads of the stored event log, for tests that check a change wrote (or did not write) its event."""
+"""The stored event log, for tests: what a change wrote (or did not), and events the hub was not told of."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from fastapi import FastAPI
 
+from tests.support.waiting import eventually
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.models.domain.event import Event
+from threadline.models.domain.event import Event, EventType, NewEvent
 
 
 def unit_of_work(app: FastAPI) -> UnitOfWork:
@@ -23,3 +27,27 @@ async def last_event_id(app: FastAPI) -> int:
     async with unit_of_work(app) as uow:
         _, newest = await uow.events.bounds()
     return newest or 0
+
+
+async def log_messages(app: FastAPI, conversation: dict[str, Any], texts: list[str]) -> None:
+    """Append ``message.created`` events straight to the log, in one transaction (quicker than posts)."""
+    async with unit_of_work(app) as uow:
+        for text in texts:
+            await uow.events.append(
+                NewEvent(
+                    type=EventType.MESSAGE_CREATED,
+                    workspace_id=conversation["workspace_id"],
+                    conversation_id=conversation["id"],
+                    actor_id=None,
+                    data={"content": text},
+                ),
+                now=datetime.now(UTC),
+            )
+        await uow.commit()
+
+
+async def hub_reached(app: FastAPI, event_id: int) -> None:
+    async def reached() -> bool:
+        return bool(app.state.resources.hub.cursor >= event_id)
+
+    await eventually(reached, within=10)

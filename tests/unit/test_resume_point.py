@@ -11,13 +11,22 @@ from threadline.services.streams import resume_point
     ("last_event_id", "oldest", "newest", "live_after", "expected"),
     [
         (None, 10, 50, 50, 50),
+        (None, 10, 53, 50, 53),
         ("20", 10, 50, 50, 20),
         ("9", 10, 50, 50, 9),
         ("50", 10, 50, 50, 50),
         ("55", 10, 50, 55, 55),
         ("40", None, None, 40, 40),
     ],
-    ids=["fresh", "kept", "just-before-oldest", "newest", "hub-ahead-of-read", "pruned-empty-at-cursor"],
+    ids=[
+        "fresh",
+        "fresh-hub-behind-the-log",
+        "kept",
+        "just-before-oldest",
+        "newest",
+        "hub-ahead-of-read",
+        "pruned-empty-at-cursor",
+    ],
 )
 def test_a_known_id_resumes_right_after_it(
     last_event_id: str | None, oldest: int | None, newest: int | None, live_after: int, expected: int
@@ -40,6 +49,7 @@ def test_a_known_id_resumes_right_after_it(
         ("41", None, None, 40, "newer than the newest"),
         ("8", 10, 50, 50, "older than the oldest"),
         ("39", None, None, 40, "older than the oldest"),
+        ("54", 10, 53, 50, "newer than the newest"),
     ],
 )
 def test_an_unusable_id_resets_and_continues_live(
@@ -49,6 +59,6 @@ def test_an_unusable_id_resets_and_continues_live(
         last_event_id, oldest=oldest, newest=newest, live_after=live_after
     )
 
-    assert resume_after == live_after
+    assert resume_after == max(newest or 0, live_after)
     assert reset_reason is not None
     assert reason in reset_reason

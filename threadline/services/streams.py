@@ -119,7 +119,7 @@ class StreamService:
         try:
             async with self._uow as uow:
                 workspace_ids, scope = await authorize(uow)
-                oldest, newest = await uow.events.bounds() if resume_from is not None else (None, None)
+                oldest, newest = await uow.events.bounds()
             live_after = self._hub.activate(subscription, workspace_ids)
         except BaseException:
             self._hub.unsubscribe(subscription)
@@ -144,18 +144,20 @@ def resume_point(
 ) -> tuple[int, str | None]:
     """Where a stream resumes, and why it cannot resume where the client asked (``reset``), if so.
 
-    ``live_after`` (the hub's cursor) also bounds the newest id, so an id from before a pruning that
-    emptied the log is still recognised as known.
+    A stream that does not resume starts at the newest event committed when it opened: the hub's cursor
+    (``live_after``) can lag the log by the events it has yet to read, and those happened before the
+    client connected. ``live_after`` also bounds the newest id from below, so an id from before a pruning
+    that emptied the log is still recognised as known.
     """
+    start = max(newest or 0, live_after)
     if resume_from is None:
-        return live_after, None
+        return start, None
     if not _EVENT_ID.fullmatch(resume_from):
-        return live_after, "Last-Event-ID is not an event id"
+        return start, "Last-Event-ID is not an event id"
     requested = int(resume_from)
-    newest = max(newest or 0, live_after)
-    if requested > newest:
-        return live_after, "Last-Event-ID is newer than the newest event (from another database?)"
-    first_kept = oldest if oldest is not None else newest + 1
+    if requested > start:
+        return start, "Last-Event-ID is newer than the newest event (from another database?)"
+    first_kept = oldest if oldest is not None else start + 1
     if requested < first_kept - 1:
-        return live_after, "Last-Event-ID is older than the oldest event kept"
+        return start, "Last-Event-ID is older than the oldest event kept"
     return requested, None

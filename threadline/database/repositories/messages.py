@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from threadline.database.models import MESSAGES_TABLE, MessageRow
 from threadline.database.repositories.base import Repository
@@ -15,8 +15,20 @@ from threadline.database.types import as_dict, column_values
 from threadline.models.domain.conversation import Message, MessageRole
 from threadline.models.domain.pagination import MessageWindow
 
-# A Core INSERT on the table: appends are the hot path, and the ORM's machinery would double their cost.
+# Core statements on the table, built once: appends and pages are the hot paths, and building a statement
+# (or going through the ORM) would cost more than running it.
 _INSERT = insert(MESSAGES_TABLE)
+
+_COLUMNS = MESSAGES_TABLE.c
+_PAGE = (
+    # Every column but the conversation's id, which the caller already has.
+    select(*(column for column in _COLUMNS if column.key != "conversation_id"))
+    .where(_COLUMNS.conversation_id == bindparam("conversation_id"))
+    .limit(bindparam("limit"))
+)
+_AFTER = _PAGE.where(_COLUMNS.seq > bindparam("seq")).order_by(_COLUMNS.seq.asc())
+_BEFORE = _PAGE.where(_COLUMNS.seq < bindparam("seq")).order_by(_COLUMNS.seq.desc())
+_LATEST = _PAGE.order_by(_COLUMNS.seq.desc())
 
 
 def to_message(row: MessageRow) -> Message:
@@ -54,21 +66,21 @@ class MessageRepository(Repository):
         Reads plain rows from the table rather than ORM entities: pages are the hot read path, and
         identity-mapped instances would only be thrown away.
         """
-        table = MESSAGES_TABLE
-        query = select(table).where(table.c.conversation_id == conversation_id)
+        parameters = {"conversation_id": conversation_id, "limit": limit + 1}
         if after is not None:
-            query = query.where(table.c.seq > after).order_by(table.c.seq.asc())
+            query, parameters["seq"] = _AFTER, after
+        elif before is not None:
+            query, parameters["seq"] = _BEFORE, before
         else:
-            if before is not None:
-                query = query.where(table.c.seq < before)
-            query = query.order_by(table.c.seq.desc())
-        rows = list((await self._session.execute(query.limit(limit + 1))).all())
+            query = _LATEST
+        rows = list((await self._session.execute(query, parameters)).all())
         has_more = len(rows) > limit
         rows = rows[:limit]
         if after is None:
             rows.reverse()
         return MessageWindow[Message](
-            items=[Message.model_validate(row._mapping) for row in rows], has_more=has_more
+            items=[Message(conversation_id=conversation_id, **row._mapping) for row in rows],
+            has_more=has_more,
         )
 
     async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message | None:
