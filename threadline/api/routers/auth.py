@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Form, Request, Response
 
 from threadline.api.dependencies import AuthServiceDep, CurrentActor
-from threadline.api.pagination import CursorQuery, LimitQuery
+from threadline.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from threadline.models.api.request.auth import CreateApiKeyRequest, LoginRequest, RegisterRequest, TokenForm
 from threadline.models.api.response.auth import (
     ApiKeyResponse,
@@ -59,7 +59,7 @@ async def create_api_key(
 
 @router.get("/api-keys", summary="List your API keys")
 async def list_api_keys(
-    actor: CurrentActor, auth: AuthServiceDep, limit: LimitQuery = 50, cursor: CursorQuery = None
+    actor: CurrentActor, auth: AuthServiceDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> PageResponse[ApiKeyResponse]:
     """The caller's API keys that are not revoked (expired ones included, with `expires_at`), newest first,
     without their secrets."""

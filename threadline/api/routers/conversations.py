@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 
 from threadline.api.dependencies import ConversationServiceDep, CurrentActor
-from threadline.api.pagination import CursorQuery, LimitQuery
+from threadline.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from threadline.models.api.request.conversations import CreateConversationRequest, UpdateConversationRequest
 from threadline.models.api.response.base import PageResponse
 from threadline.models.api.response.conversations import (
@@ -52,7 +52,7 @@ async def list_conversations(
     actor: CurrentActor,
     conversations: ConversationServiceDep,
     modality: ModalityQuery = None,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> PageResponse[ConversationResponse]:
     """The workspace's conversations, most recently active first (any member)."""

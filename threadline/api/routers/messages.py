@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response
 
 from threadline.api.dependencies import CurrentActor, MessageServiceDep
-from threadline.api.pagination import LimitQuery
+from threadline.api.pagination import DEFAULT_LIMIT, LimitQuery
 from threadline.models.api.request.messages import PostMessageRequest, UpdateMessageRequest
 from threadline.models.api.response.messages import MessageResponse, MessageWindowResponse
 
@@ -63,7 +63,7 @@ async def list_messages(
     conversation_id: UUID,
     actor: CurrentActor,
     messages: MessageServiceDep,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     after: AfterQuery = None,
     before: BeforeQuery = None,
 ) -> MessageWindowResponse:

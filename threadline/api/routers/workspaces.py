@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from threadline.api.dependencies import CurrentActor, WorkspaceServiceDep
-from threadline.api.pagination import CursorQuery, LimitQuery
+from threadline.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from threadline.models.api.request.workspaces import (
     AddMemberRequest,
     ChangeMemberRoleRequest,
@@ -34,7 +34,10 @@ async def create_workspace(
 
 @router.get("", summary="List your workspaces")
 async def list_workspaces(
-    actor: CurrentActor, workspaces: WorkspaceServiceDep, limit: LimitQuery = 50, cursor: CursorQuery = None
+    actor: CurrentActor,
+    workspaces: WorkspaceServiceDep,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> PageResponse[WorkspaceResponse]:
     """The workspaces the caller is a member of, newest first."""
     page = await workspaces.list_workspaces(actor=actor, limit=limit, cursor=cursor)
@@ -75,7 +78,7 @@ async def list_members(
     workspace_id: UUID,
     actor: CurrentActor,
     workspaces: WorkspaceServiceDep,
-    limit: LimitQuery = 50,
+    limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
 ) -> PageResponse[MemberResponse]:
     """The workspace's members, most recently added first."""

@@ -9,14 +9,14 @@ from uuid import UUID
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from threadline.database.models import MESSAGES_TABLE, MessageRow
+from threadline.database.models import MESSAGES_TABLE
 from threadline.database.repositories.base import Repository
-from threadline.database.types import as_dict, column_values
-from threadline.models.domain.conversation import Message, MessageRole
+from threadline.models.domain.conversation import Message
 from threadline.models.domain.pagination import MessageWindow
 
-# Core statements on the table, built once: appends and pages are the hot paths, and building a statement
-# (or going through the ORM) would cost more than running it.
+# Messages are read and written as plain rows of the Core table, whose columns are named as the domain's
+# fields: no ORM entity would outlive its statement. Appends and pages are the hot paths, so their
+# statements are built once.
 _INSERT = insert(MESSAGES_TABLE)
 
 _COLUMNS = MESSAGES_TABLE.c
@@ -31,32 +31,20 @@ _BEFORE = _PAGE.where(_COLUMNS.seq < bindparam("seq")).order_by(_COLUMNS.seq.des
 _LATEST = _PAGE.order_by(_COLUMNS.seq.desc())
 
 
-def to_message(row: MessageRow) -> Message:
-    return Message(
-        id=row.id,
-        conversation_id=row.conversation_id,
-        seq=row.seq,
-        role=MessageRole(row.role),
-        content=row.content,
-        metadata=as_dict(row.meta_data),
-        author_id=row.author_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
 class MessageRepository(Repository):
     async def add_all(self, messages: Sequence[Message]) -> None:
         """Insert new messages, several in one statement."""
         await self._session.execute(_INSERT, [message.model_dump() for message in messages])
 
     async def get(self, conversation_id: UUID, message_id: UUID) -> Message | None:
-        row = await self._session.scalar(
-            select(MessageRow).where(
-                MessageRow.id == message_id, MessageRow.conversation_id == conversation_id
+        row = (
+            await self._session.execute(
+                select(MESSAGES_TABLE).where(
+                    _COLUMNS.id == message_id, _COLUMNS.conversation_id == conversation_id
+                )
             )
-        )
-        return to_message(row) if row else None
+        ).first()
+        return Message(**row._mapping) if row else None
 
     async def window(
         self, conversation_id: UUID, *, limit: int, after: int | None = None, before: int | None = None
@@ -85,15 +73,21 @@ class MessageRepository(Repository):
 
     async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message | None:
         """Apply ``content`` and/or ``metadata``; ``None`` if the message is gone."""
-        values = column_values(changes, updated_at=now)
-        row = await self._session.scalar(
-            update(MessageRow).where(MessageRow.id == message_id).values(values).returning(MessageRow)
-        )
-        return to_message(row) if row else None
+        row = (
+            await self._session.execute(
+                update(MESSAGES_TABLE)
+                .where(_COLUMNS.id == message_id)
+                .values(**changes, updated_at=now)
+                .returning(*_COLUMNS)
+            )
+        ).first()
+        return Message(**row._mapping) if row else None
 
     async def delete(self, message_id: UUID) -> Message | None:
         """Delete the message; it as it was, or ``None`` if it is gone already."""
-        row = await self._session.scalar(
-            delete(MessageRow).where(MessageRow.id == message_id).returning(MessageRow)
-        )
-        return to_message(row) if row else None
+        row = (
+            await self._session.execute(
+                delete(MESSAGES_TABLE).where(_COLUMNS.id == message_id).returning(*_COLUMNS)
+            )
+        ).first()
+        return Message(**row._mapping) if row else None
