@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -67,4 +68,26 @@ async def test_failures_from_one_address_lock_that_address_for_every_email(
 async def test_failures_below_the_limit_do_not_throttle(client: httpx.AsyncClient, alice: Account) -> None:
     await fail_logins(client, [alice.email] * (MAX_FAILURES - 1))
 
+    assert (await login(client, alice.email)).status_code == 200
+
+
+async def test_guesses_sent_in_parallel_are_throttled_like_guesses_in_a_row(
+    client: httpx.AsyncClient, alice: Account
+) -> None:
+    guesses = await asyncio.gather(
+        *(login(client, alice.email, f"guess {n}") for n in range(4 * MAX_FAILURES))
+    )
+
+    statuses = sorted(response.status_code for response in guesses)
+    assert statuses == [401] * MAX_FAILURES + [429] * (3 * MAX_FAILURES)
+
+
+async def test_successful_logins_never_count_as_failures(client: httpx.AsyncClient, alice: Account) -> None:
+    for _ in range(MAX_FAILURES + 1):
+        assert (await login(client, alice.email)).status_code == 200
+    # Attempts in flight count until their password is checked: as many as the limit may run at once.
+    together = await asyncio.gather(*(login(client, alice.email) for _ in range(MAX_FAILURES)))
+
+    assert [response.status_code for response in together] == [200] * MAX_FAILURES
+    await fail_logins(client, [alice.email] * (MAX_FAILURES - 1))
     assert (await login(client, alice.email)).status_code == 200

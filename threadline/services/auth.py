@@ -46,12 +46,15 @@ class AuthService:
         email = email.lower()
         keys = (f"email:{email}", f"client:{client}")
         self._throttle.check(*keys)
+        # Counted as a failure before the slow password check, so that guesses sent in parallel cannot
+        # all pass the check above; taken back once the password proves right.
+        attempt = self._throttle.record_failure(*keys)
         async with self._uow as uow:
             user = await uow.users.get_by_email(email)
             password_hash = await uow.users.get_password_hash(user.id) if user else None
         if user is None or not await self._hasher.verify(password_hash, password):
-            self._throttle.record_failure(*keys)
             raise Unauthenticated(_BAD_LOGIN)
+        self._throttle.forgive(attempt, *keys)
         self._throttle.reset(keys[0])
         return self._tokens.issue(user.id, TokenKind.ACCESS), user
 

@@ -40,12 +40,21 @@ class LoginThrottle:
                 retry_after = math.ceil(failures[0] + self._window - now)
                 raise RateLimited("Too many failed logins; try again later", retry_after=max(retry_after, 1))
 
-    def record_failure(self, *keys: str) -> None:
+    def record_failure(self, *keys: str) -> float:
+        """Count a failure against each key; returns its time, which ``forgive`` takes back."""
         now = self._clock()
         if len(self._failures) >= self._max_keys:
             self._evict(now)
         for key in keys:
             self._failures.setdefault(key, deque()).append(now)
+        return now
+
+    def forgive(self, recorded_at: float, *keys: str) -> None:
+        """Take back a failure recorded at ``recorded_at``: the attempt it stood for succeeded."""
+        for key in keys:
+            failures = self._failures.get(key)
+            if failures is not None and recorded_at in failures:
+                failures.remove(recorded_at)
 
     def reset(self, key: str) -> None:
         self._failures.pop(key, None)
