@@ -5,7 +5,10 @@ Each service sits behind a private proxy that the test cuts: the shared servers 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -17,10 +20,11 @@ from tests.support.proxy import TcpProxy
 from tests.support.redis_server import REDIS_URL, require_redis
 from tests.support.server import serving
 from tests.support.sse import SseStream, open_stream
-from tests.support.waiting import until_ready
+from tests.support.waiting import eventually, until_ready
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unavailable
+from threadline.events.hub import StreamHub
 from threadline.settings import Settings
 
 pytestmark = [
@@ -135,3 +139,30 @@ async def test_redis_outage_delays_no_write_and_no_event(
 
     redis_proxy.restore()
     await until_ready(client)
+
+
+async def test_the_hub_logs_an_outage_once_and_its_end_once(
+    database_proxy: TcpProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    database = Database(create_engine(database_proxy.url))
+    hub = StreamHub(database, encode=lambda event: b"", queue_size=5, poll_seconds=0.02)
+    await hub.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="threadline.events.hub"):
+            database_proxy.cut()
+            await asyncio.sleep(0.5)  # about 25 polls, each failing
+            database_proxy.restore()
+            await eventually(partial(_hub_logged, caplog, 2), within=10)
+            await asyncio.sleep(0.2)  # and the polls after recovering
+    finally:
+        await hub.close()
+        await database.dispose()
+
+    failed, recovered = (record for record in caplog.records if record.name == "threadline.events.hub")
+    assert failed.levelno == logging.ERROR
+    assert failed.exc_info is not None
+    assert "works again" in recovered.getMessage()
+
+
+async def _hub_logged(caplog: pytest.LogCaptureFixture, count: int) -> bool:
+    return sum(record.name == "threadline.events.hub" for record in caplog.records) >= count

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -107,6 +108,7 @@ class StreamHub:
         return HubStats(instance=self.instance, streams=streams, events_published=self._events_published)
 
     async def _follow(self) -> None:
+        failing_since: float | None = None
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):
@@ -115,8 +117,19 @@ class StreamHub:
             try:
                 await self._catch_up()
             except Exception:
-                logger.exception("reading the event log failed; retrying in %.1f s", self._poll_seconds)
+                # An outage fails every poll: its first failure is logged in full, then nothing until it ends.
+                if failing_since is None:
+                    logger.exception(
+                        "reading the event log failed; retrying every %.1f s", self._poll_seconds
+                    )
+                    failing_since = time.monotonic()
                 await asyncio.sleep(self._poll_seconds)
+                continue
+            if failing_since is not None:
+                logger.warning(
+                    "reading the event log works again, after %.0f s", time.monotonic() - failing_since
+                )
+                failing_since = None
 
     async def _catch_up(self) -> None:
         while True:
