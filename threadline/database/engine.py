@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from threadline.database.inline_sqlite import InlineConnection, connect_inline
 
+_SQLITE_CACHE_KIB = 64 * 1024
+"""Page cache per SQLite connection."""
+
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Statement parameters stay out of logs and errors: they include password and key hashes."""
@@ -33,6 +36,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # SQLite's default page cache is 2 MiB, less than the indexes a busy database writes into; the cache
+        # grows to this only as pages are read.
+        cursor.execute(f"PRAGMA cache_size=-{_SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

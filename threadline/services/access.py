@@ -6,10 +6,11 @@ a member without the needed role gets ``Forbidden``.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.errors import Forbidden, NotFound
+from threadline.errors import Forbidden, NotFound, ThreadlineError
 from threadline.models.domain.conversation import Message
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
@@ -27,11 +28,24 @@ async def require_conversation_role(
     uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role
 ) -> tuple[UUID, Role]:
     """The conversation's workspace id and the caller's role there."""
-    found = await uow.access.role_for_conversation(actor.user_id, conversation_id)
-    if found is None:
-        raise NotFound("Conversation not found")
-    _require(found[1], needed)
-    return found
+    return _conversation_access(
+        await uow.access.role_for_conversation(actor.user_id, conversation_id), needed
+    )
+
+
+async def conversation_roles(
+    uow: UnitOfWork, actor: Actor, conversation_ids: Collection[UUID], needed: Role
+) -> dict[UUID, tuple[UUID, Role] | ThreadlineError]:
+    """``require_conversation_role`` for several conversations in one query: for each, its workspace id and
+    the caller's role there, or the error that refuses it."""
+    found = await uow.access.roles_for_conversations(actor.user_id, conversation_ids)
+    answers: dict[UUID, tuple[UUID, Role] | ThreadlineError] = {}
+    for conversation_id in conversation_ids:
+        try:
+            answers[conversation_id] = _conversation_access(found.get(conversation_id), needed)
+        except ThreadlineError as refused:
+            answers[conversation_id] = refused
+    return answers
 
 
 def require_message_change(actor: Actor, role: Role, message: Message) -> None:
@@ -39,6 +53,13 @@ def require_message_change(actor: Actor, role: Role, message: Message) -> None:
     if role is Role.OWNER or (role.allows(Role.EDITOR) and message.author_id == actor.user_id):
         return
     raise Forbidden("Only the message's author or the workspace owner may change it")
+
+
+def _conversation_access(found: tuple[UUID, Role] | None, needed: Role) -> tuple[UUID, Role]:
+    if found is None:
+        raise NotFound("Conversation not found")
+    _require(found[1], needed)
+    return found
 
 
 def _require(role: Role, needed: Role) -> None:

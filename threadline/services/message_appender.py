@@ -25,7 +25,7 @@ from threadline.models.domain.conversation import Message, NewMessage
 from threadline.models.domain.event import EventType
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
-from threadline.services.access import require_conversation_role
+from threadline.services.access import conversation_roles
 from threadline.services.events import log_activities, message_event
 
 logger = logging.getLogger(__name__)
@@ -145,18 +145,19 @@ class MessageAppender:
         now = datetime.now(UTC)
         outcomes: list[tuple[_Pending, Message | ThreadlineError]] = []
         async with self._new_unit_of_work() as uow:
-            accepted: dict[UUID, list[tuple[_Pending, UUID]]] = {}
-            roles: dict[tuple[UUID, UUID], tuple[UUID, Role] | ThreadlineError] = {}
+            # One permission query per poster, however many conversations they post to.
+            posters: dict[UUID, tuple[Actor, set[UUID]]] = {}
             for pending in batch:
-                key = (pending.actor.user_id, pending.post.conversation_id)
-                if key not in roles:
-                    try:
-                        roles[key] = await require_conversation_role(
-                            uow, pending.actor, pending.post.conversation_id, Role.EDITOR
-                        )
-                    except ThreadlineError as refused:
-                        roles[key] = refused
-                access = roles[key]
+                posters.setdefault(pending.actor.user_id, (pending.actor, set()))[1].add(
+                    pending.post.conversation_id
+                )
+            roles = {
+                user_id: await conversation_roles(uow, actor, conversation_ids, Role.EDITOR)
+                for user_id, (actor, conversation_ids) in posters.items()
+            }
+            accepted: dict[UUID, list[tuple[_Pending, UUID]]] = {}
+            for pending in batch:
+                access = roles[pending.actor.user_id][pending.post.conversation_id]
                 if isinstance(access, ThreadlineError):
                     outcomes.append((pending, access))
                 else:

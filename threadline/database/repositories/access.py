@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 from sqlalchemy import bindparam, select
@@ -17,6 +18,16 @@ _ROLE_FOR_CONVERSATION = (
     select(_CONVERSATIONS.workspace_id, _MEMBERSHIPS.role)
     .join(MEMBERSHIPS_TABLE, _MEMBERSHIPS.workspace_id == _CONVERSATIONS.workspace_id)
     .where(_CONVERSATIONS.id == bindparam("conversation_id"), _MEMBERSHIPS.user_id == bindparam("user_id"))
+)
+
+
+_ROLES_FOR_CONVERSATIONS = (
+    select(_CONVERSATIONS.id, _CONVERSATIONS.workspace_id, _MEMBERSHIPS.role)
+    .join(MEMBERSHIPS_TABLE, _MEMBERSHIPS.workspace_id == _CONVERSATIONS.workspace_id)
+    .where(
+        _CONVERSATIONS.id.in_(bindparam("conversation_ids", expanding=True)),
+        _MEMBERSHIPS.user_id == bindparam("user_id"),
+    )
 )
 
 
@@ -36,6 +47,15 @@ class ResourceAccessRepository(Repository):
         )
         row = result.first()
         return (row[0], Role(row[1])) if row else None
+
+    async def roles_for_conversations(
+        self, user_id: UUID, conversation_ids: Collection[UUID]
+    ) -> dict[UUID, tuple[UUID, Role]]:
+        """``role_for_conversation`` for several conversations in one query; any without access is absent."""
+        result = await self._session.execute(
+            _ROLES_FOR_CONVERSATIONS, {"conversation_ids": list(conversation_ids), "user_id": user_id}
+        )
+        return {conversation_id: (workspace_id, Role(role)) for conversation_id, workspace_id, role in result}
 
     async def workspace_ids_for_user(self, user_id: UUID) -> set[UUID]:
         result = await self._session.scalars(
