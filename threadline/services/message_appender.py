@@ -5,7 +5,8 @@ transaction (begin, permission check, ``seq`` counter, workspace touch, event, c
 rows. Posts that arrive while a transaction is being written wait here and go into the next one
 together: each is still checked against its own caller's role, gets its own ``seq`` and its own event,
 and commits atomically with them. A post refused by its check fails alone. If the shared transaction
-fails, each of its posts is written again in a transaction of its own, so none fails for another's sake.
+fails (other than by the database being unavailable), each of its posts is written again in a transaction
+of its own, so none fails for another's sake.
 """
 
 from __future__ import annotations
