@@ -30,14 +30,23 @@ _bearer = OAuth2PasswordBearer(
 )
 
 
+# Each service is built straight from the app's resources rather than from sub-dependencies (a unit of
+# work, the resources): FastAPI's cost is per dependency, and it would double the framework's share of
+# every request.
+
+
 def _resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
-# Each service is built straight from the app's resources rather than from sub-dependencies (a unit of
-# work, the resources): FastAPI's cost is per dependency, and it would double the framework's share of
-# every request.
+def _auth_service(resources: Resources) -> AuthService:
+    return AuthService(
+        UnitOfWork(resources.database),
+        hasher=resources.hasher,
+        tokens=resources.tokens,
+        throttle=resources.throttle,
+    )
 
 
 async def get_resources(request: Request) -> Resources:
@@ -92,15 +101,6 @@ async def get_stream_service(request: Request) -> StreamService:
 
 
 StreamServiceDep = Annotated[StreamService, Depends(get_stream_service)]
-
-
-def _auth_service(resources: Resources) -> AuthService:
-    return AuthService(
-        UnitOfWork(resources.database),
-        hasher=resources.hasher,
-        tokens=resources.tokens,
-        throttle=resources.throttle,
-    )
 
 
 async def get_current_actor(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Actor:

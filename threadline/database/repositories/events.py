@@ -58,7 +58,7 @@ class EventRepository(Repository):
         self._holds_log_lock = False
 
     async def append(self, event: NewEvent, *, now: datetime) -> Event:
-        """Insert the event; see ``append_all``."""
+        """Insert one event, under the log's lock on PostgreSQL (``_lock_log``)."""
         await self._lock_log()
         event_id = await self._session.scalar(_INSERT, _row(event, now))
         assert event_id is not None
