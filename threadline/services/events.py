@@ -52,8 +52,8 @@ def message_event(kind: EventType, message: Message, *, workspace_id: UUID, acto
 
 async def log_activity(uow: UnitOfWork, event: NewEvent, *, now: datetime) -> Event:
     """Record a change inside a workspace: its event, and the workspace's ``last_active_at``."""
-    await uow.workspaces.touch(event.workspace_id, now=now)
-    return await uow.events.append(event, now=now)
+    [logged] = await log_activities(uow, [event], now=now)
+    return logged
 
 
 async def log_activities(uow: UnitOfWork, events: Sequence[NewEvent], *, now: datetime) -> list[Event]:

@@ -11,23 +11,17 @@ from threadline.database.models import CONVERSATIONS_TABLE, MEMBERSHIPS_TABLE, M
 from threadline.database.repositories.base import Repository
 from threadline.models.domain.workspace import Role
 
-# Built once: every request on a conversation or message asks this first.
 _CONVERSATIONS = CONVERSATIONS_TABLE.c
 _MEMBERSHIPS = MEMBERSHIPS_TABLE.c
-_ROLE_FOR_CONVERSATION = (
-    select(_CONVERSATIONS.workspace_id, _MEMBERSHIPS.role)
-    .join(MEMBERSHIPS_TABLE, _MEMBERSHIPS.workspace_id == _CONVERSATIONS.workspace_id)
-    .where(_CONVERSATIONS.id == bindparam("conversation_id"), _MEMBERSHIPS.user_id == bindparam("user_id"))
-)
-
-
-_ROLES_FOR_CONVERSATIONS = (
+# Built once: every request on a conversation or message asks this first.
+_MEMBER_OF_CONVERSATION = (
     select(_CONVERSATIONS.id, _CONVERSATIONS.workspace_id, _MEMBERSHIPS.role)
     .join(MEMBERSHIPS_TABLE, _MEMBERSHIPS.workspace_id == _CONVERSATIONS.workspace_id)
-    .where(
-        _CONVERSATIONS.id.in_(bindparam("conversation_ids", expanding=True)),
-        _MEMBERSHIPS.user_id == bindparam("user_id"),
-    )
+    .where(_MEMBERSHIPS.user_id == bindparam("user_id"))
+)
+_ROLE_FOR_CONVERSATION = _MEMBER_OF_CONVERSATION.where(_CONVERSATIONS.id == bindparam("conversation_id"))
+_ROLES_FOR_CONVERSATIONS = _MEMBER_OF_CONVERSATION.where(
+    _CONVERSATIONS.id.in_(bindparam("conversation_ids", expanding=True))
 )
 
 
@@ -46,7 +40,7 @@ class ResourceAccessRepository(Repository):
             _ROLE_FOR_CONVERSATION, {"conversation_id": conversation_id, "user_id": user_id}
         )
         row = result.first()
-        return (row[0], Role(row[1])) if row else None
+        return (row.workspace_id, Role(row.role)) if row else None
 
     async def roles_for_conversations(
         self, user_id: UUID, conversation_ids: Collection[UUID]

@@ -21,9 +21,8 @@ logger = logging.getLogger(__name__)
 # Any constant works; it only has to be the same for every writer of the log.
 _EVENT_LOG_LOCK = 0x7468726561646C6E
 _LOG = EVENTS_TABLE
-# Core INSERTs on the table: they run for every change, and the ORM's machinery would double their cost.
-_INSERT = insert(_LOG).returning(_LOG.c.id)
-_INSERT_MANY = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
+# A Core INSERT on the table: it runs for every change, and the ORM's machinery would double its cost.
+_INSERT = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
 
 
 def _row(event: NewEvent, now: datetime) -> dict[str, Any]:
@@ -58,16 +57,15 @@ class EventRepository(Repository):
         self._holds_log_lock = False
 
     async def append(self, event: NewEvent, *, now: datetime) -> Event:
-        """Insert one event, under the log's lock on PostgreSQL (``_lock_log``)."""
-        await self._lock_log()
-        event_id = await self._session.scalar(_INSERT, _row(event, now))
-        assert event_id is not None
-        return Event(**event.model_dump(), id=event_id, created_at=now)
+        """Insert one event; see ``append_all``."""
+        [appended] = await self.append_all([event], now=now)
+        return appended
 
     async def append_all(self, events: Sequence[NewEvent], *, now: datetime) -> list[Event]:
-        """Insert the events, several in one statement; their ids ascend in the order given."""
+        """Insert the events, several in one statement, under the log's lock on PostgreSQL (``_lock_log``);
+        their ids ascend in the order given."""
         await self._lock_log()
-        result = await self._session.execute(_INSERT_MANY, [_row(event, now) for event in events])
+        result = await self._session.execute(_INSERT, [_row(event, now) for event in events])
         return [
             Event(**event.model_dump(), id=event_id, created_at=now)
             for event, event_id in zip(events, result.scalars(), strict=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Executable, bindparam, delete, insert, select, update
 
 from threadline.database.models import MESSAGES_TABLE
 from threadline.database.repositories.base import Repository
@@ -37,14 +37,11 @@ class MessageRepository(Repository):
         await self._session.execute(_INSERT, [message.model_dump() for message in messages])
 
     async def get(self, conversation_id: UUID, message_id: UUID) -> Message | None:
-        row = (
-            await self._session.execute(
-                select(MESSAGES_TABLE).where(
-                    _COLUMNS.id == message_id, _COLUMNS.conversation_id == conversation_id
-                )
+        return await self._one(
+            select(MESSAGES_TABLE).where(
+                _COLUMNS.id == message_id, _COLUMNS.conversation_id == conversation_id
             )
-        ).first()
-        return Message(**row._mapping) if row else None
+        )
 
     async def window(
         self, conversation_id: UUID, *, limit: int, after: int | None = None, before: int | None = None
@@ -73,21 +70,18 @@ class MessageRepository(Repository):
 
     async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message | None:
         """Apply ``content`` and/or ``metadata``; ``None`` if the message is gone."""
-        row = (
-            await self._session.execute(
-                update(MESSAGES_TABLE)
-                .where(_COLUMNS.id == message_id)
-                .values(**changes, updated_at=now)
-                .returning(*_COLUMNS)
-            )
-        ).first()
-        return Message(**row._mapping) if row else None
+        return await self._one(
+            update(MESSAGES_TABLE)
+            .where(_COLUMNS.id == message_id)
+            .values(**changes, updated_at=now)
+            .returning(*_COLUMNS)
+        )
 
     async def delete(self, message_id: UUID) -> Message | None:
         """Delete the message; it as it was, or ``None`` if it is gone already."""
-        row = (
-            await self._session.execute(
-                delete(MESSAGES_TABLE).where(_COLUMNS.id == message_id).returning(*_COLUMNS)
-            )
-        ).first()
+        return await self._one(delete(MESSAGES_TABLE).where(_COLUMNS.id == message_id).returning(*_COLUMNS))
+
+    async def _one(self, statement: Executable) -> Message | None:
+        """The message row ``statement`` reads or returns, if any."""
+        row = (await self._session.execute(statement)).first()
         return Message(**row._mapping) if row else None
