@@ -139,6 +139,8 @@ async def test_an_unknown_key_is_refused(client: httpx.AsyncClient, credential: 
         pytest.param({"name": "ci", "expires_in_days": 0}, "expires_in_days", id="zero days"),
         pytest.param({"name": "ci", "expires_in_days": 3651}, "expires_in_days", id="over ten years"),
         pytest.param({"name": "ci", "expires_in_days": "soon"}, "expires_in_days", id="days not a number"),
+        pytest.param({"name": "ci", "expires_in_days": True}, "expires_in_days", id="days a boolean"),
+        pytest.param({"name": "ci", "expires_in_days": 1.5}, "expires_in_days", id="days a fraction"),
         pytest.param({"name": "ci", "scopes": ["all"]}, "scopes", id="unknown field"),
     ],
 )

@@ -99,3 +99,15 @@ async def test_docs_serve_the_interactive_page(client: httpx.AsyncClient) -> Non
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
+
+
+async def test_stripped_names_state_their_limits_in_words(document: dict[str, Any]) -> None:
+    """A ``maxLength`` would count the surrounding whitespace that is stripped before the limit applies."""
+    schemas = document["components"]["schemas"]
+    name = schemas["CreateWorkspaceRequest"]["properties"]["name"]
+    title = schemas["CreateConversationRequest"]["properties"]["title"]
+
+    assert "maxLength" not in name
+    assert "maxLength" not in title
+    assert name["description"] == "1 to 100 characters once surrounding whitespace is removed."
+    assert title["description"] == "0 to 200 characters once surrounding whitespace is removed."

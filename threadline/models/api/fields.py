@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 METADATA_MAX_BYTES = 16 * 1024
 METADATA_MAX_DEPTH = 10
@@ -69,8 +69,29 @@ def _stripped(max_length: int, *, min_length: int) -> StringConstraints:
     return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
 
 
+def _stripped_schema(max_length: int, *, min_length: int) -> WithJsonSchema:
+    """JSON Schema's lengths would count the whitespace that is stripped before the limits apply, so the
+    published schema states the rule in words rather than promise a ``maxLength`` the service exceeds."""
+    return WithJsonSchema(
+        {
+            "type": "string",
+            "description": (
+                f"{min_length} to {max_length} characters once surrounding whitespace is removed."
+            ),
+        }
+    )
+
+
 # Names and titles: surrounding whitespace is removed first, then the length is checked.
-PersonName = Annotated[str, _stripped(100, min_length=0), AfterValidator(_reject_nul)]
-KeyName = Annotated[str, _stripped(100, min_length=1), AfterValidator(_reject_nul)]
-WorkspaceName = Annotated[str, _stripped(100, min_length=1), AfterValidator(_reject_nul)]
-ConversationTitle = Annotated[str, _stripped(200, min_length=0), AfterValidator(_reject_nul)]
+PersonName = Annotated[
+    str, _stripped(100, min_length=0), AfterValidator(_reject_nul), _stripped_schema(100, min_length=0)
+]
+KeyName = Annotated[
+    str, _stripped(100, min_length=1), AfterValidator(_reject_nul), _stripped_schema(100, min_length=1)
+]
+WorkspaceName = Annotated[
+    str, _stripped(100, min_length=1), AfterValidator(_reject_nul), _stripped_schema(100, min_length=1)
+]
+ConversationTitle = Annotated[
+    str, _stripped(200, min_length=0), AfterValidator(_reject_nul), _stripped_schema(200, min_length=0)
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, Strict, StringConstraints
 
 from threadline.models.api.fields import KeyName, PersonName, RequestModel, Text
 
@@ -54,4 +54,5 @@ class CreateApiKeyRequest(RequestModel):
     """A new API key, usable as a ``Bearer`` credential until revoked or expired."""
 
     name: KeyName
-    expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    # Strict: JSON's true is not a number of days (lax validation would read it as 1).
+    expires_in_days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
