@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -26,11 +27,22 @@ async def test_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None
     assert_problem(await client.get("/v1/nothing-here"), 404, "not_found")
 
 
-async def test_wrong_method_is_a_405_problem_with_allow(client: httpx.AsyncClient) -> None:
-    response = await client.put("/v1/users/me")
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        pytest.param("/v1/users/me", "GET, PATCH", id="users/me"),
+        pytest.param("/v1/workspaces", "GET, POST", id="workspaces"),
+        pytest.param(f"/v1/workspaces/{uuid4()}", "DELETE, GET, PATCH", id="a workspace"),
+    ],
+)
+async def test_wrong_method_is_a_405_problem_allowing_every_method_of_the_path(
+    client: httpx.AsyncClient, path: str, allowed: str
+) -> None:
+    """Each method of a path is a route of its own; ``Allow`` names them all, not only the first one's."""
+    response = await client.put(path)
 
     assert_problem(response, 405, "method_not_allowed")
-    assert "GET" in response.headers["allow"]
+    assert response.headers["allow"] == allowed
 
 
 async def test_validation_error_is_a_422_problem_listing_each_error(client: httpx.AsyncClient) -> None:

@@ -133,6 +133,23 @@ async def test_setting_the_role_a_member_has_writes_no_event(app: FastAPI, team:
     assert await stored_events(app, after=before) == []
 
 
+async def test_members_as_answered_are_the_members_as_stored(app: FastAPI, team: Team) -> None:
+    """Creating a workspace, adding a member and changing a role build the member from what they wrote."""
+    before = await last_event_id(app)
+
+    added = await team.owner.post(
+        f"{team.path}/members", json={"email": team.newcomer.email, "role": "viewer"}
+    )
+    changed = await team.owner.patch(f"{team.path}/members/{team.newcomer.id}", json={"role": "editor"})
+
+    members = (await team.owner.get(f"{team.path}/members")).json()["items"]
+    stored = {member["user_id"]: member for member in members}
+    assert changed.json() == {**added.json(), "role": "editor"} == stored[team.newcomer.id]
+    assert [event.data for event in await stored_events(app, after=before)] == [added.json(), changed.json()]
+    [owner_added, *_] = await stored_events(app)
+    assert owner_added.data == stored[team.owner.id]
+
+
 @pytest.mark.parametrize(
     ("role", "status"), [("editor", 403), ("viewer", 403), ("owner", 422)], ids=["editor", "viewer", "owner"]
 )

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from tests.support.accounts import Account, sign_up
 from tests.support.event_log import unit_of_work
 from tests.support.teams import add_member, create_workspace
+from threadline.models.domain.workspace import Role
 
 
 async def _walk(caller: Account, path: str, *, limit: int | None = None) -> list[list[dict[str, object]]]:
@@ -60,12 +61,16 @@ async def test_workspaces_created_in_the_same_instant_are_each_listed_once(
 ) -> None:
     instant = datetime(2026, 11, 26, 14, 3, 5, 123456, tzinfo=UTC)
     async with unit_of_work(app) as uow:
+        owner = await uow.users.get(UUID(alice.id))
+        assert owner is not None
         created = [
             await uow.workspaces.add(
-                name=f"Tie {number}", description="", metadata={}, owner_id=UUID(alice.id), now=instant
+                name=f"Tie {number}", description="", metadata={}, owner_id=owner.id, now=instant
             )
             for number in range(9)
         ]
+        for workspace in created:
+            await uow.members.add(workspace.id, owner, role=Role.OWNER, now=instant)
         await uow.commit()
 
     pages = await _walk(alice, "/v1/workspaces", limit=2)

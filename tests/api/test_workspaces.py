@@ -282,8 +282,8 @@ async def test_last_active_at_only_moves_forward(app: FastAPI, alice: Account) -
     created = _parse_time(workspace["last_active_at"])
 
     async with unit_of_work(app) as uow:
-        await uow.workspaces.touch(workspace_id, now=created + timedelta(hours=1))
-        await uow.workspaces.touch(workspace_id, now=created - timedelta(days=1))
+        await uow.workspaces.touch({workspace_id}, now=created + timedelta(hours=1))
+        await uow.workspaces.touch({workspace_id}, now=created - timedelta(days=1))
         await uow.commit()
 
     seen = (await alice.get(f"/v1/workspaces/{workspace['id']}")).json()

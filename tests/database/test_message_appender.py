@@ -65,7 +65,8 @@ async def team(database: Database) -> Team:
         workspace = await uow.workspaces.add(
             name="Batch", description="", metadata={}, owner_id=users[0].id, now=now
         )
-        await uow.members.add(workspace.id, users[1].id, role=Role.VIEWER, now=now)
+        await uow.members.add(workspace.id, users[0], role=Role.OWNER, now=now)
+        await uow.members.add(workspace.id, users[1], role=Role.VIEWER, now=now)
         conversations = [
             await uow.conversations.add(
                 workspace_id=workspace.id, title=title, modality="chat", metadata={}, now=now
@@ -200,3 +201,31 @@ async def test_a_closed_appender_refuses_posts(appender: MessageAppender, team: 
 
     with pytest.raises(Unavailable):
         await appender.post(team.owner, _post(team.owner, team.conversations[0], "late"))
+
+
+async def test_two_appenders_writing_the_same_conversations_in_opposite_orders_neither_lose_nor_deadlock(
+    database: Database, appender: MessageAppender, team: Team
+) -> None:
+    """As two processes would: each batch locks both conversations, which must never deadlock."""
+    first, second = team.conversations
+    other = MessageAppender(partial(UnitOfWork, database), MemoryBus())
+    other.start()
+    rounds = 10
+    try:
+        answers = await asyncio.gather(
+            *(
+                _post_together(
+                    writer, [(team.owner, _post(team.owner, conversation, f"r{n}")) for conversation in order]
+                )
+                for n in range(rounds)
+                for writer, order in ((appender, (first, second)), (other, (second, first)))
+            )
+        )
+    finally:
+        await other.close()
+
+    assert all(isinstance(answer, Message) for batch in answers for answer in batch), answers
+    for conversation_id in (first, second):
+        stored, event_seqs = await _stored(database, conversation_id)
+        assert [message.seq for message in stored] == list(range(1, 2 * rounds + 1))
+        assert event_seqs == list(range(1, 2 * rounds + 1))

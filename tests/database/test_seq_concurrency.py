@@ -24,6 +24,7 @@ from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import MemoryBus
 from threadline.models.domain.conversation import Message, MessageRole
 from threadline.models.domain.user import Actor, Credential
+from threadline.models.domain.workspace import Role
 from threadline.services.message_appender import MessageAppender
 from threadline.services.messages import MessageService
 
@@ -47,6 +48,7 @@ async def _seed(database: Database) -> tuple[Actor, UUID]:
         workspace = await uow.workspaces.add(
             name="Seq", description="", metadata={}, owner_id=user.id, now=now
         )
+        await uow.members.add(workspace.id, user, role=Role.OWNER, now=now)
         conversation = await uow.conversations.add(
             workspace_id=workspace.id, title="", modality="chat", metadata={}, now=now
         )
@@ -141,9 +143,9 @@ async def test_posters_queue_on_the_conversation_row_and_a_rollback_leaves_no_ga
         actor, conversation_id = await _seed(database)
 
         async with UnitOfWork(database) as holder:
-            assert await holder.conversations.reserve_seqs(
-                conversation_id, count=1, now=datetime.now(UTC)
-            ) == range(1, 2)
+            assert await holder.conversations.reserve_seqs({conversation_id: 1}, now=datetime.now(UTC)) == {
+                conversation_id: range(1, 2)
+            }
             posting = asyncio.ensure_future(_post_concurrently(database, actor, conversation_id, waiters))
             await _until_waiting_on_locks(postgres_dsn, waiters)
             # Leaving without a commit rolls the holder back: its seq must go to a waiter, not be lost.

@@ -10,11 +10,14 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 
 import httpx
 import uvicorn
 from fastapi import FastAPI
+
+from tests.support.waiting import answers_ready, eventually
 
 HOST = "127.0.0.1"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
@@ -64,13 +67,8 @@ class ServerProcess:
                 env=self._env,
                 cwd=self._workdir,
             )
-        async with asyncio.timeout(ready_within), httpx.AsyncClient(base_url=self.url) as client:
-            while not await self._answers_ready(client):
-                if self._process.returncode is not None:
-                    raise RuntimeError(
-                        f"threadline serve exited with {self._process.returncode}:\n{self.log()}"
-                    )
-                await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=self.url) as client:
+            await eventually(partial(self._ready, client), within=ready_within)
 
     async def stop(self, *, grace: float = 10.0) -> None:
         """SIGTERM for a graceful shutdown; SIGKILL if it does not come within ``grace`` seconds."""
@@ -92,12 +90,14 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
-    @staticmethod
-    async def _answers_ready(client: httpx.AsyncClient) -> bool:
-        try:
-            return (await client.get("/ready")).status_code == 200
-        except httpx.TransportError:
-            return False
+    async def _ready(self, client: httpx.AsyncClient) -> bool:
+        """Ready, or failing at once if the process has exited: it never will be."""
+        if await answers_ready(client):
+            return True
+        assert self._process is not None
+        if self._process.returncode is not None:
+            raise RuntimeError(f"threadline serve exited with {self._process.returncode}:\n{self.log()}")
+        return False
 
 
 @contextlib.asynccontextmanager
@@ -120,10 +120,13 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return server.started  # uvicorn tells of its start only through this flag
+
     try:
-        async with asyncio.timeout(10):
-            while not server.started:  # noqa: ASYNC110 (uvicorn offers only this flag)
-                await asyncio.sleep(0.01)
+        # Often: a test waits for this in every stream it opens.
+        await eventually(started, within=10, every=0.01)
         yield f"http://{HOST}:{config.port}"
     finally:
         server.should_exit = True

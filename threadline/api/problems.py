@@ -9,7 +9,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from threadline.errors import (
     Conflict,
@@ -115,7 +117,21 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     headers = dict(error.headers or {})
     if error.status_code == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
+    if error.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
     return problem(request, error.status_code, code, detail, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to. Starlette's 405 names only the methods of the first route matching
+    the path, and FastAPI makes each method of a path a route of its own."""
+    methods = {
+        method
+        for route in iter_route_contexts(request.app.routes)
+        if route.matches(request.scope)[0] is not Match.NONE
+        for method in route.methods or ()
+    }
+    return ", ".join(sorted(methods))
 
 
 def _invalid_request(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:

@@ -7,13 +7,16 @@ a member without the needed role gets ``Forbidden``.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import TypeVar
 from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Forbidden, NotFound, ThreadlineError
-from threadline.models.domain.conversation import Message
+from threadline.models.domain.conversation import Conversation, Message
 from threadline.models.domain.user import Actor
-from threadline.models.domain.workspace import Role
+from threadline.models.domain.workspace import Role, WorkspaceAccess
+
+_Found = TypeVar("_Found")
 
 
 async def require_workspace_role(uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role) -> Role:
@@ -22,6 +25,27 @@ async def require_workspace_role(uow: UnitOfWork, actor: Actor, workspace_id: UU
         raise NotFound("Workspace not found")
     _require(role, needed)
     return role
+
+
+async def require_workspace(
+    uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role
+) -> WorkspaceAccess:
+    """``require_workspace_role`` for a use case that needs the workspace itself: one query."""
+    access = await uow.access.workspace_for_user(actor.user_id, workspace_id)
+    if access is None:
+        raise NotFound("Workspace not found")
+    _require(access.role, needed)
+    return access
+
+
+async def require_conversation(
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role
+) -> Conversation:
+    """``require_conversation_role`` for a use case that needs the conversation itself: one query."""
+    conversation, _ = _conversation_access(
+        await uow.access.conversation_for_user(actor.user_id, conversation_id), needed
+    )
+    return conversation
 
 
 async def require_conversation_role(
@@ -55,7 +79,7 @@ def require_message_change(actor: Actor, role: Role, message: Message) -> None:
     raise Forbidden("Only the message's author or the workspace owner may change it")
 
 
-def _conversation_access(found: tuple[UUID, Role] | None, needed: Role) -> tuple[UUID, Role]:
+def _conversation_access(found: tuple[_Found, Role] | None, needed: Role) -> tuple[_Found, Role]:
     if found is None:
         raise NotFound("Conversation not found")
     _require(found[1], needed)

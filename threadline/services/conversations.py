@@ -14,7 +14,7 @@ from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
-from threadline.services.access import require_conversation_role, require_workspace_role
+from threadline.services.access import require_conversation, require_conversation_role, require_workspace_role
 from threadline.services.events import conversation_event, log_activity
 
 INCLUDED_MESSAGES = 50
@@ -55,16 +55,14 @@ class ConversationService:
 
     async def get_conversation(self, *, actor: Actor, conversation_id: UUID) -> Conversation:
         async with self._uow as uow:
-            await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
-            return await _require_conversation(uow, conversation_id)
+            return await require_conversation(uow, actor, conversation_id, Role.VIEWER)
 
     async def get_conversation_with_messages(
         self, *, actor: Actor, conversation_id: UUID
     ) -> ConversationWithMessages:
         """The conversation with its latest ``INCLUDED_MESSAGES`` messages, oldest first."""
         async with self._uow as uow:
-            await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
-            conversation = await _require_conversation(uow, conversation_id)
+            conversation = await require_conversation(uow, actor, conversation_id, Role.VIEWER)
             latest = await uow.messages.window(conversation_id, limit=INCLUDED_MESSAGES)
         return ConversationWithMessages(conversation=conversation, messages=latest.items)
 
@@ -74,9 +72,9 @@ class ConversationService:
         """Apply ``title`` and/or ``metadata`` (editor or owner); nothing to apply writes no event."""
         now = datetime.now(UTC)
         async with self._uow as uow:
-            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
             if not changes:
-                return await _require_conversation(uow, conversation_id)
+                return await require_conversation(uow, actor, conversation_id, Role.EDITOR)
+            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
             conversation = await uow.conversations.update(conversation_id, now=now, **changes)
             if conversation is None:
                 raise NotFound("Conversation not found")
@@ -100,10 +98,3 @@ class ConversationService:
             )
             await uow.commit()
         await self._bus.ring(event.id)
-
-
-async def _require_conversation(uow: UnitOfWork, conversation_id: UUID) -> Conversation:
-    conversation = await uow.conversations.get(conversation_id)
-    if conversation is None:
-        raise NotFound("Conversation not found")
-    return conversation

@@ -57,7 +57,6 @@ async def log_activity(uow: UnitOfWork, event: NewEvent, *, now: datetime) -> Ev
 
 
 async def log_activities(uow: UnitOfWork, events: Sequence[NewEvent], *, now: datetime) -> list[Event]:
-    """``log_activity`` for several changes at once: each workspace is touched once, in id order."""
-    for workspace_id in sorted({event.workspace_id for event in events}):
-        await uow.workspaces.touch(workspace_id, now=now)
+    """``log_activity`` for several changes at once: each workspace is touched once."""
+    await uow.workspaces.touch({event.workspace_id for event in events}, now=now)
     return await uow.events.append_all(events, now=now)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -35,17 +36,31 @@ MAX_BATCH = 128
 """Posts written in one transaction at most: enough to share its cost, few enough to keep it short."""
 
 
-async def store_messages(uow: UnitOfWork, posts: Sequence[NewMessage], *, now: datetime) -> list[Message]:
-    """Store posts to one conversation under its next ``seq`` values, in the order given."""
-    seqs = await uow.conversations.reserve_seqs(posts[0].conversation_id, count=len(posts), now=now)
-    if seqs is None:
-        raise NotFound("Conversation not found")
-    messages = [
-        Message(**post.model_dump(), id=uuid4(), seq=seq, created_at=now, updated_at=now)
-        for post, seq in zip(posts, seqs, strict=True)
+async def store_messages(
+    uow: UnitOfWork, posts: Sequence[NewMessage], *, now: datetime
+) -> list[Message | None]:
+    """Store posts under their conversations' next ``seq`` values, in the order given.
+
+    Each answer is the stored message, or ``None`` where the post's conversation is gone.
+    """
+    if not posts:
+        return []
+    reserved = await uow.conversations.reserve_seqs(Counter(post.conversation_id for post in posts), now=now)
+    seqs = {conversation_id: iter(seq_range) for conversation_id, seq_range in reserved.items()}
+    stored = [
+        Message(
+            **post.model_dump(),
+            id=uuid4(),
+            seq=next(seqs[post.conversation_id]),
+            created_at=now,
+            updated_at=now,
+        )
+        if post.conversation_id in seqs
+        else None
+        for post in posts
     ]
-    await uow.messages.add_all(messages)
-    return messages
+    await uow.messages.add_all([message for message in stored if message is not None])
+    return stored
 
 
 @dataclass(eq=False)
@@ -156,29 +171,25 @@ class MessageAppender:
                 user_id: await conversation_roles(uow, actor, conversation_ids, Role.EDITOR)
                 for user_id, (actor, conversation_ids) in posters.items()
             }
-            accepted: dict[UUID, list[tuple[_Pending, UUID]]] = {}
+            accepted: list[tuple[_Pending, UUID]] = []
             for pending in batch:
                 access = roles[pending.actor.user_id][pending.post.conversation_id]
                 if isinstance(access, ThreadlineError):
                     outcomes.append((pending, access))
                 else:
-                    accepted.setdefault(pending.post.conversation_id, []).append((pending, access[0]))
+                    accepted.append((pending, access[0]))
+            stored = await store_messages(uow, [pending.post for pending, _ in accepted], now=now)
             events = []
-            # Conversations are locked in id order, so concurrent batches in other processes never deadlock.
-            for conversation_id in sorted(accepted):
-                group = accepted[conversation_id]
-                try:
-                    messages = await store_messages(uow, [pending.post for pending, _ in group], now=now)
-                except NotFound as gone:
-                    outcomes += [(pending, gone) for pending, _ in group]
+            for (pending, workspace_id), message in zip(accepted, stored, strict=True):
+                if message is None:
+                    outcomes.append((pending, NotFound("Conversation not found")))
                     continue
-                for (pending, workspace_id), message in zip(group, messages, strict=True):
-                    outcomes.append((pending, message))
-                    events.append(
-                        message_event(
-                            EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=pending.actor
-                        )
+                outcomes.append((pending, message))
+                events.append(
+                    message_event(
+                        EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=pending.actor
                     )
+                )
             logged = await log_activities(uow, events, now=now) if events else []
             await uow.commit()
         return outcomes, (logged[-1].id if logged else None)

@@ -59,6 +59,8 @@ class MessageService:
             if earlier is not None:
                 return earlier
             [message] = await store_messages(uow, [post], now=now)
+            if message is None:
+                raise NotFound("Conversation not found")
             await uow.idempotency.store_response(
                 actor.user_id, idempotency_key, message.model_dump(mode="json")
             )

@@ -7,13 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.errors import Forbidden, NotFound, ValidationFailed
+from threadline.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
 from threadline.events.bus import EventBus
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
-from threadline.services.access import require_workspace_role
+from threadline.services.access import require_workspace, require_workspace_role
 from threadline.services.events import member_event, workspace_event
 
 
@@ -31,11 +31,14 @@ class WorkspaceService:
         the workspace at once, as for any other membership.
         """
         async with self._uow as uow:
+            creator = await uow.users.get(actor.user_id)
+            if creator is None:
+                raise Unauthenticated("The account no longer exists")
             now = _now()
             workspace = await uow.workspaces.add(
-                name=name, description=description, metadata=metadata, owner_id=actor.user_id, now=now
+                name=name, description=description, metadata=metadata, owner_id=creator.id, now=now
             )
-            owner = _existing_member(await uow.members.get(workspace.id, actor.user_id))
+            owner = await uow.members.add(workspace.id, creator, role=Role.OWNER, now=now)
             event = await uow.events.append(member_event(EventType.MEMBER_ADDED, owner, actor), now=now)
             await uow.commit()
         await self._bus.ring(event.id)
@@ -48,19 +51,16 @@ class WorkspaceService:
 
     async def get_workspace(self, *, actor: Actor, workspace_id: UUID) -> WorkspaceAccess:
         async with self._uow as uow:
-            role = await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
-            workspace = _existing_workspace(await uow.workspaces.get(workspace_id))
-        return WorkspaceAccess(workspace=workspace, role=role)
+            return await require_workspace(uow, actor, workspace_id, Role.VIEWER)
 
     async def update_workspace(
         self, *, actor: Actor, workspace_id: UUID, changes: dict[str, Any]
     ) -> WorkspaceAccess:
         """Apply ``name``, ``description`` and/or ``metadata`` (owner only); no changes, no event."""
         async with self._uow as uow:
-            role = await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
             if not changes:
-                workspace = _existing_workspace(await uow.workspaces.get(workspace_id))
-                return WorkspaceAccess(workspace=workspace, role=role)
+                return await require_workspace(uow, actor, workspace_id, Role.OWNER)
+            role = await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
             now = _now()
             workspace = _existing_workspace(await uow.workspaces.update(workspace_id, now=now, **changes))
             event = await uow.events.append(
@@ -77,8 +77,7 @@ class WorkspaceService:
         resumes its personal stream later still learns it lost the workspace.
         """
         async with self._uow as uow:
-            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
-            workspace = _existing_workspace(await uow.workspaces.get(workspace_id))
+            workspace = (await require_workspace(uow, actor, workspace_id, Role.OWNER)).workspace
             now = _now()
             # Rows first, the event log last: every writer takes the log's lock last.
             members = await uow.workspaces.delete(workspace_id)
@@ -108,7 +107,7 @@ class WorkspaceService:
             if user is None:
                 raise NotFound("No user has this email")
             now = _now()
-            member = await uow.members.add(workspace_id, user.id, role=role, now=now)
+            member = await uow.members.add(workspace_id, user, role=role, now=now)
             event = await uow.events.append(member_event(EventType.MEMBER_ADDED, member, actor), now=now)
             await uow.commit()
         await self._bus.ring(event.id)
@@ -126,7 +125,7 @@ class WorkspaceService:
                 raise Forbidden("The owner's role cannot be changed")
             if member.role is role:
                 return member
-            member = _existing_member(await uow.members.set_role(workspace_id, user_id, role=role))
+            member = _existing_member(await uow.members.set_role(member, role=role))
             event = await uow.events.append(member_event(EventType.MEMBER_UPDATED, member, actor), now=_now())
             await uow.commit()
         await self._bus.ring(event.id)
@@ -147,7 +146,7 @@ class WorkspaceService:
 
 
 def _existing_workspace(workspace: Workspace | None) -> Workspace:
-    """The access check passed, but on PostgreSQL a concurrent delete can still land before the next read."""
+    """The access check passed, but on PostgreSQL a concurrent delete can still land before the update."""
     if workspace is None:
         raise NotFound("Workspace not found")
     return workspace

@@ -3,26 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
-from threadline.database.models import CONVERSATIONS_TABLE, MEMBERSHIPS_TABLE, MembershipRow
+from threadline.database.models import CONVERSATIONS_TABLE, MEMBERSHIPS_TABLE, ConversationRow, MembershipRow
 from threadline.database.repositories.base import Repository
-from threadline.models.domain.workspace import Role
+from threadline.database.repositories.conversations import to_conversation
+from threadline.database.repositories.workspaces import to_workspace_access, workspaces_of
+from threadline.models.domain.conversation import Conversation
+from threadline.models.domain.workspace import Role, WorkspaceAccess
 
 _CONVERSATIONS = CONVERSATIONS_TABLE.c
 _MEMBERSHIPS = MEMBERSHIPS_TABLE.c
+
+
+def _member_of_conversation(*columns: Any) -> Select[*tuple[Any, ...]]:
+    """``columns`` and the role of conversations whose workspace the user (``:user_id``) is a member of."""
+    return (
+        select(*columns, _MEMBERSHIPS.role)
+        .join(MEMBERSHIPS_TABLE, _MEMBERSHIPS.workspace_id == _CONVERSATIONS.workspace_id)
+        .where(_MEMBERSHIPS.user_id == bindparam("user_id"))
+    )
+
+
 # Built once: every request on a conversation or message asks this first.
-_MEMBER_OF_CONVERSATION = (
-    select(_CONVERSATIONS.id, _CONVERSATIONS.workspace_id, _MEMBERSHIPS.role)
-    .join(MEMBERSHIPS_TABLE, _MEMBERSHIPS.workspace_id == _CONVERSATIONS.workspace_id)
-    .where(_MEMBERSHIPS.user_id == bindparam("user_id"))
-)
-_ROLE_FOR_CONVERSATION = _MEMBER_OF_CONVERSATION.where(_CONVERSATIONS.id == bindparam("conversation_id"))
+_MEMBER_OF_CONVERSATION = _member_of_conversation(_CONVERSATIONS.id, _CONVERSATIONS.workspace_id)
+_ONE_CONVERSATION = _CONVERSATIONS.id == bindparam("conversation_id")
+_ROLE_FOR_CONVERSATION = _MEMBER_OF_CONVERSATION.where(_ONE_CONVERSATION)
 _ROLES_FOR_CONVERSATIONS = _MEMBER_OF_CONVERSATION.where(
     _CONVERSATIONS.id.in_(bindparam("conversation_ids", expanding=True))
 )
+_CONVERSATION_FOR_MEMBER = _member_of_conversation(ConversationRow).where(_ONE_CONVERSATION)
 
 
 class ResourceAccessRepository(Repository):
@@ -34,6 +47,14 @@ class ResourceAccessRepository(Repository):
         )
         return Role(role) if role else None
 
+    async def workspace_for_user(self, user_id: UUID, workspace_id: UUID) -> WorkspaceAccess | None:
+        """The workspace with the user's role in it, in one query (``None``: no access)."""
+        result = await self._session.execute(
+            workspaces_of(user_id).where(MembershipRow.workspace_id == workspace_id)
+        )
+        row = result.first()
+        return to_workspace_access(row) if row else None
+
     async def role_for_conversation(self, user_id: UUID, conversation_id: UUID) -> tuple[UUID, Role] | None:
         """The conversation's workspace and the user's role there, in one query (``None``: no access)."""
         result = await self._session.execute(
@@ -41,6 +62,16 @@ class ResourceAccessRepository(Repository):
         )
         row = result.first()
         return (row.workspace_id, Role(row.role)) if row else None
+
+    async def conversation_for_user(
+        self, user_id: UUID, conversation_id: UUID
+    ) -> tuple[Conversation, Role] | None:
+        """The conversation with the user's role in its workspace, in one query (``None``: no access)."""
+        result = await self._session.execute(
+            _CONVERSATION_FOR_MEMBER, {"conversation_id": conversation_id, "user_id": user_id}
+        )
+        row = result.first()
+        return (to_conversation(row[0]), Role(row[1])) if row else None
 
     async def roles_for_conversations(
         self, user_id: UUID, conversation_ids: Collection[UUID]

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
 class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def _lock_in_id_order(self, table: Table, ids: Sequence[UUID]) -> None:
+        """Lock several rows in id order before one statement changes them all.
+
+        PostgreSQL would otherwise lock them in whatever order its plan meets them, and two writers
+        meeting the same rows in different orders deadlock. One row needs no such care; SQLite has one
+        writer at a time and no row locks.
+        """
+        if len(ids) > 1:
+            await self._session.execute(
+                select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
+            )

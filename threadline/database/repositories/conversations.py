@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Integer, bindparam, case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from threadline.database.models import CONVERSATIONS_TABLE, ConversationRow
@@ -33,24 +34,9 @@ def to_conversation(row: ConversationRow) -> Conversation:
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
-
-_COUNT = bindparam("count", type_=Integer())
-
-# Built once: posting messages runs this on every append, and building a statement costs more than
-# running it on SQLite.
 _CONVERSATIONS = CONVERSATIONS_TABLE.c
-_RESERVE_SEQS = (
-    update(CONVERSATIONS_TABLE)
-    .where(_CONVERSATIONS.id == bindparam("conversation_id"))
-    .values(
-        last_seq=_CONVERSATIONS.last_seq + _COUNT,
-        message_count=_CONVERSATIONS.message_count + _COUNT,
-        last_active_at=case(
-            (_CONVERSATIONS.last_active_at < _NOW, _NOW), else_=_CONVERSATIONS.last_active_at
-        ),
-    )
-    .returning(_CONVERSATIONS.last_seq)
-)
+#: ``last_active_at`` of a batch of posts, as ``_later`` but with ``now`` bound when the batch runs.
+_LATER = case((_CONVERSATIONS.last_active_at < _NOW, _NOW), else_=_CONVERSATIONS.last_active_at)
 
 
 def _later(now: datetime) -> Any:
@@ -113,17 +99,30 @@ class ConversationRepository(Repository):
         )
         return to_conversation(row) if row else None
 
-    async def reserve_seqs(self, conversation_id: UUID, *, count: int, now: datetime) -> range | None:
-        """Hand out the next ``count`` values of ``seq`` and count the new messages, in one statement.
+    async def reserve_seqs(self, counts: Mapping[UUID, int], *, now: datetime) -> dict[UUID, range]:
+        """Hand out the next ``counts[id]`` values of ``seq`` of each conversation and count its new messages.
 
-        The UPDATE locks the conversation row until commit, so concurrent posters queue here and receive
-        1, 2, 3, ... in commit order; it costs the same however long the conversation is.
-        ``None`` if the conversation is gone.
+        The rows stay locked until commit (taken in id order), so other posters to these conversations
+        wait and receive 1, 2, 3, ... in commit order. One UPDATE moves every counter, and costs the same
+        however long the conversations are. A conversation that is gone is left out of the answer.
         """
-        last: int | None = await self._session.scalar(
-            _RESERVE_SEQS, {"conversation_id": conversation_id, "count": count, "now": now}
+        if not counts:
+            return {}
+        ids = sorted(counts)
+        await self._lock_in_id_order(CONVERSATIONS_TABLE, ids)
+        added = case(*((_CONVERSATIONS.id == id_, count) for id_, count in counts.items()))
+        reserved = await self._session.execute(
+            update(CONVERSATIONS_TABLE)
+            .where(_CONVERSATIONS.id.in_(ids))
+            .values(
+                last_seq=_CONVERSATIONS.last_seq + added,
+                message_count=_CONVERSATIONS.message_count + added,
+                last_active_at=_LATER,
+            )
+            .returning(_CONVERSATIONS.id, _CONVERSATIONS.last_seq),
+            {"now": now},
         )
-        return None if last is None else range(last - count + 1, last + 1)
+        return {id_: range(last - counts[id_] + 1, last + 1) for id_, last in reserved}
 
     async def record_activity(self, conversation_id: UUID, *, now: datetime, count_delta: int = 0) -> bool:
         """A message is being edited (or removed, with ``count_delta=-1``): keep the summary columns right.

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Row, Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from threadline.database.models import WORKSPACES_TABLE, ConversationRow, MembershipRow, UserRow, WorkspaceRow
@@ -15,6 +16,7 @@ from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict, column_values
 from threadline.errors import Conflict
 from threadline.models.domain.pagination import Cursor, Page
+from threadline.models.domain.user import User
 from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
 
 
@@ -42,11 +44,24 @@ def to_member(membership: MembershipRow, user: UserRow) -> Member:
     )
 
 
+def to_workspace_access(row: Row[WorkspaceRow, str]) -> WorkspaceAccess:
+    return WorkspaceAccess(workspace=to_workspace(row[0]), role=Role(row[1]))
+
+
+def workspaces_of(user_id: UUID) -> Select[WorkspaceRow, str]:
+    """The user's workspaces, each with the user's role in it (rows for ``to_workspace_access``)."""
+    return (
+        select(WorkspaceRow, MembershipRow.role)
+        .join(MembershipRow, MembershipRow.workspace_id == WorkspaceRow.id)
+        .where(MembershipRow.user_id == user_id)
+    )
+
+
 # Built once: every conversation or message change runs it.
 _TOUCH = (
     update(WORKSPACES_TABLE)
     .where(
-        WORKSPACES_TABLE.c.id == bindparam("workspace_id"),
+        WORKSPACES_TABLE.c.id.in_(bindparam("workspace_ids", expanding=True)),
         WORKSPACES_TABLE.c.last_active_at < bindparam("now"),
     )
     .values(last_active_at=bindparam("now"))
@@ -69,8 +84,6 @@ class WorkspaceRepository(Repository):
         )
         self._session.add(row)
         await self._session.flush()
-        self._session.add(MembershipRow(workspace_id=row.id, user_id=owner_id, role=Role.OWNER, added_at=now))
-        await self._session.flush()
         return to_workspace(row)
 
     async def get(self, workspace_id: UUID) -> Workspace | None:
@@ -80,19 +93,14 @@ class WorkspaceRepository(Repository):
     async def list_for_user(
         self, user_id: UUID, *, limit: int, cursor: Cursor | None
     ) -> Page[WorkspaceAccess]:
-        query = (
-            select(WorkspaceRow, MembershipRow.role)
-            .join(MembershipRow, MembershipRow.workspace_id == WorkspaceRow.id)
-            .where(MembershipRow.user_id == user_id)
-        )
         return await keyset_page(
             self._session,
-            query,
+            workspaces_of(user_id),
             at=WorkspaceRow.created_at,
             id_=WorkspaceRow.id,
             limit=limit,
             cursor=cursor,
-            to_domain=lambda row: WorkspaceAccess(workspace=to_workspace(row[0]), role=Role(row[1])),
+            to_domain=to_workspace_access,
         )
 
     async def update(self, workspace_id: UUID, *, now: datetime, **changes: Any) -> Workspace | None:
@@ -103,9 +111,11 @@ class WorkspaceRepository(Repository):
         )
         return to_workspace(row) if row else None
 
-    async def touch(self, workspace_id: UUID, *, now: datetime) -> None:
-        """Move ``last_active_at`` forward (never back) after activity inside the workspace."""
-        await self._session.execute(_TOUCH, {"workspace_id": workspace_id, "now": now})
+    async def touch(self, workspace_ids: Collection[UUID], *, now: datetime) -> None:
+        """Move ``last_active_at`` forward (never back) after activity inside these workspaces."""
+        ids = sorted(workspace_ids)
+        await self._lock_in_id_order(WORKSPACES_TABLE, ids)
+        await self._session.execute(_TOUCH, {"workspace_ids": ids, "now": now})
 
     async def delete(self, workspace_id: UUID) -> list[Member]:
         """Delete the workspace with everything in it; returns the members it had at that moment.
@@ -171,24 +181,31 @@ class MemberRepository(Repository):
             to_domain=lambda row: to_member(row[0], row[1]),
         )
 
-    async def add(self, workspace_id: UUID, user_id: UUID, *, role: Role, now: datetime) -> Member:
-        self._session.add(MembershipRow(workspace_id=workspace_id, user_id=user_id, role=role, added_at=now))
+    async def add(self, workspace_id: UUID, user: User, *, role: Role, now: datetime) -> Member:
+        """Make ``user`` a member; the member is built from what was written, not read back."""
+        self._session.add(MembershipRow(workspace_id=workspace_id, user_id=user.id, role=role, added_at=now))
         try:
             await self._session.flush()
         except IntegrityError:
             raise Conflict("This user is already a member of the workspace") from None
-        member = await self.get(workspace_id, user_id)
-        assert member is not None
-        return member
-
-    async def set_role(self, workspace_id: UUID, user_id: UUID, *, role: Role) -> Member | None:
-        """Change a member's role; ``None`` if they are no longer a member."""
-        await self._session.execute(
-            update(MembershipRow)
-            .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
-            .values(role=role)
+        return Member(
+            workspace_id=workspace_id,
+            user_id=user.id,
+            email=user.email,
+            name=user.name,
+            role=role,
+            added_at=now,
         )
-        return await self.get(workspace_id, user_id)
+
+    async def set_role(self, member: Member, *, role: Role) -> Member | None:
+        """Give ``member`` another role; the member as changed, or ``None`` if they are no longer a member."""
+        changed = await self._session.scalar(
+            update(MembershipRow)
+            .where(MembershipRow.workspace_id == member.workspace_id, MembershipRow.user_id == member.user_id)
+            .values(role=role)
+            .returning(MembershipRow.user_id)
+        )
+        return member.model_copy(update={"role": role}) if changed else None
 
     async def remove(self, workspace_id: UUID, user_id: UUID) -> None:
         await self._session.execute(
