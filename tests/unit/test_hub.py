@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from tests.support.waiting import eventually
 from threadline.database.engine import Database
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.hub import StreamHub
@@ -86,6 +87,24 @@ async def test_a_ring_delivers_each_new_event_once_in_order(database: Database, 
 
     assert await drain(subscription, last) == [first, first + 1, last]
     assert hub.stats().events_published == 3
+
+
+async def test_a_hub_without_streams_moves_past_events_without_reading_them(
+    database: Database, hub: StreamHub
+) -> None:
+    conversation_id = uuid4()
+    skipped = await append(database, conversation_id, 3)
+    hub.ring(skipped)
+
+    async def moved() -> bool:
+        return hub.cursor == skipped
+
+    await eventually(moved)
+    assert hub.stats().events_published == 0, "read and fanned out to no one"
+    subscription = follow(hub, conversation_id)
+    later = await append(database, conversation_id)
+    hub.ring(later)
+    assert await drain(subscription, later) == [later], "a later stream hears only what follows"
 
 
 async def test_a_lost_ring_only_delays_delivery_until_the_poll(database: Database) -> None:

@@ -2,7 +2,8 @@
 
 The log is the truth and the bus only a doorbell: on a ring, or when the poll timer runs out (so a lost
 ring only delays), the hub reads every event after its cursor with one query in a short session and hands
-each, encoded once, to the subscriptions that may see it. No session stays open while streams do.
+each, encoded once, to the subscriptions that may see it; with no subscription it only moves its cursor.
+No session stays open while streams do.
 """
 
 from __future__ import annotations
@@ -68,9 +69,7 @@ class StreamHub:
 
     async def start(self) -> None:
         """Begin after the newest stored event: older ones are for replays, not for live delivery."""
-        async with UnitOfWork(self._database) as uow:
-            _, newest = await uow.events.bounds()
-        self._cursor = newest or 0
+        self._cursor = await self._newest_id()
         self._task = asyncio.create_task(self._follow(), name="stream-hub")
 
     def ring(self, event_id: int) -> None:
@@ -132,6 +131,14 @@ class StreamHub:
                 failing_since = None
 
     async def _catch_up(self) -> None:
+        if self._index.is_empty():
+            # No stream to hand events to: move past them without reading them. A stream that subscribes
+            # meanwhile makes the hub read after all (nothing runs between the check and the move), and
+            # one that subscribes later replays everything up to the cursor from the log.
+            newest = await self._newest_id()
+            if self._index.is_empty():
+                self._cursor = max(self._cursor, newest)
+                return
         while True:
             async with UnitOfWork(self._database) as uow:
                 events = await uow.events.after(self._cursor, limit=self._read_limit)
@@ -141,3 +148,8 @@ class StreamHub:
                 self._events_published += 1
             if len(events) < self._read_limit:
                 return
+
+    async def _newest_id(self) -> int:
+        async with UnitOfWork(self._database) as uow:
+            _, newest = await uow.events.bounds()
+        return newest or 0
