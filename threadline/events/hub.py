@@ -151,5 +151,5 @@ class StreamHub:
 
     async def _newest_id(self) -> int:
         async with UnitOfWork(self._database) as uow:
-            _, newest = await uow.events.bounds()
+            newest = await uow.events.newest_id()
         return newest or 0

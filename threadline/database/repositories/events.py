@@ -23,6 +23,7 @@ _EVENT_LOG_LOCK = 0x7468726561646C6E
 _LOG = EVENTS_TABLE
 # A Core INSERT on the table: it runs for every change, and the ORM's machinery would double its cost.
 _INSERT = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
+_NEWEST_ID = select(func.max(_LOG.c.id))
 
 
 def _row(event: NewEvent, now: datetime) -> dict[str, Any]:
@@ -100,10 +101,21 @@ class EventRepository(Repository):
         return await self._read(_LOG.c.id > after_id, or_(*scope), limit=limit)
 
     async def bounds(self) -> tuple[int | None, int | None]:
-        """The oldest and newest ids still in the log."""
-        result = await self._session.execute(select(func.min(EventRow.id), func.max(EventRow.id)))
+        """The oldest and newest ids still in the log.
+
+        Two subqueries, not ``min(id), max(id)`` in one: SQLite answers a lone ``min`` or ``max`` from the
+        primary key's end, but scans the whole log for the pair.
+        """
+        result = await self._session.execute(
+            select(select(func.min(EventRow.id)).scalar_subquery(), _NEWEST_ID.scalar_subquery())
+        )
         oldest, newest = result.one()
         return oldest, newest
+
+    async def newest_id(self) -> int | None:
+        """The newest id in the log, read from the primary key's end."""
+        newest: int | None = await self._session.scalar(_NEWEST_ID)
+        return newest
 
     async def prune(self, *, older_than: datetime, limit: int) -> int:
         """Delete up to ``limit`` of the oldest events created before ``older_than``; returns how many."""
