@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         loop="uvloop",
         http="httptools",
         access_log=False,
+        proxy_headers=False,  # the app applies THREADLINE_FORWARDED_ALLOW_IPS itself
         timeout_graceful_shutdown=5,
     )
     return 0

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=300.0, gt=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    #: Proxies whose ``X-Forwarded-For``/``-Proto`` are believed (comma-separated addresses or networks,
+    #: ``*`` for any): behind a load balancer, the client address that login throttling keys on.
+    forwarded_allow_ips: str = "127.0.0.1"
     database_pool_size: int = Field(default=10, ge=1)
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=32)

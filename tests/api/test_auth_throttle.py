@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from tests.support.accounts import PASSWORD, Account, unique_email
 from tests.support.problems import assert_problem
+from threadline.app import create_app
 from threadline.settings import Settings
 
 MAX_FAILURES = 3
@@ -91,3 +92,38 @@ async def test_successful_logins_never_count_as_failures(client: httpx.AsyncClie
     assert [response.status_code for response in together] == [200] * MAX_FAILURES
     await fail_logins(client, [alice.email] * (MAX_FAILURES - 1))
     assert (await login(client, alice.email)).status_code == 200
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted proxy", "untrusted peer"])
+async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(
+    make_settings: Callable[..., Settings], trusted: bool
+) -> None:
+    """Both callers come through one proxy (203.0.113.7); only a trusted one's X-Forwarded-For counts."""
+    settings = make_settings(
+        login_max_failures=MAX_FAILURES,
+        login_window_seconds=WINDOW_SECONDS,
+        forwarded_allow_ips="203.0.113.7" if trusted else "127.0.0.1",
+    )
+    application = create_app(settings)
+    transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 50000))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as proxy,
+    ):
+        for _ in range(MAX_FAILURES):
+            response = await proxy.post(
+                "/v1/auth/login",
+                json={"email": unique_email(), "password": "wrong password"},
+                headers={"X-Forwarded-For": "192.0.2.1"},
+            )
+            assert response.status_code == 401
+        other = await proxy.post(
+            "/v1/auth/login",
+            json={"email": unique_email(), "password": "wrong password"},
+            headers={"X-Forwarded-For": "192.0.2.2"},
+        )
+
+    if trusted:
+        assert other.status_code == 401, "another client behind the proxy is not locked out"
+    else:
+        assert_throttled(other)
