@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import TypeAdapter
 from sqlalchemy import Executable, bindparam, delete, insert, select, update
 
 from threadline.database.models import MESSAGES_TABLE
@@ -18,6 +19,7 @@ from threadline.models.domain.pagination import MessageWindow
 # fields: no ORM entity would outlive its statement. Appends and pages are the hot paths, so their
 # statements are built once.
 _INSERT = insert(MESSAGES_TABLE)
+_MESSAGE_LIST = TypeAdapter(list[Message])
 
 _COLUMNS = MESSAGES_TABLE.c
 _PAGE = (
@@ -58,15 +60,18 @@ class MessageRepository(Repository):
             query, parameters["seq"] = _BEFORE, before
         else:
             query = _LATEST
-        rows = list((await self._session.execute(query, parameters)).all())
+        result = await self._session.execute(query, parameters)
+        fields = tuple(result.keys())
+        rows = list(result.all())
         has_more = len(rows) > limit
         rows = rows[:limit]
         if after is None:
             rows.reverse()
-        return MessageWindow[Message](
-            items=[Message(conversation_id=conversation_id, **row._mapping) for row in rows],
-            has_more=has_more,
+        # One validation call for the whole page, from plain dicts: half the cost of a model per row.
+        items = _MESSAGE_LIST.validate_python(
+            [dict(zip(fields, row, strict=True), conversation_id=conversation_id) for row in rows]
         )
+        return MessageWindow[Message](items=items, has_more=has_more)
 
     async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message | None:
         """Apply ``content`` and/or ``metadata``; ``None`` if the message is gone."""
