@@ -56,9 +56,11 @@ def as_dict(value: Any) -> dict[str, Any]:
     return dict(value) if value else {}
 
 
-def column_values(changes: dict[str, Any], **fixed: Any) -> dict[str, Any]:
-    """Domain field names to column names for an UPDATE: ``metadata`` is stored as ``meta_data``."""
-    return {
-        **fixed,
-        **{"meta_data" if field == "metadata" else field: value for field, value in changes.items()},
-    }
+def given(**fields: Any) -> dict[str, Any]:
+    """The fields an UPDATE changes: ``None`` leaves one as it is (a PATCH with null changes nothing)."""
+    return {field: value for field, value in fields.items() if value is not None}
+
+
+def column_values(**fields: Any) -> dict[str, Any]:
+    """``given`` by the ORM's attribute names: ``metadata`` is mapped as ``meta_data``."""
+    return {"meta_data" if field == "metadata" else field: value for field, value in given(**fields).items()}

@@ -67,15 +67,22 @@ class ConversationService:
         return ConversationWithMessages(conversation=conversation, messages=latest.items)
 
     async def update_conversation(
-        self, *, actor: Actor, conversation_id: UUID, changes: dict[str, Any]
+        self,
+        *,
+        actor: Actor,
+        conversation_id: UUID,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Conversation:
-        """Apply ``title`` and/or ``metadata`` (editor or owner); nothing to apply writes no event."""
+        """Apply the ``title`` and ``metadata`` given (editor or owner); nothing to apply writes no event."""
         now = datetime.now(UTC)
         async with self._uow as uow:
-            if not changes:
+            if title is None and metadata is None:
                 return await require_conversation(uow, actor, conversation_id, Role.EDITOR)
             await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
-            conversation = await uow.conversations.update(conversation_id, now=now, **changes)
+            conversation = await uow.conversations.update(
+                conversation_id, now=now, title=title, metadata=metadata
+            )
             if conversation is None:
                 raise NotFound("Conversation not found")
             event = await log_activity(

@@ -89,19 +89,25 @@ class MessageService:
             return await _require_message(uow, conversation_id, message_id)
 
     async def update_message(
-        self, *, actor: Actor, conversation_id: UUID, message_id: UUID, changes: dict[str, Any]
+        self,
+        *,
+        actor: Actor,
+        conversation_id: UUID,
+        message_id: UUID,
+        content: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> Message:
-        """Apply ``content`` and/or ``metadata`` (its author or the workspace owner).
+        """Apply the ``content`` and ``metadata`` given (its author or the workspace owner).
 
         Nothing to apply changes nothing and writes no event, once the caller's right to change it is checked.
         """
         now = datetime.now(UTC)
         async with self._uow as uow:
-            if not changes:
+            if content is None and metadata is None:
                 _, unchanged = await _require_changeable(uow, actor, conversation_id, message_id)
                 return unchanged
             workspace_id = await _lock_for_change(uow, actor, conversation_id, message_id, now=now)
-            message = await uow.messages.update(message_id, now=now, **changes)
+            message = await uow.messages.update(message_id, now=now, content=content, metadata=metadata)
             if message is None:
                 raise NotFound("Message not found")
             event = await log_activity(

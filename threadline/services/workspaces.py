@@ -54,15 +54,25 @@ class WorkspaceService:
             return await require_workspace(uow, actor, workspace_id, Role.VIEWER)
 
     async def update_workspace(
-        self, *, actor: Actor, workspace_id: UUID, changes: dict[str, Any]
+        self,
+        *,
+        actor: Actor,
+        workspace_id: UUID,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> WorkspaceAccess:
-        """Apply ``name``, ``description`` and/or ``metadata`` (owner only); no changes, no event."""
+        """Apply the ``name``, ``description`` and ``metadata`` given (owner only); no changes, no event."""
         async with self._uow as uow:
-            if not changes:
+            if name is None and description is None and metadata is None:
                 return await require_workspace(uow, actor, workspace_id, Role.OWNER)
             role = await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
             now = _now()
-            workspace = _existing_workspace(await uow.workspaces.update(workspace_id, now=now, **changes))
+            workspace = _existing_workspace(
+                await uow.workspaces.update(
+                    workspace_id, now=now, name=name, description=description, metadata=metadata
+                )
+            )
             event = await uow.events.append(
                 workspace_event(EventType.WORKSPACE_UPDATED, workspace, actor), now=now
             )

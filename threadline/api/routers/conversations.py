@@ -90,7 +90,8 @@ async def update_conversation(
     conversation = await conversations.update_conversation(
         actor=actor,
         conversation_id=conversation_id,
-        changes=body.model_dump(exclude_unset=True, exclude_none=True),
+        title=body.title,
+        metadata=body.metadata,
     )
     return ConversationResponse.model_validate(conversation)
 

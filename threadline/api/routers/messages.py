@@ -99,7 +99,8 @@ async def update_message(
         actor=actor,
         conversation_id=conversation_id,
         message_id=message_id,
-        changes=body.model_dump(exclude_unset=True, exclude_none=True),
+        content=body.content,
+        metadata=body.metadata,
     )
     return MessageResponse.model_validate(message)
 

@@ -59,8 +59,13 @@ async def update_workspace(
     workspace_id: UUID, body: UpdateWorkspaceRequest, actor: CurrentActor, workspaces: WorkspaceServiceDep
 ) -> WorkspaceResponse:
     """Change the name, description or metadata (owner only)."""
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
-    access = await workspaces.update_workspace(actor=actor, workspace_id=workspace_id, changes=changes)
+    access = await workspaces.update_workspace(
+        actor=actor,
+        workspace_id=workspace_id,
+        name=body.name,
+        description=body.description,
+        metadata=body.metadata,
+    )
     return WorkspaceResponse.of(access)
 
 

@@ -88,9 +88,20 @@ class ConversationRepository(Repository):
             to_domain=to_conversation,
         )
 
-    async def update(self, conversation_id: UUID, *, now: datetime, **changes: Any) -> Conversation | None:
-        """Apply ``title`` and/or ``metadata``; ``None`` if the conversation is gone."""
-        values = column_values(changes, updated_at=now, last_active_at=_later(now))
+    async def update(
+        self,
+        conversation_id: UUID,
+        *,
+        now: datetime,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Conversation | None:
+        """Apply the ``title`` and ``metadata`` given; ``None`` if the conversation is gone."""
+        values = {
+            **column_values(title=title, metadata=metadata),
+            "updated_at": now,
+            "last_active_at": _later(now),
+        }
         row = await self._session.scalar(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)

@@ -12,6 +12,7 @@ from sqlalchemy import Executable, bindparam, delete, insert, select, update
 
 from threadline.database.models import MESSAGES_TABLE
 from threadline.database.repositories.base import Repository
+from threadline.database.types import given
 from threadline.models.domain.conversation import Message
 from threadline.models.domain.pagination import MessageWindow
 
@@ -73,12 +74,19 @@ class MessageRepository(Repository):
         )
         return MessageWindow[Message](items=items, has_more=has_more)
 
-    async def update(self, message_id: UUID, *, now: datetime, **changes: Any) -> Message | None:
-        """Apply ``content`` and/or ``metadata``; ``None`` if the message is gone."""
+    async def update(
+        self,
+        message_id: UUID,
+        *,
+        now: datetime,
+        content: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Message | None:
+        """Apply the ``content`` and ``metadata`` given; ``None`` if the message is gone."""
         return await self._one(
             update(MESSAGES_TABLE)
             .where(_COLUMNS.id == message_id)
-            .values(**changes, updated_at=now)
+            .values(**given(content=content, metadata=metadata), updated_at=now)
             .returning(*_COLUMNS)
         )
 

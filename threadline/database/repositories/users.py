@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from threadline.database.models import UserRow
 from threadline.database.repositories.base import Repository
+from threadline.database.types import column_values
 from threadline.errors import Conflict
 from threadline.models.domain.user import User
 
@@ -45,11 +46,7 @@ class UserRepository(Repository):
         self, user_id: UUID, *, now: datetime, name: str | None = None, password_hash: str | None = None
     ) -> User | None:
         """Apply the given changes; ``None`` if the user no longer exists."""
-        values: dict[str, object] = {"updated_at": now}
-        if name is not None:
-            values["name"] = name
-        if password_hash is not None:
-            values["password_hash"] = password_hash
+        values = {**column_values(name=name, password_hash=password_hash), "updated_at": now}
         row = await self._session.scalar(
             update(UserRow).where(UserRow.id == user_id).values(values).returning(UserRow)
         )

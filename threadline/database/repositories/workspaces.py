@@ -103,9 +103,17 @@ class WorkspaceRepository(Repository):
             to_domain=to_workspace_access,
         )
 
-    async def update(self, workspace_id: UUID, *, now: datetime, **changes: Any) -> Workspace | None:
-        """Apply ``name``, ``description`` and/or ``metadata``; ``None`` if the workspace is gone."""
-        values = column_values(changes, updated_at=now)
+    async def update(
+        self,
+        workspace_id: UUID,
+        *,
+        now: datetime,
+        name: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Workspace | None:
+        """Apply the ``name``, ``description`` and ``metadata`` given; ``None`` if the workspace is gone."""
+        values = {**column_values(name=name, description=description, metadata=metadata), "updated_at": now}
         row = await self._session.scalar(
             update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(values).returning(WorkspaceRow)
         )
