@@ -29,8 +29,6 @@ from tests.support.teams import add_member, create_workspace
 from threadline.app import create_app
 from threadline.settings import Settings
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
 EVENT_STREAM = "text/event-stream"
 CHECKS: list[CheckFunction] = [
     checks.not_a_server_error,
