@@ -17,8 +17,8 @@ class Repository:
         """Lock several rows in id order before one statement changes them all.
 
         PostgreSQL would otherwise lock them in whatever order its plan meets them, and two writers
-        meeting the same rows in different orders deadlock. One row needs no such care; SQLite has one
-        writer at a time and no row locks.
+        meeting the same rows in different orders deadlock. One row needs no such care. On SQLite, which
+        has one writer at a time and no row locks, this is a plain read (no ``FOR UPDATE``) of a few rows.
         """
         if len(ids) > 1:
             await self._session.execute(
