@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await bus.close()
             await hub.close()
             await database.dispose()
+            metrics.close()
 
     app = FastAPI(
         title="Threadline",

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
 
 import uvicorn
 from pydantic import ValidationError
 
+from threadline.api.metrics import MULTIPROCESS_DIR
 from threadline.app import ConfigurationError, require_bus_database, require_secret_key
 from threadline.database.migrate import upgrade
 from threadline.settings import EventBusKind, Settings
@@ -39,19 +44,41 @@ def main(argv: list[str] | None = None) -> int:
         print(f"threadline: {error}", file=sys.stderr)
         return 2
     upgrade(settings.database_url)
+    with _shared_metrics(workers=args.workers):
+        _serve(args.host, args.port, workers=args.workers)
+    return 0
+
+
+def _serve(host: str, port: int, *, workers: int) -> None:
     uvicorn.run(
         "threadline.app:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=host,
+        port=port,
+        workers=workers,
         loop="uvloop",
         http="httptools",
         access_log=False,
         proxy_headers=False,  # the app applies THREADLINE_FORWARDED_ALLOW_IPS itself
         timeout_graceful_shutdown=5,
     )
-    return 0
+
+
+@contextlib.contextmanager
+def _shared_metrics(*, workers: int) -> Iterator[None]:
+    """Several workers keep their metrics in one fresh directory, so each scrape sees all of them.
+
+    An operator's own ``PROMETHEUS_MULTIPROC_DIR`` is used as it is (it must be empty at start).
+    """
+    if workers == 1 or os.environ.get(MULTIPROCESS_DIR):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="threadline-metrics-") as directory:
+        os.environ[MULTIPROCESS_DIR] = directory  # the workers are spawned with this environment
+        try:
+            yield
+        finally:
+            del os.environ[MULTIPROCESS_DIR]
 
 
 def _check_serve(settings: Settings, *, workers: int) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
@@ -69,3 +70,34 @@ async def test_every_stream_hears_every_event_whichever_worker_holds_it(
 
 async def _read(stream: SseStream, count: int) -> list[dict[str, object]]:
     return [(await stream.next()).json() for _ in range(count)]
+
+
+async def test_metrics_count_every_workers_requests_whichever_worker_is_scraped(
+    database_url: str, tmp_path: Path
+) -> None:
+    await require_redis()
+    async with (
+        running_server(database_url, tmp_path, workers=2, event_bus="redis") as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as api,
+    ):
+        alice = await sign_up(api)
+        instances: list[str] = []
+        while len(set(instances)) < 2:
+            assert len(instances) < CONNECTIONS_TO_FIND_BOTH_WORKERS, "both workers should answer"
+            async with httpx.AsyncClient(base_url=server.url) as fresh:
+                stats = await fresh.get("/v1/events/stats", headers=alice.headers)
+            instances.append(stats.json()["instance"])
+        scrapes = []
+        for _ in range(6):
+            async with httpx.AsyncClient(base_url=server.url) as fresh:
+                scrapes.append((await fresh.get("/metrics")).text)
+
+    for scrape in scrapes:
+        counted = [
+            sample.value
+            for family in text_string_to_metric_families(scrape)
+            for sample in family.samples
+            if sample.name == "threadline_http_requests_total"
+            and sample.labels == {"method": "GET", "route": "/v1/events/stats", "status": "200"}
+        ]
+        assert counted == [len(instances)], "each scrape counts both workers' requests"

@@ -1,9 +1,18 @@
-"""Prometheus metrics of the HTTP surface, in a registry owned by one app (so tests can build many)."""
+"""Prometheus metrics of the HTTP surface, in a registry owned by one app (so tests can build many).
+
+With ``--workers N`` the processes share their figures through prometheus-client's multiprocess mode
+(``threadline serve`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh directory), so whichever worker
+answers a scrape reports the whole server.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
@@ -25,7 +34,10 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
         self.open_streams = Gauge(
-            "threadline_sse_open_streams", "Event streams open in this process.", registry=self.registry
+            "threadline_sse_open_streams",
+            "Event streams open (in all worker processes).",
+            registry=self.registry,
+            multiprocess_mode="livesum",
         )
         self.events_delivered = Counter(
             "threadline_sse_events_sent_total", "Events written to event streams.", registry=self.registry
@@ -36,4 +48,17 @@ class Metrics:
         self._latency.labels(method, route).observe(seconds)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if not _shared():
+            return generate_latest(self.registry)
+        every_process = CollectorRegistry()
+        multiprocess.MultiProcessCollector(every_process)  # type: ignore[no-untyped-call]
+        return generate_latest(every_process)
+
+    def close(self) -> None:
+        """At shutdown: this process's streams no longer count as open (its counters still count)."""
+        if _shared():
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def _shared() -> bool:
+    return bool(os.environ.get(MULTIPROCESS_DIR))
