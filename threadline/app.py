@@ -111,7 +111,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pruner.start()
         appender.start()
         app.state.resources = Resources(
-            settings=settings, database=database, bus=bus, tokens=tokens, hub=hub, appender=appender
+            settings=settings,
+            database=database,
+            bus=bus,
+            tokens=tokens,
+            hub=hub,
+            appender=appender,
+            metrics=metrics,
         )
         if not gc.get_freeze_count():
             # What exists at the first startup (the imported code, this app) lives as long as the process:
@@ -144,7 +150,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "operations", "description": "Health, readiness and metrics."},
         ],
     )
-    app.state.metrics = metrics
     install_problem_handlers(app)
     install_problem_openapi(app)
     # Requests are matched against the routes in this order, so the busiest come first.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from threadline.api.metrics import Metrics
 from threadline.database.engine import Database
 from threadline.events.bus import EventBus
 from threadline.events.hub import StreamHub
@@ -21,6 +22,7 @@ class Resources:
     tokens: TokenIssuer
     hub: StreamHub
     appender: MessageAppender
+    metrics: Metrics
     hasher: PasswordHasher = field(init=False)
     throttle: LoginThrottle = field(init=False)
 

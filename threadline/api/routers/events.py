@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 
 from threadline.api.dependencies import CurrentActor, ResourcesDep, StreamActor, StreamServiceDep
 from threadline.api.sse import EVENT_STREAM, EventStreamResponse
 from threadline.models.api.response.events import StreamCountsResponse, StreamStatsResponse
+from threadline.resources import Resources
 from threadline.services.streams import OpenedStream, StreamService
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -45,24 +46,23 @@ async def get_resume_from(
 ResumeFrom = Annotated[str | None, Depends(get_resume_from)]
 
 
-def _respond(stream: OpenedStream, streams: StreamService, request: Request) -> EventStreamResponse:
-    settings = request.app.state.resources.settings
+def _respond(stream: OpenedStream, streams: StreamService, resources: Resources) -> EventStreamResponse:
     return EventStreamResponse(
         stream,
         streams,
-        retry_ms=settings.sse_retry_ms,
-        heartbeat_seconds=settings.sse_heartbeat_seconds,
-        metrics=request.app.state.metrics,
+        retry_ms=resources.settings.sse_retry_ms,
+        heartbeat_seconds=resources.settings.sse_heartbeat_seconds,
+        metrics=resources.metrics,
     )
 
 
 @router.get("/events", summary="Follow every change you may see", **_STREAM_ROUTE)
 async def stream_events(
-    actor: StreamActor, streams: StreamServiceDep, resume_from: ResumeFrom, request: Request
+    actor: StreamActor, streams: StreamServiceDep, resume_from: ResumeFrom, resources: ResourcesDep
 ) -> EventStreamResponse:
     """Every event of every workspace the caller is a member of, and the caller's own membership changes."""
     stream = await streams.open_user_stream(actor=actor, resume_from=resume_from)
-    return _respond(stream, streams, request)
+    return _respond(stream, streams, resources)
 
 
 @router.get("/workspaces/{workspace_id}/events", summary="Follow a workspace", **_STREAM_ROUTE)
@@ -71,13 +71,13 @@ async def stream_workspace_events(
     actor: StreamActor,
     streams: StreamServiceDep,
     resume_from: ResumeFrom,
-    request: Request,
+    resources: ResourcesDep,
 ) -> EventStreamResponse:
     """The events of one workspace (members only); ends with `revoked` when the caller loses access."""
     stream = await streams.open_workspace_stream(
         actor=actor, workspace_id=workspace_id, resume_from=resume_from
     )
-    return _respond(stream, streams, request)
+    return _respond(stream, streams, resources)
 
 
 @router.get("/conversations/{conversation_id}/events", summary="Follow a conversation", **_STREAM_ROUTE)
@@ -86,14 +86,14 @@ async def stream_conversation_events(
     actor: StreamActor,
     streams: StreamServiceDep,
     resume_from: ResumeFrom,
-    request: Request,
+    resources: ResourcesDep,
 ) -> EventStreamResponse:
     """The events of one conversation (members of its workspace only); ends with `revoked` when it is
     deleted or the caller loses access."""
     stream = await streams.open_conversation_stream(
         actor=actor, conversation_id=conversation_id, resume_from=resume_from
     )
-    return _respond(stream, streams, request)
+    return _respond(stream, streams, resources)
 
 
 @router.get("/events/stats", summary="Event stream statistics of this process")

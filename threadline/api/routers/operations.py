@@ -47,9 +47,9 @@ async def ready(request: Request, resources: ResourcesDep) -> Response | Readine
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
+async def metrics(resources: ResourcesDep) -> Response:
     """Request counts by route template and status, latency histogram, open streams (text format)."""
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    return Response(resources.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _answers(check: Awaitable[object]) -> bool:
