@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -25,7 +25,7 @@ from threadline.events.bus import MemoryBus
 from threadline.models.domain.conversation import Message, MessageRole, NewMessage
 from threadline.models.domain.user import Actor, Credential
 from threadline.models.domain.workspace import Role
-from threadline.services.message_appender import MessageAppender
+from threadline.services.message_appender import MessageAppender, store_messages
 
 
 @dataclass
@@ -229,3 +229,27 @@ async def test_two_appenders_writing_the_same_conversations_in_opposite_orders_n
         stored, event_seqs = await _stored(database, conversation_id)
         assert [message.seq for message in stored] == list(range(1, 2 * rounds + 1))
         assert event_seqs == list(range(1, 2 * rounds + 1))
+
+
+async def test_store_messages_numbers_each_conversation_and_leaves_out_posts_to_one_that_is_gone(
+    database: Database, team: Team
+) -> None:
+    """The conversation can vanish between the batch's permission check and its ``seq`` reservation."""
+    first, second = team.conversations
+    gone = uuid4()
+    posts = [
+        _post(team.owner, conversation, f"m{n}")
+        for n, conversation in enumerate([first, gone, second, first])
+    ]
+
+    async with UnitOfWork(database) as uow:
+        stored = await store_messages(uow, posts, now=datetime.now(UTC))
+        await uow.commit()
+
+    assert [(message.conversation_id, message.seq) if message else None for message in stored] == [
+        (first, 1),
+        None,
+        (second, 1),
+        (first, 2),
+    ]
+    assert [message.content for message in (await _stored(database, first))[0]] == ["m0", "m3"]
