@@ -35,13 +35,9 @@ def to_conversation(row: ConversationRow) -> Conversation:
 
 _NOW = bindparam("now", type_=UTCDateTime())
 _CONVERSATIONS = CONVERSATIONS_TABLE.c
-#: ``last_active_at`` of a batch of posts, as ``_later`` but with ``now`` bound when the batch runs.
+#: ``last_active_at`` at ``:now``: it moves forward only, even when a slower transaction commits after a
+#: faster one.
 _LATER = case((_CONVERSATIONS.last_active_at < _NOW, _NOW), else_=_CONVERSATIONS.last_active_at)
-
-
-def _later(now: datetime) -> Any:
-    """``last_active_at`` moves forward only, even when a slower transaction commits after a faster one."""
-    return case((ConversationRow.last_active_at < now, now), else_=ConversationRow.last_active_at)
 
 
 class ConversationRepository(Repository):
@@ -100,26 +96,27 @@ class ConversationRepository(Repository):
         values = {
             **column_values(title=title, metadata=metadata),
             "updated_at": now,
-            "last_active_at": _later(now),
+            "last_active_at": _LATER,
         }
         row = await self._session.scalar(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)
             .values(values)
-            .returning(ConversationRow)
+            .returning(ConversationRow),
+            {"now": now},
         )
         return to_conversation(row) if row else None
 
     async def reserve_seqs(self, counts: Mapping[UUID, int], *, now: datetime) -> dict[UUID, range]:
         """Hand out the next ``counts[id]`` values of ``seq`` of each conversation and count its new messages.
 
-        The rows stay locked until commit (taken in id order), so other posters to these conversations
-        wait and receive 1, 2, 3, ... in commit order. One UPDATE moves every counter, and costs the same
-        however long the conversations are. A conversation that is gone is left out of the answer.
+        The rows stay locked until commit (taken in id order, ``_lock_in_id_order``), so other posters to
+        these conversations wait and receive 1, 2, 3, ... in commit order. One UPDATE moves every counter,
+        and costs the same however long the conversations are. A conversation that is gone is left out.
         """
         if not counts:
             return {}
-        ids = sorted(counts)
+        ids = list(counts)
         await self._lock_in_id_order(CONVERSATIONS_TABLE, ids)
         added = case(*((_CONVERSATIONS.id == id_, count) for id_, count in counts.items()))
         reserved = await self._session.execute(
@@ -144,8 +141,9 @@ class ConversationRepository(Repository):
         changed = await self._session.scalar(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)
-            .values(message_count=ConversationRow.message_count + count_delta, last_active_at=_later(now))
-            .returning(ConversationRow.id)
+            .values(message_count=ConversationRow.message_count + count_delta, last_active_at=_LATER)
+            .returning(ConversationRow.id),
+            {"now": now},
         )
         return changed is not None
 

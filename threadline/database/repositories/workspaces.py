@@ -121,7 +121,7 @@ class WorkspaceRepository(Repository):
 
     async def touch(self, workspace_ids: Collection[UUID], *, now: datetime) -> None:
         """Move ``last_active_at`` forward (never back) after activity inside these workspaces."""
-        ids = sorted(workspace_ids)
+        ids = list(workspace_ids)
         await self._lock_in_id_order(WORKSPACES_TABLE, ids)
         await self._session.execute(_TOUCH, {"workspace_ids": ids, "now": now})
 
