@@ -253,3 +253,20 @@ async def test_store_messages_numbers_each_conversation_and_leaves_out_posts_to_
         (first, 2),
     ]
     assert [message.content for message in (await _stored(database, first))[0]] == ["m0", "m3"]
+
+
+async def test_store_messages_answers_none_for_every_post_when_every_conversation_is_gone(
+    database: Database, team: Team
+) -> None:
+    """On PostgreSQL a conversation deleted after the permission check is gone by the reservation."""
+    gone = uuid4()
+
+    async with UnitOfWork(database) as uow:
+        stored = await store_messages(
+            uow, [_post(team.owner, gone, "a"), _post(team.owner, gone, "b")], now=datetime.now(UTC)
+        )
+        await uow.commit()
+
+    assert stored == [None, None]
+    async with UnitOfWork(database) as uow:
+        assert (await uow.messages.window(team.conversations[0], limit=10)).items == []

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from functools import partial
 from uuid import UUID
 
-import asyncpg
 import pytest
 
 from tests.support import databases
@@ -118,24 +117,6 @@ async def test_concurrent_units_of_work_get_gapless_seq_in_commit_order(database
         await _assert_stored_in_order(database, conversation_id, POSTERS)
 
 
-_LOCK_WAITERS = """
-    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
-"""
-
-
-async def _until_waiting_on_locks(dsn: str, count: int) -> None:
-    """Return once ``count`` connections of this database are blocked on a lock."""
-    connection = await asyncpg.connect(dsn)
-    try:
-        async with asyncio.timeout(60):
-            while True:
-                if await connection.fetchval(_LOCK_WAITERS) >= count:
-                    return
-                await asyncio.sleep(0.05)
-    finally:
-        await connection.close()
-
-
 @pytest.mark.postgres
 async def test_posters_queue_on_the_conversation_row_and_a_rollback_leaves_no_gap(postgres_dsn: str) -> None:
     waiters = POSTERS // 2
@@ -147,7 +128,7 @@ async def test_posters_queue_on_the_conversation_row_and_a_rollback_leaves_no_ga
                 conversation_id: range(1, 2)
             }
             posting = asyncio.ensure_future(_post_concurrently(database, actor, conversation_id, waiters))
-            await _until_waiting_on_locks(postgres_dsn, waiters)
+            await databases.until_waiting_on_locks(postgres_dsn, waiters)
             # Leaving without a commit rolls the holder back: its seq must go to a waiter, not be lost.
         posted = await posting
 

@@ -75,3 +75,21 @@ async def truncate_postgres(dsn: str) -> None:
             await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
     finally:
         await connection.close()
+
+
+_LOCK_WAITERS = """
+    SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
+"""
+
+
+async def until_waiting_on_locks(dsn: str, count: int) -> None:
+    """Return once ``count`` connections of this PostgreSQL database are blocked on a lock."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                if await connection.fetchval(_LOCK_WAITERS) >= count:
+                    return
+                await asyncio.sleep(0.05)
+    finally:
+        await connection.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import Table, select
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -14,13 +14,15 @@ class Repository:
         self._session = session
 
     async def _lock_in_id_order(self, table: Table, ids: Sequence[UUID]) -> None:
-        """Lock several rows in id order before one statement changes them all.
+        """Lock several rows by id before one statement changes them all; one row needs no such care."""
+        if len(ids) > 1:
+            await self._lock_rows_in_id_order(table, table.c.id.in_(ids))
+
+    async def _lock_rows_in_id_order(self, table: Table, where: ColumnElement[bool]) -> None:
+        """Lock the rows ``where`` picks, in id order, before one statement changes or deletes them all.
 
         PostgreSQL would otherwise lock them in whatever order its plan meets them, and two writers
-        meeting the same rows in different orders deadlock. One row needs no such care. On SQLite, which
-        has one writer at a time and no row locks, this is a plain read (no ``FOR UPDATE``) of a few rows.
+        meeting the same rows in different orders deadlock. On SQLite, which has one writer at a time and
+        no row locks, this is a plain read (no ``FOR UPDATE``).
         """
-        if len(ids) > 1:
-            await self._session.execute(
-                select(table.c.id).where(table.c.id.in_(ids)).order_by(table.c.id).with_for_update()
-            )
+        await self._session.execute(select(table.c.id).where(where).order_by(table.c.id).with_for_update())

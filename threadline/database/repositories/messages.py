@@ -36,8 +36,12 @@ _LATEST = _PAGE.order_by(_COLUMNS.seq.desc())
 
 class MessageRepository(Repository):
     async def add_all(self, messages: Sequence[Message]) -> None:
-        """Insert new messages, several in one statement."""
-        await self._session.execute(_INSERT, [message.model_dump() for message in messages])
+        """Insert new messages, several in one statement; none is no statement at all.
+
+        (An empty parameter list would make SQLAlchemy send ``INSERT … DEFAULT VALUES``, one empty row.)
+        """
+        if messages:
+            await self._session.execute(_INSERT, [message.model_dump() for message in messages])
 
     async def get(self, conversation_id: UUID, message_id: UUID) -> Message | None:
         return await self._one(

@@ -10,7 +10,14 @@ from uuid import UUID, uuid4
 from sqlalchemy import Row, Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from threadline.database.models import WORKSPACES_TABLE, ConversationRow, MembershipRow, UserRow, WorkspaceRow
+from threadline.database.models import (
+    CONVERSATIONS_TABLE,
+    WORKSPACES_TABLE,
+    ConversationRow,
+    MembershipRow,
+    UserRow,
+    WorkspaceRow,
+)
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict, column_values
@@ -128,12 +135,13 @@ class WorkspaceRepository(Repository):
     async def delete(self, workspace_id: UUID) -> list[Member]:
         """Delete the workspace with everything in it; returns the members it had at that moment.
 
-        Conversations go first, then memberships, then the workspace row: the order in which every other
-        writer locks them (a post locks its conversation, then touches the workspace), so none deadlock.
+        Conversations go first (locked in id order, as a batch of posts locks them), then memberships,
+        then the workspace row: the order in which every other writer locks them (a post locks its
+        conversations, then touches the workspace), so none deadlock.
         """
-        await self._session.execute(
-            delete(ConversationRow).where(ConversationRow.workspace_id == workspace_id)
-        )
+        in_workspace = ConversationRow.workspace_id == workspace_id
+        await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, in_workspace)
+        await self._session.execute(delete(ConversationRow).where(in_workspace))
         removed = (
             await self._session.execute(
                 delete(MembershipRow)
