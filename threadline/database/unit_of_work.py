@@ -78,6 +78,18 @@ class UnitOfWork:
         if exc is not None and _is_connection_error(exc):
             raise Unavailable("The database is unavailable") from exc
 
+    async def use_one_snapshot(self) -> None:
+        """Make every read of this unit of work see the database as of one moment; call it first.
+
+        PostgreSQL's READ COMMITTED takes a new snapshot for each statement, so two reads that must agree
+        (a conversation and its messages) ask for REPEATABLE READ. SQLite runs one transaction at a time
+        here, so its reads agree already.
+        """
+        assert self._session is not None, "use_one_snapshot outside of 'async with'"
+        if not self._database.is_sqlite:
+            with _unavailable_on_connection_errors():
+                await self._session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
     async def commit(self) -> None:
         assert self._session is not None, "commit outside of 'async with'"
         with _unavailable_on_connection_errors():

@@ -62,6 +62,7 @@ class ConversationService:
     ) -> ConversationWithMessages:
         """The conversation with its latest ``INCLUDED_MESSAGES`` messages, oldest first."""
         async with self._uow as uow:
+            await uow.use_one_snapshot()  # so that message_count and the messages agree
             conversation = await require_conversation(uow, actor, conversation_id, Role.VIEWER)
             latest = await uow.messages.window(conversation_id, limit=INCLUDED_MESSAGES)
         return ConversationWithMessages(conversation=conversation, messages=latest.items)

@@ -1,0 +1,73 @@
+"""What a unit of work promises about the reads inside it, on PostgreSQL's default isolation level."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import pytest
+
+from tests.support import databases
+from tests.support.accounts import unique_email
+from threadline.database.engine import Database, create_engine
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.models.domain.conversation import MessageRole, NewMessage
+from threadline.services.message_appender import store_messages
+
+pytestmark = pytest.mark.postgres
+
+
+async def _conversation(database: Database) -> tuple[UUID, UUID]:
+    """An empty conversation, and the user who owns its workspace."""
+    now = datetime.now(UTC)
+    async with UnitOfWork(database) as uow:
+        owner = await uow.users.add(email=unique_email("owner"), name="Owner", password_hash="-", now=now)
+        workspace = await uow.workspaces.add(
+            name="Snapshot", description="", metadata={}, owner_id=owner.id, now=now
+        )
+        conversation = await uow.conversations.add(
+            workspace_id=workspace.id, title="", modality="chat", metadata={}, now=now
+        )
+        await uow.commit()
+    return conversation.id, owner.id
+
+
+async def _post_elsewhere(database: Database, conversation_id: UUID, author_id: UUID) -> None:
+    """A post committed by another transaction."""
+    post = NewMessage(
+        conversation_id=conversation_id,
+        role=MessageRole.USER,
+        content="meanwhile",
+        metadata={},
+        author_id=author_id,
+    )
+    async with UnitOfWork(database) as uow:
+        await store_messages(uow, [post], now=datetime.now(UTC))
+        await uow.commit()
+
+
+async def _count_then_messages(
+    database: Database, conversation_id: UUID, author_id: UUID, *, snapshot: bool
+) -> tuple[int, int]:
+    """The conversation's ``message_count``, then its messages read after another post has committed."""
+    async with UnitOfWork(database) as uow:
+        if snapshot:
+            await uow.use_one_snapshot()
+        conversation = await uow.conversations.get(conversation_id)
+        assert conversation is not None
+        await _post_elsewhere(database, conversation_id, author_id)
+        window = await uow.messages.window(conversation_id, limit=50)
+    return conversation.message_count, len(window.items)
+
+
+async def test_one_snapshot_keeps_every_read_of_the_unit_of_work_in_agreement(postgres_dsn: str) -> None:
+    database = Database(create_engine(databases.sqlalchemy_url(postgres_dsn)))
+    try:
+        conversation_id, author_id = await _conversation(database)
+
+        # Each statement reads anew by default: the two reads disagree.
+        assert await _count_then_messages(database, conversation_id, author_id, snapshot=False) == (0, 1)
+        # In one snapshot the messages read are exactly those counted.
+        assert await _count_then_messages(database, conversation_id, author_id, snapshot=True) == (1, 1)
+    finally:
+        await database.dispose()
