@@ -62,6 +62,29 @@ async def test_register_a_taken_email_in_another_case_is_a_conflict(client: http
 
 
 @pytest.mark.parametrize(
+    "spelling",
+    [
+        pytest.param("Jose\u0301@Example.com", id="decomposed accent"),
+        pytest.param("JOS\u00c9@EXAMPLE.COM", id="upper case"),
+    ],
+)
+async def test_an_email_spelt_another_equivalent_way_finds_the_same_account(
+    client: httpx.AsyncClient, spelling: str
+) -> None:
+    registered = await client.post(
+        "/v1/auth/register", json={"email": "jos\u00e9@example.com", "password": PASSWORD}
+    )
+    assert registered.status_code == 201, registered.text
+
+    login = await client.post("/v1/auth/login", json={"email": spelling, "password": PASSWORD})
+    again = await client.post("/v1/auth/register", json={"email": spelling, "password": PASSWORD})
+
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["id"] == registered.json()["id"]
+    assert_problem(again, 409, "conflict")
+
+
+@pytest.mark.parametrize(
     ("body", "bad_field"),
     [
         pytest.param({"password": PASSWORD}, "email", id="missing email"),

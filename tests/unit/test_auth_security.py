@@ -71,6 +71,15 @@ def test_a_remembered_token_still_expires() -> None:
         issuer.verify(token)
 
 
+def test_a_fresh_token_is_valid_at_a_process_whose_clock_is_behind_the_issuers() -> None:
+    """Any process may check a token that another issued; their clocks never agree to the second."""
+    ahead = TokenIssuer(KEY, access_ttl_seconds=60, stream_ttl_seconds=60, clock=lambda: time.time() + 5)
+    behind = TokenIssuer(KEY, access_ttl_seconds=60, stream_ttl_seconds=60)
+    user_id = uuid4()
+
+    assert behind.verify(ahead.issue(user_id, TokenKind.ACCESS).token) == (user_id, TokenKind.ACCESS)
+
+
 def test_tokens_stay_valid_past_the_memory_of_them() -> None:
     issuer = TokenIssuer(KEY, access_ttl_seconds=60, stream_ttl_seconds=60, remembered=2)
     tokens = {uuid4(): "" for _ in range(5)}

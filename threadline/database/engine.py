@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from threadline.database.inline_sqlite import InlineConnection, connect_inline
@@ -74,8 +74,10 @@ class Database:
             yield session
 
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.exec_driver_sql("SELECT 1")
+        """One round trip, as a transaction like any other: on SQLite it waits its turn on the lock. A
+        connection of its own would wait for the file's write lock instead, stalling the event loop."""
+        async with self.session() as session:
+            await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -8,7 +8,15 @@ from uuid import UUID
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import NotFound, Unauthenticated
 from threadline.models.domain.pagination import Cursor, Page
-from threadline.models.domain.user import Actor, ApiKey, Credential, IssuedToken, NewApiKey, User
+from threadline.models.domain.user import (
+    Actor,
+    ApiKey,
+    Credential,
+    IssuedToken,
+    NewApiKey,
+    User,
+    canonical_email,
+)
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.security import (
     API_KEY_MARK,
@@ -37,13 +45,13 @@ class AuthService:
         password_hash = await self._hasher.hash(password)
         async with self._uow as uow:
             user = await uow.users.add(
-                email=email.lower(), name=name, password_hash=password_hash, now=datetime.now(UTC)
+                email=canonical_email(email), name=name, password_hash=password_hash, now=datetime.now(UTC)
             )
             await uow.commit()
         return user
 
     async def login(self, *, email: str, password: str, client: str) -> tuple[IssuedToken, User]:
-        email = email.lower()
+        email = canonical_email(email)
         keys = (f"email:{email}", f"client:{client}")
         self._throttle.check(*keys)
         # Counted as a failure before the slow password check, so that guesses sent in parallel cannot

@@ -27,7 +27,12 @@ class UserService:
     async def update_me(
         self, *, actor: Actor, name: str | None, password: str | None, current_password: str | None
     ) -> User:
-        """Change the name and/or the password; the slow hashing runs outside the one writing transaction."""
+        """Change the name and/or the password; the slow hashing runs outside the one writing transaction.
+
+        With neither, nothing is written (not even ``updated_at``): the account is answered as it is.
+        """
+        if name is None and password is None:
+            return await self.get_me(actor=actor)
         new_hash = None
         if password is not None:
             await self._check_current_password(actor, current_password)

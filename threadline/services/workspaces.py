@@ -11,7 +11,7 @@ from threadline.errors import Forbidden, NotFound, Unauthenticated, ValidationFa
 from threadline.events.bus import EventBus
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
-from threadline.models.domain.user import Actor
+from threadline.models.domain.user import Actor, canonical_email
 from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
 from threadline.services.access import require_workspace, require_workspace_role
 from threadline.services.events import member_event, workspace_event
@@ -113,7 +113,7 @@ class WorkspaceService:
         _check_assignable(role)
         async with self._uow as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
-            user = await uow.users.get_by_email(email.lower())
+            user = await uow.users.get_by_email(canonical_email(email))
             if user is None:
                 raise NotFound("No user has this email")
             now = _now()

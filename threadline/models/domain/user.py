@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from email_validator import EmailNotValidError, validate_email
+
 from threadline.models.domain.base import DomainModel
+
+
+def canonical_email(email: str) -> str:
+    """The one form in which an email is stored and looked up, however a client spelt it.
+
+    email-validator's normal form (Unicode NFC, the domain's canonical spelling), as registering
+    produces it, then lower-cased: emails compare case-insensitively. Text that is no address at all
+    (a mistyped login) is only lower-cased; it matches no account either way.
+    """
+    with contextlib.suppress(EmailNotValidError):
+        email = validate_email(email, check_deliverability=False).normalized
+    return email.lower()
 
 
 class User(DomainModel):
