@@ -7,13 +7,14 @@ import asyncio
 import json
 from collections.abc import Callable
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation
 from tests.support.event_log import last_event_id
-from tests.support.server import streaming_client
+from tests.support.server import serving, streaming_client
 from tests.support.sse import open_stream
 from tests.support.teams import add_member, create_workspace
 from tests.support.waiting import eventually
@@ -194,3 +195,32 @@ async def test_the_hub_forgets_every_stream_whose_client_left(
         await eventually(idle, within=10)
 
     assert sum(hub.stats().streams.values()) == 0
+
+
+async def test_a_stream_whose_request_body_grows_past_the_limit_ends_and_is_forgotten(
+    app: FastAPI, alice: Account, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A chunked body (no Content-Length) is only found too large as the stream reads it, while it waits
+    for the client to leave: the stream ends there, with a warning, and the hub lets go of it."""
+    hub = app.state.resources.hub
+    async with serving(app) as url:
+        host, port = httpx.URL(url).host, httpx.URL(url).port
+        reader, writer = await asyncio.open_connection(host, port)
+        request = f"GET /v1/events HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n"
+        request += "".join(f"{name}: {value}\r\n" for name, value in alice.headers.items())
+        writer.write(request.encode() + b"\r\n")
+        received = b""
+        async with asyncio.timeout(10):
+            while b"event: ready" not in received:
+                received += await reader.read(4096)
+        body = b"x" * (app.state.resources.settings.max_body_bytes + 1)
+        writer.write(f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+        async def idle() -> bool:
+            return bool(hub.is_idle())
+
+        await eventually(idle, within=10)
+
+    assert "ending a stream: reading its request failed" in [record.getMessage() for record in caplog.records]

@@ -154,6 +154,13 @@ class EventStreamResponse(Response):
 
 
 async def _abort_on_disconnect(receive: Receive, subscription: Subscription) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+    """End the stream when the client leaves, or when its request fails to read (a body over the limit):
+    after that nothing could tell that the client left."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    except Exception:
+        logger.warning("ending a stream: reading its request failed", exc_info=True)
+        subscription.abort("the request could not be read")
+        return
     subscription.abort("the client went away")
