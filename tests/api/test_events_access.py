@@ -3,13 +3,17 @@ workspace, and a stream scoped to something the caller can no longer see ends wi
 
 from __future__ import annotations
 
+import pytest
 from fastapi import FastAPI
 
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
+from tests.support.event_log import hub_reached, last_event_id, log_messages
 from tests.support.server import streaming_client
 from tests.support.sse import SseEvent, open_stream
 from tests.support.teams import add_member, create_workspace
+from threadline.models.domain.event import Event
+from threadline.services.streams import REPLAY_BATCH, OpenedStream, StreamService
 
 
 def kinds(events: list[SseEvent]) -> list[str]:
@@ -114,3 +118,40 @@ async def test_a_new_member_starts_hearing_the_workspace_at_once(
 
     assert kinds(heard) == ["member.added", "message.created"]
     assert heard[1].json()["data"] == message
+
+
+async def test_a_stream_revoked_during_its_replay_sends_the_rest_of_it_first(
+    app: FastAPI, alice: Account, bob: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = await create_workspace(alice)
+    await add_member(alice, workspace["id"], bob, "viewer")
+    conversation = await create_conversation(alice, workspace["id"])
+    start = await last_event_id(app)
+    texts = [f"before {n}" for n in range(REPLAY_BATCH + 10)]
+    await log_messages(app, conversation, texts)
+    await hub_reached(app, await last_event_id(app))
+    replay = StreamService.replay
+
+    async def removed_after_the_first_batch(
+        self: StreamService, stream: OpenedStream, *, after: int
+    ) -> list[Event]:
+        """Bob is removed while his resumed stream replays: between its first and second batch."""
+        events = await replay(self, stream, after=after)
+        if after == start:
+            assert (
+                await alice.delete(f"/v1/workspaces/{workspace['id']}/members/{bob.id}")
+            ).status_code == 204
+            await hub_reached(app, await last_event_id(app))
+            assert stream.subscription.end_reason is not None
+        return events
+
+    monkeypatch.setattr(StreamService, "replay", removed_after_the_first_batch)
+    headers = bob.headers | {"Last-Event-ID": str(start)}
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, f"/v1/workspaces/{workspace['id']}/events", headers=headers) as stream,
+    ):
+        events = await stream.rest()
+
+    assert [event.json()["data"].get("content") for event in events[:-2]] == texts
+    assert kinds(events[-2:]) == ["member.removed", "revoked"]

@@ -27,6 +27,16 @@ class SseEvent:
         return json.loads(self.data)
 
 
+def is_message(message: Mapping[str, Any]) -> Callable[[SseEvent], bool]:
+    """For ``SseStream.until``: the ``message.created`` of ``message``."""
+    return lambda event: event.event == "message.created" and event.json()["data"]["id"] == message["id"]
+
+
+def types_and_contents(events: list[SseEvent]) -> list[tuple[str, str | None]]:
+    """Each event's type, and its message's content (``None`` for other events)."""
+    return [(event.event, event.json()["data"].get("content")) for event in events]
+
+
 class StreamClosed(AssertionError):
     """The server ended the stream while the test still expected an event."""
 

@@ -53,7 +53,7 @@ async def append(
 
 def follow(hub: StreamHub, conversation_id: UUID) -> Subscription:
     subscription = hub.subscribe(StreamKind.CONVERSATION, user_id=uuid4(), topic_id=conversation_id)
-    hub.activate(subscription, {uuid4()})
+    hub.activate(subscription, {uuid4()}, as_of=hub.cursor)
     return subscription
 
 

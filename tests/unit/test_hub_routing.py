@@ -54,7 +54,7 @@ def subscribe(
     """An activated subscription, as the stream service leaves it."""
     subscription = Subscription(kind, user_id=user_id, topic_id=topic_id, capacity=capacity)
     index.add(subscription)
-    index.activate(subscription, workspace_ids if workspace_ids is not None else {W})
+    index.activate(subscription, workspace_ids if workspace_ids is not None else {W}, as_of=0)
     return subscription
 
 
@@ -165,17 +165,58 @@ def test_membership_changes_heard_before_activation_win_over_the_authorisation_r
     index.add(conversation)
     index.add(user)
 
+    read_at = next(_ids)
     deliver(
         index,
         event(EventType.MEMBER_REMOVED, subject=BOB),
         event(EventType.MEMBER_ADDED, OTHER_W, subject=BOB),
     )
     # The authorisation read happened before those changes: it still saw Bob in W, not yet in OTHER_W.
-    index.activate(conversation, {W})
-    index.activate(user, {W})
+    index.activate(conversation, {W}, as_of=read_at)
+    index.activate(user, {W}, as_of=read_at)
 
     assert conversation.end_reason == MEMBERSHIP_ENDED
     assert user.workspace_ids == {OTHER_W}
+
+
+def test_access_changes_no_newer_than_the_authorisation_read_change_nothing(index: SubscriberIndex) -> None:
+    """The hub may read the log later than a stream's authorisation did (it lags, or another process wrote):
+    changes the read already reflects must not change the stream again, heard before activation or after."""
+    removed, added = event(EventType.MEMBER_REMOVED, subject=BOB), event(EventType.MEMBER_ADDED, subject=BOB)
+    kinds = [(StreamKind.WORKSPACE, W), (StreamKind.CONVERSATION, C), (StreamKind.USER, None)]
+    early = [Subscription(kind, user_id=BOB, topic_id=topic, capacity=10) for kind, topic in kinds]
+    late = [Subscription(kind, user_id=BOB, topic_id=topic, capacity=10) for kind, topic in kinds]
+    for subscription in early:
+        index.add(subscription)
+    deliver(index, removed, added)
+    for subscription in late:
+        index.add(subscription)
+    # Both authorisation reads saw the log up to the re-adding: Bob a member of W.
+    for subscription in early + late:
+        index.activate(subscription, {W}, as_of=added.id)
+    deliver(index, removed, added)
+
+    later = message()
+    deliver(index, later)
+    for subscription in early + late:
+        assert not subscription.closed
+        assert subscription.workspace_ids == {W}
+        assert received(subscription)[-1] == later.id
+
+
+def test_an_access_change_newer_than_the_authorisation_read_still_applies(index: SubscriberIndex) -> None:
+    workspace = Subscription(StreamKind.WORKSPACE, user_id=BOB, topic_id=W, capacity=10)
+    user = Subscription(StreamKind.USER, user_id=BOB, topic_id=None, capacity=10)
+    index.add(workspace)
+    index.add(user)
+    read_at = next(_ids)
+    index.activate(workspace, {W}, as_of=read_at)
+    index.activate(user, {W}, as_of=read_at)
+
+    deliver(index, event(EventType.MEMBER_REMOVED, subject=BOB))
+
+    assert workspace.end_reason == MEMBERSHIP_ENDED
+    assert user.workspace_ids == set()
 
 
 def test_a_full_queue_aborts_only_its_own_subscription(index: SubscriberIndex) -> None:

@@ -93,10 +93,14 @@ class EventStreamResponse(Response):
         return prelude
 
     async def _replay(self, send: Send) -> int:
-        """Send the stored events the client missed; returns the id after which live frames are new."""
+        """Send the stored events the client missed; returns the id after which live frames are new.
+
+        A stream whose access ended meanwhile still replays in full: the replay sends only what the user
+        could see, and ``revoked`` comes after it.
+        """
         stream = self._stream
         position = stream.resume_after
-        while position < stream.replay_through and not self._subscription.closed:
+        while position < stream.replay_through and self._subscription.abort_reason is None:
             try:
                 events = await self._streams.replay(stream, after=position)
             except Unavailable:

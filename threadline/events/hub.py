@@ -90,9 +90,10 @@ class StreamHub:
         self._index.add(subscription)
         return subscription
 
-    def activate(self, subscription: Subscription, workspace_ids: Collection[UUID]) -> int:
-        """Complete an authorised subscription; returns the id after which it receives every event live."""
-        self._index.activate(subscription, workspace_ids)
+    def activate(self, subscription: Subscription, workspace_ids: Collection[UUID], *, as_of: int) -> int:
+        """Complete a subscription authorised for ``workspace_ids`` by a read of the log at position
+        ``as_of``; returns the id after which it receives every event live."""
+        self._index.activate(subscription, workspace_ids, as_of=as_of)
         return self._cursor
 
     def unsubscribe(self, subscription: Subscription) -> None:

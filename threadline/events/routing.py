@@ -48,17 +48,22 @@ class SubscriberIndex:
             _pop(index, key, subscription)
         self.counts[subscription.kind] -= 1
 
-    def activate(self, subscription: Subscription, workspace_ids: Collection[UUID]) -> None:
-        """Complete a subscription with the workspaces its authorisation found.
+    def activate(self, subscription: Subscription, workspace_ids: Collection[UUID], *, as_of: int) -> None:
+        """Complete a subscription with the workspaces its authorisation found at log position ``as_of``.
 
-        Membership changes the hub saw since the subscription began are newer than (or as new as) that
-        read, so they win over it.
+        The hub may lag the log or run ahead of that read (another process wrote), so a membership change
+        counts only if its event is newer than ``as_of``: older ones are in the read already, newer ones
+        (heard meanwhile or later) win over it.
         """
         changes, subscription.pending_access = subscription.pending_access or {}, None
+        subscription.as_of = as_of
         if subscription.closed:
             return
-        granted = {workspace_id for workspace_id in workspace_ids if changes.get(workspace_id, True)}
-        granted |= {workspace_id for workspace_id, member in changes.items() if member}
+        later = {
+            workspace_id: member for workspace_id, (event_id, member) in changes.items() if event_id > as_of
+        }
+        granted = {workspace_id for workspace_id in workspace_ids if later.get(workspace_id, True)}
+        granted |= {workspace_id for workspace_id, member in later.items() if member}
         if subscription.kind is StreamKind.USER:
             for workspace_id in granted:
                 self._grant(subscription, workspace_id)
@@ -107,23 +112,26 @@ class SubscriberIndex:
 
     def _apply_access_change(self, event: Event) -> None:
         if event.type is EventType.MEMBER_ADDED and event.subject_user_id is not None:
-            self._membership_changed(event.subject_user_id, event.workspace_id, member=True)
+            self._membership_changed(event, event.subject_user_id, member=True)
         elif event.type is EventType.MEMBER_REMOVED and event.subject_user_id is not None:
-            self._membership_changed(event.subject_user_id, event.workspace_id, member=False)
+            self._membership_changed(event, event.subject_user_id, member=False)
         elif event.type is EventType.WORKSPACE_DELETED:
-            for subscription in list(self._by_workspace.get(event.workspace_id, ())):
+            for subscription in _newer_than_its_read(event, self._by_workspace.get(event.workspace_id, ())):
                 if subscription.kind is StreamKind.USER:
                     self._withdraw(subscription, event.workspace_id)
                 else:
                     self._end(subscription, WORKSPACE_DELETED)
         elif event.type is EventType.CONVERSATION_DELETED and event.conversation_id is not None:
-            for subscription in list(self._by_conversation.get(event.conversation_id, ())):
+            for subscription in _newer_than_its_read(
+                event, self._by_conversation.get(event.conversation_id, ())
+            ):
                 self._end(subscription, CONVERSATION_DELETED)
 
-    def _membership_changed(self, user_id: UUID, workspace_id: UUID, *, member: bool) -> None:
-        for subscription in list(self._by_user.get(user_id, ())):
+    def _membership_changed(self, event: Event, user_id: UUID, *, member: bool) -> None:
+        workspace_id = event.workspace_id
+        for subscription in _newer_than_its_read(event, self._by_user.get(user_id, ())):
             if subscription.pending_access is not None:
-                subscription.pending_access[workspace_id] = member
+                subscription.pending_access[workspace_id] = (event.id, member)
             elif subscription.kind is StreamKind.USER:
                 if member:
                     self._grant(subscription, workspace_id)
@@ -143,6 +151,12 @@ class SubscriberIndex:
     def _end(self, subscription: Subscription, reason: str) -> None:
         subscription.end(reason)
         self.remove(subscription)
+
+
+def _newer_than_its_read(event: Event, subscriptions: Collection[Subscription]) -> list[Subscription]:
+    """The subscriptions whose access ``event`` may change: its authorisation read came before it (a
+    subscription still being authorised has ``as_of`` 0 and records the change until it knows)."""
+    return [subscription for subscription in subscriptions if event.id > subscription.as_of]
 
 
 def _put(index: _Index, key: UUID, subscription: Subscription) -> None:

@@ -38,6 +38,7 @@ class Subscription:
         "_write_cancelled",
         "_writer",
         "abort_reason",
+        "as_of",
         "end_reason",
         "kind",
         "pending_access",
@@ -53,8 +54,11 @@ class Subscription:
         """The workspace or conversation the stream follows; ``None`` for a user's own stream."""
         self.workspace_ids: set[UUID] = {topic_id} if kind is StreamKind.WORKSPACE and topic_id else set()
         """The workspaces whose access this stream depends on (for a user's stream: all it hears)."""
-        self.pending_access: dict[UUID, bool] | None = {}
-        """Until authorisation completes: the membership changes of this user the hub has seen meanwhile."""
+        self.pending_access: dict[UUID, tuple[int, bool]] | None = {}
+        """Until authorisation completes: the latest change of this user's membership the hub has seen
+        meanwhile in each workspace, as its event id and whether it made the user a member."""
+        self.as_of = 0
+        """The log position the authorisation read reflects: access changes up to it are already in it."""
         self.end_reason: str | None = None
         self.abort_reason: str | None = None
         self._capacity = capacity

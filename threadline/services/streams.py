@@ -1,21 +1,23 @@
 """Opening event streams (API.md §6): who may follow what, and where a resumed stream picks up.
 
 A stream subscribes to the hub first and only then reads the database to authorise and scope itself:
-a membership change committed in between is then either in that read or heard live, never lost.
+a membership change committed in between is then either in that read or heard live, never lost. That
+read also takes the log's newest id, the position at which the memberships it found hold: the hub applies
+only later access changes, and a resumed stream's replay derives from the log's membership events what
+the user could see at each earlier point.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.hub import StreamHub
 from threadline.events.subscription import StreamKind, Subscription
-from threadline.models.domain.event import Event
+from threadline.models.domain.event import Event, EventType
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_conversation_role, require_workspace_role
@@ -25,12 +27,18 @@ _EVENT_ID = re.compile(r"[0-9]{1,19}")
 """Event ids are positive 64-bit integers, written in decimal."""
 
 
+Period = tuple[int | None, int | None]
+"""Event ids from the first to the last, both included, over which a user was a member; ``None``: open."""
+_THROUGHOUT: tuple[Period, ...] = ((None, None),)
+
+
 @dataclass(frozen=True)
 class ReplayScope:
-    """Which stored events a stream replays: a conversation's, or some workspaces' plus a user's own."""
+    """Which stored events a stream replays: those of its workspaces (or of its conversation in them) from
+    while the user was a member, and for a user's own stream their membership changes anywhere."""
 
+    workspaces: Mapping[UUID, tuple[Period, ...]]
     conversation_id: UUID | None = None
-    workspace_ids: frozenset[UUID] = field(default_factory=frozenset)
     subject_user_id: UUID | None = None
 
 
@@ -48,7 +56,8 @@ class OpenedStream:
     """Why the client's ``Last-Event-ID`` cannot be resumed from (it should reload over REST), if so."""
 
 
-_Authorize = Callable[[UnitOfWork], Awaitable[tuple[set[UUID], ReplayScope]]]
+_Authorize = Callable[[UnitOfWork], Awaitable[set[UUID]]]
+"""Checks the caller may open the stream; returns the workspaces it is scoped to (raises if none)."""
 
 
 class StreamService:
@@ -61,11 +70,8 @@ class StreamService:
     async def open_user_stream(self, *, actor: Actor, resume_from: str | None) -> OpenedStream:
         """Every workspace the caller belongs to, and the caller's own membership changes anywhere."""
 
-        async def authorize(uow: UnitOfWork) -> tuple[set[UUID], ReplayScope]:
-            workspace_ids = await uow.access.workspace_ids_for_user(actor.user_id)
-            return workspace_ids, ReplayScope(
-                workspace_ids=frozenset(workspace_ids), subject_user_id=actor.user_id
-            )
+        async def authorize(uow: UnitOfWork) -> set[UUID]:
+            return await uow.access.workspace_ids_for_user(actor.user_id)
 
         return await self._open(actor, StreamKind.USER, None, resume_from, authorize)
 
@@ -74,9 +80,9 @@ class StreamService:
     ) -> OpenedStream:
         """One workspace's events, for its members."""
 
-        async def authorize(uow: UnitOfWork) -> tuple[set[UUID], ReplayScope]:
+        async def authorize(uow: UnitOfWork) -> set[UUID]:
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
-            return {workspace_id}, ReplayScope(workspace_ids=frozenset({workspace_id}))
+            return {workspace_id}
 
         return await self._open(actor, StreamKind.WORKSPACE, workspace_id, resume_from, authorize)
 
@@ -85,9 +91,9 @@ class StreamService:
     ) -> OpenedStream:
         """One conversation's events, for the members of its workspace."""
 
-        async def authorize(uow: UnitOfWork) -> tuple[set[UUID], ReplayScope]:
+        async def authorize(uow: UnitOfWork) -> set[UUID]:
             workspace_id, _ = await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
-            return {workspace_id}, ReplayScope(conversation_id=conversation_id)
+            return {workspace_id}
 
         return await self._open(actor, StreamKind.CONVERSATION, conversation_id, resume_from, authorize)
 
@@ -99,7 +105,7 @@ class StreamService:
                 after,
                 limit=REPLAY_BATCH,
                 conversation_id=scope.conversation_id,
-                workspace_ids=scope.workspace_ids,
+                workspaces=scope.workspaces,
                 subject_user_id=scope.subject_user_id,
             )
         return [event for event in events if event.id <= stream.replay_through]
@@ -118,25 +124,79 @@ class StreamService:
         subscription = self._hub.subscribe(kind, user_id=actor.user_id, topic_id=topic_id)
         try:
             async with self._uow as uow:
-                workspace_ids, scope = await authorize(uow)
+                # The memberships read hold at the log's newest id read with them (``as_of``): the hub
+                # ignores older access changes, and the replay works back from there.
+                await uow.use_one_snapshot()
+                workspace_ids = await authorize(uow)
                 oldest, newest = await uow.events.bounds()
-            live_after = self._hub.activate(subscription, workspace_ids)
+            as_of = newest or 0
+            live_after = self._hub.activate(subscription, workspace_ids, as_of=as_of)
+            resume_after, reset_reason = resume_point(
+                resume_from, oldest=oldest, newest=newest, live_after=live_after
+            )
+            # Whatever the hub reads later and the read already reflects is replayed, not heard live.
+            replay_through = max(as_of, live_after)
+            changes: list[Event] = []
+            if resume_after < replay_through:
+                async with self._uow as uow:
+                    changes = await uow.events.access_changes(
+                        actor.user_id, after=resume_after, through=replay_through
+                    )
+                if kind is not StreamKind.USER:
+                    # A workspace or conversation stream replays its one workspace, whatever else changed.
+                    changes = [change for change in changes if change.workspace_id in workspace_ids]
         except BaseException:
             self._hub.unsubscribe(subscription)
             raise
-        if scope.subject_user_id is not None:
-            # A membership heard live between the read and activation joins the replay too.
-            scope = dataclasses.replace(scope, workspace_ids=frozenset(subscription.workspace_ids))
-        resume_after, reset_reason = resume_point(
-            resume_from, oldest=oldest, newest=newest, live_after=live_after
-        )
         return OpenedStream(
             subscription=subscription,
-            scope=scope,
+            scope=ReplayScope(
+                workspaces=membership_periods(workspace_ids, changes),
+                conversation_id=topic_id if kind is StreamKind.CONVERSATION else None,
+                subject_user_id=actor.user_id if kind is StreamKind.USER else None,
+            ),
             resume_after=resume_after,
-            replay_through=live_after,
+            replay_through=replay_through,
             reset_reason=reset_reason,
         )
+
+
+def membership_periods(
+    workspace_ids: Collection[UUID], changes: Sequence[Event]
+) -> dict[UUID, tuple[Period, ...]]:
+    """When the user was a member of each workspace over a replay, so that it sends what a live stream did.
+
+    ``workspace_ids`` are the user's workspaces when the stream opened; ``changes`` the log's changes of the
+    user's access over the replay, oldest first (``EventRepository.access_changes``). A workspace without
+    changes keeps its membership throughout. The changes of a workspace tell the rest by themselves: each
+    says what held before it. A user is a member at the events that add and remove them (a live stream
+    hears both), and no longer once their workspace is deleted.
+    """
+    by_workspace: dict[UUID, list[Event]] = {}
+    for change in changes:
+        by_workspace.setdefault(change.workspace_id, []).append(change)
+    periods = {
+        workspace_id: _THROUGHOUT for workspace_id in workspace_ids if workspace_id not in by_workspace
+    }
+    for workspace_id, workspace_changes in by_workspace.items():
+        if found := tuple(_periods(workspace_changes)):
+            periods[workspace_id] = found
+    return periods
+
+
+def _periods(changes: Sequence[Event]) -> Iterator[Period]:
+    """One workspace's membership periods, from its changes alone: each says what held before it."""
+    member = changes[0].type is not EventType.MEMBER_ADDED
+    since: int | None = None
+    for change in changes:
+        joins = change.type is EventType.MEMBER_ADDED
+        if joins and not member:
+            member, since = True, change.id
+        elif member and not joins:
+            member = False
+            yield since, change.id
+    if member:
+        yield since, None
 
 
 def resume_point(

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Row, delete, func, insert, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Result,
+    Row,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from threadline.database.models import EVENTS_TABLE, EventRow
@@ -24,6 +38,10 @@ _LOG = EVENTS_TABLE
 # A Core INSERT on the table: it runs for every change, and the ORM's machinery would double its cost.
 _INSERT = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
 _NEWEST_ID = select(func.max(_LOG.c.id))
+_MEMBERSHIP_TYPES = (EventType.MEMBER_ADDED, EventType.MEMBER_REMOVED)
+
+IdRange = tuple[int | None, int | None]
+"""Event ids from the first to the last, both included; ``None`` leaves that side open."""
 
 
 def _row(event: NewEvent, now: datetime) -> dict[str, Any]:
@@ -36,6 +54,24 @@ def _row(event: NewEvent, now: datetime) -> dict[str, Any]:
         "payload": event.data,
         "created_at": now,
     }
+
+
+def _in_ranges(workspaces: Mapping[UUID, Sequence[IdRange]]) -> ColumnElement[bool]:
+    """Events of the workspaces, each within its ranges: one ``IN`` for those without bounds."""
+    unbounded = [workspace_id for workspace_id, ranges in workspaces.items() if (None, None) in ranges]
+    terms: list[ColumnElement[bool]] = [_LOG.c.workspace_id.in_(unbounded)] if unbounded else []
+    for workspace_id, ranges in workspaces.items():
+        if ranges and workspace_id not in unbounded:
+            terms.append(and_(_LOG.c.workspace_id == workspace_id, or_(*map(_id_within, ranges))))
+    return or_(false(), *terms)
+
+
+def _id_within(bounds: IdRange) -> ColumnElement[bool]:
+    first, last = bounds
+    return and_(
+        true() if first is None else _LOG.c.id >= first,
+        true() if last is None else _LOG.c.id <= last,
+    )
 
 
 def to_event(row: Row[Any]) -> Event:
@@ -82,23 +118,42 @@ class EventRepository(Repository):
         *,
         limit: int,
         conversation_id: UUID | None = None,
-        workspace_ids: Collection[UUID] | None = None,
+        workspaces: Mapping[UUID, Sequence[IdRange]] | None = None,
         subject_user_id: UUID | None = None,
     ) -> list[Event]:
         """Events after ``after_id`` within one stream's scope, in id order.
 
-        The scope is a conversation, or a set of workspaces plus the membership events of one user.
+        The scope is the events of a conversation, or of some workspaces, or of a conversation in them,
+        each workspace's only within its id ranges; plus the membership events of ``subject_user_id``.
         """
         scope: list[ColumnElement[bool]] = []
         if conversation_id is not None:
             scope.append(_LOG.c.conversation_id == conversation_id)
-        if workspace_ids:
-            scope.append(_LOG.c.workspace_id.in_(list(workspace_ids)))
+        if workspaces is not None:
+            scope.append(_in_ranges(workspaces))
+        selected = [and_(*scope)] if scope else []
         if subject_user_id is not None:
-            scope.append(_LOG.c.subject_user_id == subject_user_id)
-        if not scope:
+            selected.append(_LOG.c.subject_user_id == subject_user_id)
+        if not selected:
             return []
-        return await self._read(_LOG.c.id > after_id, or_(*scope), limit=limit)
+        return await self._read(_LOG.c.id > after_id, or_(*selected), limit=limit)
+
+    async def access_changes(self, user_id: UUID, *, after: int, through: int) -> list[Event]:
+        """What changed which workspaces the user could see over ``(after, through]``, in id order: their own
+        ``member.added`` and ``member.removed``, and the ``workspace.deleted`` of workspaces they left there.
+
+        A ``UNION ALL``, not an ``OR``: each part then reads its own index instead of the whole window.
+        """
+        window = (_LOG.c.id > after, _LOG.c.id <= through)
+        own = (_LOG.c.subject_user_id == user_id, *window)
+        left = select(_LOG.c.workspace_id).where(*own, _LOG.c.type == EventType.MEMBER_REMOVED)
+        changes = union_all(
+            select(_LOG).where(*own, _LOG.c.type.in_(_MEMBERSHIP_TYPES)),
+            select(_LOG).where(
+                _LOG.c.workspace_id.in_(left), _LOG.c.type == EventType.WORKSPACE_DELETED, *window
+            ),
+        ).subquery()
+        return self._decode(await self._session.execute(select(changes).order_by(changes.c.id)))
 
     async def bounds(self) -> tuple[int | None, int | None]:
         """The oldest and newest ids still in the log.
@@ -139,6 +194,10 @@ class EventRepository(Repository):
     async def _read(self, *conditions: ColumnElement[bool], limit: int) -> list[Event]:
         """Plain table rows, not ORM entities: the hub runs this after every ring."""
         result = await self._session.execute(select(_LOG).where(*conditions).order_by(_LOG.c.id).limit(limit))
+        return self._decode(result)
+
+    @staticmethod
+    def _decode(result: Result[Any]) -> list[Event]:
         events = []
         for row in result:
             try:
