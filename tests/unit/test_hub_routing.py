@@ -147,6 +147,18 @@ def test_a_deleted_workspace_ends_its_streams_and_leaves_user_streams_open(index
     assert not user.closed
 
 
+def test_a_deleted_workspace_ends_the_streams_of_its_conversations_for_that_reason(
+    index: SubscriberIndex,
+) -> None:
+    inside = subscribe(index, StreamKind.CONVERSATION, topic_id=C)
+    elsewhere = subscribe(index, StreamKind.CONVERSATION, topic_id=OTHER_C, workspace_ids={OTHER_W})
+
+    deliver(index, event(EventType.WORKSPACE_DELETED), event(EventType.MEMBER_REMOVED, subject=ALICE))
+
+    assert inside.end_reason == WORKSPACE_DELETED
+    assert not elsewhere.closed
+
+
 def test_a_deleted_conversation_is_delivered_then_ends_its_streams(index: SubscriberIndex) -> None:
     conversation = subscribe(index, StreamKind.CONVERSATION, topic_id=C)
 

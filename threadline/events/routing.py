@@ -121,6 +121,16 @@ class SubscriberIndex:
                     self._withdraw(subscription, event.workspace_id)
                 else:
                     self._end(subscription, WORKSPACE_DELETED)
+            # Conversation streams are indexed by conversation; a workspace is deleted rarely enough to look
+            # through them all, so that they too end for the reason that is true.
+            in_workspace = [
+                subscription
+                for subscriptions in self._by_conversation.values()
+                for subscription in subscriptions
+                if event.workspace_id in subscription.workspace_ids
+            ]
+            for subscription in _newer_than_its_read(event, in_workspace):
+                self._end(subscription, WORKSPACE_DELETED)
         elif event.type is EventType.CONVERSATION_DELETED and event.conversation_id is not None:
             for subscription in _newer_than_its_read(
                 event, self._by_conversation.get(event.conversation_id, ())
