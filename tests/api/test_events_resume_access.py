@@ -100,6 +100,9 @@ async def test_a_resumed_stream_of_a_deleted_workspace_tells_only_what_a_live_on
             marker = await post_message(bob, own_conversation["id"], "after")
             live_events = await live.until(is_message(marker))
         replayed = await resumed(http, "/v1/events", bob, start, marker)
+        # A client can also drop between the deletion and the removals written with it.
+        deleted_id = int(live_events[0].id)
+        resumed_inside = await resumed(http, "/v1/events", bob, deleted_id, marker)
 
     # The other members' removals come after the workspace is gone: Bob hears only of his own.
     assert [event.event for event in live_events] == [
@@ -108,3 +111,4 @@ async def test_a_resumed_stream_of_a_deleted_workspace_tells_only_what_a_live_on
         "message.created",
     ]
     assert [event.id for event in replayed] == [event.id for event in live_events]
+    assert [event.id for event in resumed_inside] == [event.id for event in live_events[1:]]

@@ -32,9 +32,13 @@ class SubscriberIndex:
         """Workspace streams and users' own streams: both hear every event of the workspace."""
         self._by_user: _Index = {}
         """Every subscription of a user, for the membership events that change what it may see."""
+        self._pending: set[Subscription] = set()
+        """Subscriptions still being authorised, for the workspace deletions they must hear of."""
         self.counts: Counter[StreamKind] = Counter()
 
     def add(self, subscription: Subscription) -> None:
+        if subscription.pending_access is not None:
+            self._pending.add(subscription)
         _put(self._by_user, subscription.user_id, subscription)
         for index, key in self._places(subscription):
             _put(index, key, subscription)
@@ -42,6 +46,7 @@ class SubscriberIndex:
 
     def remove(self, subscription: Subscription) -> None:
         """Forget the subscription everywhere; removing it twice is harmless."""
+        self._pending.discard(subscription)
         if not _pop(self._by_user, subscription.user_id, subscription):
             return
         for index, key in self._places(subscription):
@@ -55,22 +60,29 @@ class SubscriberIndex:
         counts only if its event is newer than ``as_of``: older ones are in the read already, newer ones
         (heard meanwhile or later) win over it.
         """
+        self._pending.discard(subscription)
         changes, subscription.pending_access = subscription.pending_access or {}, None
         subscription.as_of = as_of
         if subscription.closed:
             return
-        later = {
-            workspace_id: member for workspace_id, (event_id, member) in changes.items() if event_id > as_of
+        later = {workspace_id: change for workspace_id, change in changes.items() if change.id > as_of}
+        member = {
+            workspace_id: change.type is EventType.MEMBER_ADDED for workspace_id, change in later.items()
         }
-        granted = {workspace_id for workspace_id in workspace_ids if later.get(workspace_id, True)}
-        granted |= {workspace_id for workspace_id, member in later.items() if member}
+        granted = {workspace_id for workspace_id in workspace_ids if member.get(workspace_id, True)}
+        granted |= {workspace_id for workspace_id, joined in member.items() if joined}
         if subscription.kind is StreamKind.USER:
             for workspace_id in granted:
                 self._grant(subscription, workspace_id)
         elif set(workspace_ids) <= granted:
             subscription.workspace_ids.update(workspace_ids)
         else:
-            self._end(subscription, MEMBERSHIP_ENDED)
+            deleted = {
+                workspace_id
+                for workspace_id, change in later.items()
+                if change.type is EventType.WORKSPACE_DELETED
+            }
+            self._end(subscription, WORKSPACE_DELETED if deleted & set(workspace_ids) else MEMBERSHIP_ENDED)
 
     def deliver(self, event: Event, frame: Frame) -> None:
         overflowed = [subscription for subscription in self._audience(event) if not subscription.offer(frame)]
@@ -116,6 +128,8 @@ class SubscriberIndex:
         elif event.type is EventType.MEMBER_REMOVED and event.subject_user_id is not None:
             self._membership_changed(event, event.subject_user_id, member=False)
         elif event.type is EventType.WORKSPACE_DELETED:
+            for subscription in self._pending:
+                _remember(subscription, event)
             for subscription in _newer_than_its_read(event, self._by_workspace.get(event.workspace_id, ())):
                 if subscription.kind is StreamKind.USER:
                     self._withdraw(subscription, event.workspace_id)
@@ -141,7 +155,7 @@ class SubscriberIndex:
         workspace_id = event.workspace_id
         for subscription in _newer_than_its_read(event, self._by_user.get(user_id, ())):
             if subscription.pending_access is not None:
-                subscription.pending_access[workspace_id] = (event.id, member)
+                _remember(subscription, event)
             elif subscription.kind is StreamKind.USER:
                 if member:
                     self._grant(subscription, workspace_id)
@@ -161,6 +175,14 @@ class SubscriberIndex:
     def _end(self, subscription: Subscription, reason: str) -> None:
         subscription.end(reason)
         self.remove(subscription)
+
+
+def _remember(subscription: Subscription, change: Event) -> None:
+    """Keep an access change heard while the subscription is being authorised; a deletion is final."""
+    assert subscription.pending_access is not None
+    earlier = subscription.pending_access.get(change.workspace_id)
+    if earlier is None or earlier.type is not EventType.WORKSPACE_DELETED:
+        subscription.pending_access[change.workspace_id] = change
 
 
 def _newer_than_its_read(event: Event, subscriptions: Collection[Subscription]) -> list[Subscription]:

@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
+from threadline.models.domain.event import Event
+
 _T = TypeVar("_T")
 
 
@@ -54,9 +56,10 @@ class Subscription:
         """The workspace or conversation the stream follows; ``None`` for a user's own stream."""
         self.workspace_ids: set[UUID] = {topic_id} if kind is StreamKind.WORKSPACE and topic_id else set()
         """The workspaces whose access this stream depends on (for a user's stream: all it hears)."""
-        self.pending_access: dict[UUID, tuple[int, bool]] | None = {}
-        """Until authorisation completes: the latest change of this user's membership the hub has seen
-        meanwhile in each workspace, as its event id and whether it made the user a member."""
+        self.pending_access: dict[UUID, Event] | None = {}
+        """Until authorisation completes: per workspace, the latest event the hub has seen meanwhile that
+        changes this user's access to it (their ``member.added`` or ``member.removed``, or its deletion,
+        which no later change replaces)."""
         self.as_of = 0
         """The log position the authorisation read reflects: access changes up to it are already in it."""
         self.end_reason: str | None = None

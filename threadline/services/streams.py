@@ -101,14 +101,14 @@ class StreamService:
         """The next batch of the stream's stored events after ``after``; ``[]`` once replay is done."""
         scope = stream.scope
         async with self._uow as uow:
-            events = await uow.events.replay(
+            return await uow.events.replay(
                 after,
                 limit=REPLAY_BATCH,
+                through=stream.replay_through,
                 conversation_id=scope.conversation_id,
                 workspaces=scope.workspaces,
                 subject_user_id=scope.subject_user_id,
             )
-        return [event for event in events if event.id <= stream.replay_through]
 
     def close(self, stream: OpenedStream) -> None:
         self._hub.unsubscribe(stream.subscription)
@@ -139,8 +139,13 @@ class StreamService:
             changes: list[Event] = []
             if resume_after < replay_through:
                 async with self._uow as uow:
+                    # From the resume point, or from the read if a client claims a later one: the
+                    # memberships read hold only at ``as_of``.
                     changes = await uow.events.access_changes(
-                        actor.user_id, after=resume_after, through=replay_through
+                        actor.user_id,
+                        after=min(resume_after, as_of),
+                        through=replay_through,
+                        workspace_ids=workspace_ids,
                     )
                 if kind is not StreamKind.USER:
                     # A workspace or conversation stream replays its one workspace, whatever else changed.

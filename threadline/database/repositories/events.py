@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -117,11 +117,12 @@ class EventRepository(Repository):
         after_id: int,
         *,
         limit: int,
+        through: int | None = None,
         conversation_id: UUID | None = None,
         workspaces: Mapping[UUID, Sequence[IdRange]] | None = None,
         subject_user_id: UUID | None = None,
     ) -> list[Event]:
-        """Events after ``after_id`` within one stream's scope, in id order.
+        """Events after ``after_id`` (and up to ``through``) within one stream's scope, in id order.
 
         The scope is the events of a conversation, or of some workspaces, or of a conversation in them,
         each workspace's only within its id ranges; plus the membership events of ``subject_user_id``.
@@ -136,24 +137,31 @@ class EventRepository(Repository):
             selected.append(_LOG.c.subject_user_id == subject_user_id)
         if not selected:
             return []
-        return await self._read(_LOG.c.id > after_id, or_(*selected), limit=limit)
+        bounds = [_LOG.c.id > after_id] + ([] if through is None else [_LOG.c.id <= through])
+        return await self._read(*bounds, or_(*selected), limit=limit)
 
-    async def access_changes(self, user_id: UUID, *, after: int, through: int) -> list[Event]:
+    async def access_changes(
+        self, user_id: UUID, *, after: int, through: int, workspace_ids: Collection[UUID]
+    ) -> list[Event]:
         """What changed which workspaces the user could see over ``(after, through]``, in id order: their own
-        ``member.added`` and ``member.removed``, and the ``workspace.deleted`` of workspaces they left there.
+        ``member.added`` and ``member.removed`` there, and the ``workspace.deleted`` (up to ``through``) of
+        ``workspace_ids`` and of the workspaces those changes name.
 
-        A ``UNION ALL``, not an ``OR``: each part then reads its own index instead of the whole window.
+        A deletion may come before ``after``: deleting a workspace writes ``workspace.deleted`` and then
+        each member's ``member.removed``, and a client can resume between the two. The parts are a
+        ``UNION ALL``, not an ``OR``, so that each reads its own index instead of the whole window.
         """
-        window = (_LOG.c.id > after, _LOG.c.id <= through)
-        own = (_LOG.c.subject_user_id == user_id, *window)
-        left = select(_LOG.c.workspace_id).where(*own, _LOG.c.type == EventType.MEMBER_REMOVED)
+        own = (_LOG.c.subject_user_id == user_id, _LOG.c.id > after, _LOG.c.id <= through)
+        named = select(_LOG.c.workspace_id).where(*own, _LOG.c.type.in_(_MEMBERSHIP_TYPES))
+        deleted = (_LOG.c.type == EventType.WORKSPACE_DELETED, _LOG.c.id <= through)
         changes = union_all(
             select(_LOG).where(*own, _LOG.c.type.in_(_MEMBERSHIP_TYPES)),
-            select(_LOG).where(
-                _LOG.c.workspace_id.in_(left), _LOG.c.type == EventType.WORKSPACE_DELETED, *window
-            ),
+            select(_LOG).where(_LOG.c.workspace_id.in_(named), *deleted),
+            select(_LOG).where(_LOG.c.workspace_id.in_(list(workspace_ids)), *deleted),
         ).subquery()
-        return self._decode(await self._session.execute(select(changes).order_by(changes.c.id)))
+        found = self._decode(await self._session.execute(select(changes).order_by(changes.c.id)))
+        # A deletion of a workspace both named and given comes twice.
+        return list({event.id: event for event in found}.values())
 
     async def bounds(self) -> tuple[int | None, int | None]:
         """The oldest and newest ids still in the log.
