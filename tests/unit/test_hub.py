@@ -144,6 +144,22 @@ async def test_closing_the_hub_ends_every_stream(database: Database) -> None:
     assert hub.is_idle()
 
 
+async def test_the_pruner_drops_only_a_prefix_of_the_log(database: Database) -> None:
+    """``created_at`` is taken before the log's lock, so it can run against id order by a little: an old
+    event committed after a newer one stays until everything before it may go."""
+    conversation_id = uuid4()
+    expired = await append(database, conversation_id, age=timedelta(days=8))
+    kept = await append(database, conversation_id, age=timedelta(days=6))
+    late = await append(database, conversation_id, age=timedelta(days=8))
+
+    await RetentionPruner(database, event_retention=timedelta(days=7), interval_seconds=3600).prune()
+
+    async with UnitOfWork(database) as uow:
+        remaining = [event.id for event in await uow.events.after(0, limit=10)]
+    assert expired < kept < late
+    assert remaining == [kept, late]
+
+
 async def test_the_pruner_drops_events_past_retention_and_keeps_the_rest(database: Database) -> None:
     old = await append(database, uuid4(), 2, age=timedelta(days=8))
     recent = await append(database, uuid4())

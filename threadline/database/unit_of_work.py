@@ -102,14 +102,21 @@ _REPOSITORIES = tuple(UnitOfWork.__annotations__)
 _TRANSIENT_SQLSTATES = {"40001", "40P01"}
 """Serialization failure and deadlock: PostgreSQL aborted the transaction; a retry can succeed."""
 
+_UNAVAILABLE_SQLSTATE_CLASSES = {"08", "53", "57", "3D"}
+"""Connection exceptions, insufficient resources (too many connections), operator intervention (shutting
+down, starting up, a statement cancelled) and a database that does not exist (dropped, not yet created):
+asyncpg raises them on connecting, and SQLAlchemy passes them on as a plain ``DBAPIError``."""
+
 
 def _is_connection_error(error: BaseException) -> bool:
     """Errors of the database's availability, not of the request: they answer 503, never 500."""
     if isinstance(error, DBAPIError):
+        sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
         return (
             error.connection_invalidated
             or isinstance(error, OperationalError | InterfaceError)
-            or getattr(error.orig, "sqlstate", None) in _TRANSIENT_SQLSTATES
+            or sqlstate in _TRANSIENT_SQLSTATES
+            or sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES
         )
     # A pool with no free connection within its timeout is as unavailable as a database that is down.
     return isinstance(error, OSError | PoolTimeout)
