@@ -14,6 +14,7 @@ from threadline.app import create_app
 from threadline.settings import Settings
 
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemResponse"}
+NOT_READY_SCHEMA = {"$ref": "#/components/schemas/NotReadyResponse"}
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +78,17 @@ async def test_errors_are_documented_as_problem_documents(document: dict[str, An
         }
         assert {"4XX", "5XX"} <= set(errors), name
         for status, response in errors.items():
-            assert response["content"] == {"application/problem+json": {"schema": PROBLEM_SCHEMA}}, (
-                name,
-                status,
-            )
+            schema = NOT_READY_SCHEMA if (name, status) == ("GET /ready", "503") else PROBLEM_SCHEMA
+            assert response["content"] == {"application/problem+json": {"schema": schema}}, (name, status)
+
+
+async def test_the_operational_answers_are_documented_as_sent(document: dict[str, Any]) -> None:
+    metrics, ready = operations(document)["GET /metrics"], operations(document)["GET /ready"]
+    not_ready = document["components"]["schemas"]["NotReadyResponse"]
+
+    assert set(metrics["responses"]["200"]["content"]) == {"text/plain"}
+    assert {"code", "detail", "database", "event_bus"} <= set(not_ready["properties"])
+    assert ready["responses"]["503"]["content"]["application/problem+json"]["schema"] == NOT_READY_SCHEMA
 
 
 async def test_the_oauth2_password_flow_points_at_the_token_endpoint(document: dict[str, Any]) -> None:

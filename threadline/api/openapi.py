@@ -42,10 +42,17 @@ def _describe_problems(schema: dict[str, Any]) -> None:
             responses: dict[str, dict[str, Any]] = operation["responses"]
             for status, response in responses.items():
                 if status[0] in "45":
-                    response["content"] = _problem_content()
+                    response["content"] = _problem_content(_declared_model(response))
             for status_range, description in _ERROR_RANGES.items():
                 responses[status_range] = {"description": description, "content": _problem_content()}
 
 
-def _problem_content() -> dict[str, Any]:
-    return {PROBLEM_JSON: {"schema": {"$ref": _SCHEMAS_REF.format(model="ProblemResponse")}}}
+def _declared_model(response: dict[str, Any]) -> str:
+    """The problem model a route declared for this answer (a subclass with more members), if any."""
+    ref = str(response.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", ""))
+    model = ref.rsplit("/", 1)[-1]
+    return model if model.endswith("Response") else "ProblemResponse"
+
+
+def _problem_content(model: str = "ProblemResponse") -> dict[str, Any]:
+    return {PROBLEM_JSON: {"schema": {"$ref": _SCHEMAS_REF.format(model=model)}}}

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from threadline.api.dependencies import ResourcesDep
 from threadline.api.metrics import CONTENT_TYPE_LATEST
 from threadline.api.problems import problem
-from threadline.models.api.response.operations import HealthResponse, ReadinessResponse
+from threadline.models.api.response.operations import HealthResponse, NotReadyResponse, ReadinessResponse
 
 router = APIRouter(tags=["operations"])
 
@@ -29,9 +29,7 @@ async def health() -> HealthResponse:
     "/ready",
     summary="Readiness",
     response_model=ReadinessResponse,
-    responses={
-        503: {"description": "A problem document whose `database` and `event_bus` say which is down."}
-    },
+    responses={503: {"model": NotReadyResponse, "description": "The database or the event bus is down."}},
 )
 async def ready(request: Request, resources: ResourcesDep) -> Response | ReadinessResponse:
     """200 when the database and the event bus answer; otherwise 503 naming what does not."""
@@ -46,7 +44,12 @@ async def ready(request: Request, resources: ResourcesDep) -> Response | Readine
     return problem(request, 503, "unavailable", f"Not ready: {', '.join(down)} unavailable", **states)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Metrics."}},
+)
 async def metrics(resources: ResourcesDep) -> Response:
     """Request counts by route template and status, latency histogram, open streams (text format)."""
     return Response(resources.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from threadline.models.api.response.base import ResponseModel
+from pydantic import Field
+
+from threadline.models.api.response.base import ProblemResponse, ResponseModel
 
 
 class HealthResponse(ResponseModel):
@@ -19,3 +21,12 @@ class ReadinessResponse(ResponseModel):
     status: Literal["ready"] = "ready"
     database: Literal["ok"] = "ok"
     event_bus: Literal["ok"] = "ok"
+
+
+class NotReadyResponse(ProblemResponse):
+    """A 503 problem document that also says which of the database and the event bus is down."""
+
+    database: Literal["ok", "unavailable"]
+    event_bus: Literal["ok", "unavailable"] = Field(
+        description="The bus that carries events between processes."
+    )
