@@ -79,6 +79,17 @@ def build_bus(settings: Settings) -> EventBus:
     return MemoryBus()
 
 
+def drain_streams(app: FastAPI) -> None:
+    """End the app's event streams at once, and any opened later: for a server whose shutdown begins.
+
+    Servers wait for open responses before they run the lifespan's shutdown, and an event stream never ends
+    by itself: undrained, each would be cancelled at the server's graceful timeout, mid-response.
+    """
+    resources: Resources | None = getattr(app.state, "resources", None)
+    if resources is not None:
+        resources.hub.drain()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     secret_key = resolve_secret_key(settings)

@@ -61,6 +61,7 @@ class StreamHub:
         self._events_published = 0
         self._rung = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._draining = False
 
     @property
     def cursor(self) -> int:
@@ -77,17 +78,27 @@ class StreamHub:
         if event_id == CATCH_UP or event_id > self._cursor:
             self._rung.set()
 
+    def drain(self) -> None:
+        """End every open stream now, and every stream opened from now on at once: the server is shutting
+        down, and would otherwise wait for streams that never end by themselves. Their clients resume
+        elsewhere from the log with their ``Last-Event-ID``."""
+        self._draining = True
+        self._index.close_all(SHUTTING_DOWN)
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._index.close_all(SHUTTING_DOWN)
+        self.drain()
 
     def subscribe(self, kind: StreamKind, *, user_id: UUID, topic_id: UUID | None) -> Subscription:
         """Start hearing events before authorisation reads the database, so no change falls in between."""
         subscription = Subscription(kind, user_id=user_id, topic_id=topic_id, capacity=self._queue_size)
-        self._index.add(subscription)
+        if self._draining:
+            subscription.abort(SHUTTING_DOWN)  # never indexed, so it hears nothing and ends at once
+        else:
+            self._index.add(subscription)
         return subscription
 
     def activate(self, subscription: Subscription, workspace_ids: Collection[UUID], *, as_of: int) -> int:
