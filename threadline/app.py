@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import timedelta
 from functools import partial
+from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -79,15 +84,38 @@ def build_bus(settings: Settings) -> EventBus:
     return MemoryBus()
 
 
-def drain_streams(app: FastAPI) -> None:
-    """End the app's event streams at once, and any opened later: for a server whose shutdown begins.
+@contextmanager
+def streams_drained_on_exit_signals(hub: StreamHub) -> Iterator[None]:
+    """While serving, end every event stream as soon as SIGTERM or SIGINT arrives.
 
-    Servers wait for open responses before they run the lifespan's shutdown, and an event stream never ends
-    by itself: undrained, each would be cancelled at the server's graceful timeout, mid-response.
+    Servers stop on those signals by waiting for open responses before they run the lifespan's shutdown,
+    and an event stream never ends by itself: undrained, uvicorn would cancel each at its graceful timeout,
+    mid-response, logging a traceback. The server's own handler still runs after ours. Signals can only be
+    handled in the main thread; elsewhere this does nothing.
     """
-    resources: Resources | None = getattr(app.state, "resources", None)
-    if resources is not None:
-        resources.hub.drain()
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def drain_then_pass_on(sig: int, frame: FrameType | None) -> None:
+        loop.call_soon_threadsafe(hub.drain)
+        handler = previous[sig]
+        if callable(handler):
+            handler(sig, frame)
+        elif handler == signal.SIG_DFL:
+            signal.signal(sig, signal.SIG_DFL)
+            signal.raise_signal(sig)
+
+    for sig in previous:
+        signal.signal(sig, drain_then_pass_on)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            if signal.getsignal(sig) is drain_then_pass_on:
+                signal.signal(sig, handler)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -136,7 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # streams add. Only once: a later app (tests make many) would stay frozen after it is gone.
             gc.freeze()
         try:
-            yield
+            with streams_drained_on_exit_signals(hub):
+                yield
         finally:
             await appender.close()
             await pruner.close()

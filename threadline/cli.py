@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import os
-import socket
 import sys
 import tempfile
 from collections.abc import Iterator
-from unittest import mock
 
 import uvicorn
-from fastapi import FastAPI
 from pydantic import ValidationError
-from uvicorn.supervisors import multiprocess
 
 from threadline.api.metrics import MULTIPROCESS_DIR
-from threadline.app import ConfigurationError, drain_streams, require_bus_database, require_secret_key
+from threadline.app import ConfigurationError, require_bus_database, require_secret_key
 from threadline.database.migrate import upgrade
 from threadline.settings import EventBusKind, Settings
 
@@ -55,60 +50,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(host: str, port: int, *, workers: int) -> None:
-    with _draining_servers():
-        uvicorn.run(
-            "threadline.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            loop="uvloop",
-            http="httptools",
-            access_log=False,
-            proxy_headers=False,  # the app applies THREADLINE_FORWARDED_ALLOW_IPS itself
-            timeout_graceful_shutdown=5,
-        )
-
-
-@contextlib.contextmanager
-def _draining_servers() -> Iterator[None]:
-    """Have ``uvicorn.run`` serve with ``_DrainingServer``, in this process or in each of ``--workers N``.
-
-    uvicorn builds its servers itself, by these two names (the supervisor's worker processes, spawned,
-    each build a plain ``uvicorn.Server``), and offers no setting to choose another class.
-    """
-    with (
-        mock.patch.object(importlib.import_module("uvicorn.main"), "Server", _DrainingServer),
-        mock.patch.object(multiprocess, "Process", _DrainingWorker),
-    ):
-        yield
-
-
-class _DrainingServer(uvicorn.Server):
-    """uvicorn's server, ending the app's event streams as its shutdown begins.
-
-    uvicorn waits for open responses before it runs the app's lifespan shutdown (which closes the hub), and
-    event streams never end by themselves: it would cancel them at ``timeout_graceful_shutdown``, logging
-    each as an error and breaking off its response.
-    """
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # The streams' tasks run only at uvicorn's first await, by when it has stopped accepting
-        # connections and marked every open one to close once its response is complete.
-        app = self.config.loaded_app  # not wrapped: this config adds none of uvicorn's middleware
-        if isinstance(app, FastAPI):
-            drain_streams(app)
-        await super().shutdown(sockets)
-
-
-class _DrainingWorker(multiprocess.Process):
-    """A worker process of ``--workers N`` that serves with a ``_DrainingServer``."""
-
-    @property
-    def server(self) -> uvicorn.Server:
-        if self._server is None:
-            self._server = _DrainingServer(config=self.config)
-        return self._server
+    uvicorn.run(
+        "threadline.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        proxy_headers=False,  # the app applies THREADLINE_FORWARDED_ALLOW_IPS itself
+        timeout_graceful_shutdown=5,
+    )
 
 
 @contextlib.contextmanager

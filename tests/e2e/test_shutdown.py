@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support import databases
 from tests.support.accounts import Account, sign_up
 from tests.support.conversations import create_conversation, post_message
 from tests.support.server import ServerProcess
@@ -25,16 +26,24 @@ EXIT_WITHIN = 3.0
 WAIT_SECONDS = 30.0
 
 
-@pytest.mark.parametrize("workers", [1, 2])
 async def test_sigterm_completes_every_open_stream_and_exits_quietly(
-    e2e_database: str, tmp_path: Path, workers: int
+    e2e_database: str, tmp_path: Path
 ) -> None:
-    settings: dict[str, object] = {}
-    if workers > 1:
-        if e2e_database.startswith("sqlite"):
-            pytest.skip("several workers need PostgreSQL")
-        settings["event_bus"] = "postgres"
-    server = ServerProcess(e2e_database, tmp_path, workers=workers, **settings)
+    await _shut_down_with_streams_open(ServerProcess(e2e_database, tmp_path))
+
+
+@pytest.mark.postgres
+async def test_sigterm_does_the_same_in_every_worker(tmp_path: Path) -> None:
+    await databases.require_postgres()
+    dsn = await databases.create_postgres_database("threadline_e2e")
+    try:
+        url = databases.sqlalchemy_url(dsn)
+        await _shut_down_with_streams_open(ServerProcess(url, tmp_path, workers=2, event_bus="postgres"))
+    finally:
+        await databases.drop_postgres_database(dsn)
+
+
+async def _shut_down_with_streams_open(server: ServerProcess) -> None:
     await server.start()
     try:
         async with contextlib.AsyncExitStack() as stack:

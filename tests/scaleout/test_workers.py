@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ from tests.support.redis_server import require_redis
 from tests.support.server import running_server
 from tests.support.sse import SseStream, open_stream
 from tests.support.teams import create_workspace
+from tests.support.waiting import eventually, until_ready
 
 pytestmark = [
     pytest.mark.e2e,
@@ -101,3 +104,49 @@ async def test_metrics_count_every_workers_requests_whichever_worker_is_scraped(
             and sample.labels == {"method": "GET", "route": "/v1/events/stats", "status": "200"}
         ]
         assert counted == [len(instances)], "each scrape counts both workers' requests"
+
+
+def _workers(supervisor: int) -> list[int]:
+    """The worker processes under uvicorn's supervisor (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"resource_tracker" not in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def _open_streams(scrape: str) -> float:
+    [value] = [
+        sample.value
+        for family in text_string_to_metric_families(scrape)
+        for sample in family.samples
+        if sample.name == "threadline_sse_open_streams"
+    ]
+    return value
+
+
+async def test_the_streams_of_killed_workers_stop_counting_as_open(database_url: str, tmp_path: Path) -> None:
+    await require_redis()
+    async with (
+        running_server(database_url, tmp_path, workers=2, event_bus="redis") as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as api,
+    ):
+        alice = await sign_up(api)
+        async with contextlib.AsyncExitStack() as stack:
+            for _ in range(STREAMS):
+                client = await stack.enter_async_context(httpx.AsyncClient(base_url=server.url))
+                await stack.enter_async_context(open_stream(client, "/v1/events", headers=alice.headers))
+            assert _open_streams((await api.get("/metrics")).text) == STREAMS
+            killed = _workers(server.pid)
+            for worker in killed:
+                os.kill(worker, signal.SIGKILL)
+
+            async def replaced() -> bool:
+                workers = _workers(server.pid)
+                return len(workers) == 2 and not set(workers) & set(killed)
+
+            await eventually(replaced, within=30)
+        await until_ready(api)
+
+        assert _open_streams((await api.get("/metrics")).text) == 0

@@ -70,6 +70,12 @@ class ServerProcess:
         async with httpx.AsyncClient(base_url=self.url) as client:
             await eventually(partial(self._ready, client), within=ready_within)
 
+    @property
+    def pid(self) -> int:
+        """The process ``threadline serve`` runs in (with ``workers`` > 1, the supervisor of the workers)."""
+        assert self._process is not None, "the server has not started"
+        return self._process.pid
+
     async def stop(self, *, grace: float = 10.0) -> None:
         """SIGTERM for a graceful shutdown; SIGKILL if it does not come within ``grace`` seconds."""
         if self._process is None or self._process.returncode is not None:

@@ -8,6 +8,7 @@ answers a scrape reports the whole server.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -50,6 +51,7 @@ class Metrics:
     def render(self) -> bytes:
         if not _shared():
             return generate_latest(self.registry)
+        _forget_dead_workers()
         every_process = CollectorRegistry()
         multiprocess.MultiProcessCollector(every_process)  # type: ignore[no-untyped-call]
         return generate_latest(every_process)
@@ -62,3 +64,22 @@ class Metrics:
 
 def _shared() -> bool:
     return bool(os.environ.get(MULTIPROCESS_DIR))
+
+
+def _forget_dead_workers() -> None:
+    """Drop the live gauges of workers that died without shutting down (killed, crashed): uvicorn starts
+    others in their place, and their streams are gone. ``close`` does this for a worker that stops."""
+    for path in Path(os.environ[MULTIPROCESS_DIR]).glob("gauge_live*_*.db"):
+        pid = int(path.stem.rsplit("_", 1)[1])
+        if not _alive(pid):
+            multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process: the pid was reused, so this worker is gone
+        return False
+    return True
