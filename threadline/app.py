@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import secrets
@@ -100,7 +101,8 @@ def streams_drained_on_exit_signals(hub: StreamHub) -> Iterator[None]:
     previous: dict[int, Any] = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def drain_then_pass_on(sig: int, frame: FrameType | None) -> None:
-        loop.call_soon_threadsafe(hub.drain)
+        with contextlib.suppress(RuntimeError):  # this app's loop is closed: a later app restored us
+            loop.call_soon_threadsafe(hub.drain)
         handler = previous[sig]
         if callable(handler):
             handler(sig, frame)
