@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 
 from tests.support.databases import sqlalchemy_url
+from tests.support.freezing_proxy import FreezingProxy
 from tests.support.proxy import TcpProxy
 from tests.support.redis_server import REDIS_URL, require_redis
 from tests.support.waiting import eventually
@@ -18,6 +21,11 @@ from threadline.events.bus import CATCH_UP, EventBus
 from threadline.settings import EventBusKind, Settings
 
 HEARING_SECONDS = 30
+
+RECONNECTING_LOGGER = "threadline.events.reconnecting"
+
+SILENCE_NOTICED_SECONDS = 10
+"""A listener proves its idle connection every 5 s and gives it 2 s to answer; the rest is slack."""
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,9 @@ class Listener:
     bus: EventBus
     heard: asyncio.Queue[int] = field(default_factory=asyncio.Queue)
 
-    async def hears(self, event_id: int) -> None:
+    async def hears(self, event_id: int, within: float = HEARING_SECONDS) -> None:
         """Wait for the ring ``event_id``, passing over others (other tests ring the shared Redis too)."""
-        async with asyncio.timeout(HEARING_SECONDS):
+        async with asyncio.timeout(within):
             while await self.heard.get() != event_id:
                 pass
 
@@ -109,5 +117,58 @@ async def test_bus_rides_out_outages_and_catches_up_after_each(bus_server: BusSe
             assert await listener.bus.check()
 
 
+async def test_bus_notices_a_silent_listening_connection_and_is_unready_until_it_listens_again(
+    bus_server: BusServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with (
+        FreezingProxy.in_front_of(bus_server.url) as proxy,
+        listening(bus_server.bus(proxy.url)) as listener,
+    ):
+        await listener.hears(CATCH_UP)  # the listener holds the proxy's first connection
+        assert await listener.bus.check()  # and rings and checks now hold its second
+
+        with caplog.at_level(logging.INFO, logger=RECONNECTING_LOGGER):
+            # The listener's connection goes silent, as behind a dead NAT entry, and it cannot come back.
+            proxy.freeze(0)
+            proxy.refuse()
+            await eventually(lambda: _logged(caplog, "not listening"), within=SILENCE_NOTICED_SECONDS)
+            # The server still answers the other connection, but a bus that hears nothing is not ready.
+            assert not await listener.bus.check()
+
+            proxy.restore()
+            await listener.hears(CATCH_UP, within=SILENCE_NOTICED_SECONDS)
+            assert await listener.bus.check()
+            await listener.bus.ring(7)
+            await listener.hears(7, within=2)
+
+    # Once when it stopped listening, once when it listened again, as for any other outage.
+    stopped, resumed = (
+        record.getMessage() for record in caplog.records if record.name == RECONNECTING_LOGGER
+    )
+    assert "event bus: not listening (TimeoutError" in stopped
+    assert resumed.endswith("event bus: listening again")
+
+
+@pytest.mark.redis
+async def test_a_redis_ring_into_silence_gives_up_quickly() -> None:
+    await require_redis()
+    redis = BusServer(EventBusKind.REDIS, REDIS_URL)
+    async with FreezingProxy.in_front_of(redis.url) as proxy, listening(redis.bus(proxy.url)) as listener:
+        await listener.hears(CATCH_UP)
+        assert await listener.bus.check()
+        proxy.freeze(0)
+        proxy.freeze(1)  # the connection rings go through
+        proxy.refuse()
+
+        started = time.monotonic()
+        await listener.bus.ring(8)  # lost, without raising: the hubs' polls find the event
+        # Well within the 2 s a request may wait: the message appender rings between its batches.
+        assert time.monotonic() - started < 1
+
+
 async def _unreachable(bus: EventBus) -> bool:
     return not await bus.check()
+
+
+async def _logged(caplog: pytest.LogCaptureFixture, text: str) -> bool:
+    return any(text in record.getMessage() for record in caplog.records)

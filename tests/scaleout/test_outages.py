@@ -16,11 +16,12 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support.accounts import Account
+from tests.support.freezing_proxy import FreezingProxy
 from tests.support.proxy import TcpProxy
 from tests.support.redis_server import REDIS_URL, require_redis
 from tests.support.server import serving
 from tests.support.sse import SseStream, open_stream
-from tests.support.waiting import eventually, until_ready
+from tests.support.waiting import answers_ready, eventually, until_ready
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unavailable
@@ -41,17 +42,24 @@ async def database_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
 
 
 @pytest.fixture
-async def redis_proxy() -> AsyncIterator[TcpProxy]:
+async def redis_proxy() -> AsyncIterator[FreezingProxy]:
     await require_redis()
-    async with TcpProxy.in_front_of(REDIS_URL) as proxy:
+    async with FreezingProxy.in_front_of(REDIS_URL) as proxy:
         yield proxy
 
 
 @pytest.fixture
 def settings(
-    make_settings: Callable[..., Settings], database_proxy: TcpProxy, redis_proxy: TcpProxy
+    request: pytest.FixtureRequest,
+    make_settings: Callable[..., Settings],
+    database_proxy: TcpProxy,
+    redis_proxy: TcpProxy,
 ) -> Settings:
-    return make_settings(database_url=database_proxy.url, event_bus="redis", redis_url=redis_proxy.url)
+    """Both services behind their proxies; a test may override more settings through an indirect parameter."""
+    overrides: dict[str, object] = getattr(request, "param", {})
+    return make_settings(
+        database_url=database_proxy.url, event_bus="redis", redis_url=redis_proxy.url, **overrides
+    )
 
 
 @pytest.fixture
@@ -139,6 +147,38 @@ async def test_redis_outage_delays_no_write_and_no_event(
 
     redis_proxy.restore()
     await until_ready(client)
+
+
+@pytest.mark.parametrize("settings", [{"event_poll_seconds": 600}], indirect=True)
+async def test_a_silent_redis_subscription_is_unready_until_it_is_replaced(
+    client: httpx.AsyncClient,
+    alice: Account,
+    workspace: dict[str, Any],
+    stream: SseStream,
+    redis_proxy: FreezingProxy,
+) -> None:
+    # The app's first Redis connection is its bus's subscription; requests have opened the second by now.
+    await until_ready(client)
+    redis_proxy.freeze(0)  # open, carrying nothing: a partition, or a dead NAT entry
+    redis_proxy.refuse()  # and no new subscription can be made yet
+
+    # Within a keepalive and a ping's timeout, although Redis still answers the other connection.
+    await eventually(partial(_bus_unavailable, client), within=10)
+
+    redis_proxy.restore()
+    await eventually(partial(answers_ready, client), within=10)
+    renamed = await alice.patch(f"/v1/workspaces/{workspace['id']}", json={"name": "Heard through Redis"})
+    assert renamed.status_code == 200, renamed.text
+    # The hub polls the log only every 10 minutes here, so only the new subscription can deliver this.
+    assert (await stream.next(within=5)).json()["data"]["name"] == "Heard through Redis"
+
+
+async def _bus_unavailable(client: httpx.AsyncClient) -> bool:
+    ready = await client.get("/ready")
+    return ready.status_code == 503 and (ready.json()["database"], ready.json()["event_bus"]) == (
+        "ok",
+        "unavailable",
+    )
 
 
 async def test_the_hub_logs_an_outage_once_and_its_end_once(

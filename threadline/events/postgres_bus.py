@@ -9,10 +9,7 @@ from collections.abc import Callable
 import asyncpg
 
 from threadline.events.bus import RingHandler
-from threadline.events.reconnecting import CHANNEL, TIMEOUT_SECONDS, ReconnectingBus
-
-KEEPALIVE_SECONDS = 5.0
-"""How often the idle listener proves its connection still answers (a silent peer never says goodbye)."""
+from threadline.events.reconnecting import CHANNEL, KEEPALIVE_SECONDS, TIMEOUT_SECONDS, ReconnectingBus
 
 
 class PostgresBus(ReconnectingBus):

@@ -19,19 +19,26 @@ CHANNEL = "threadline_events"
 TIMEOUT_SECONDS = 2.0
 """How long a ring or a reachability check may wait: a request must not hang on a bus that is down."""
 
+KEEPALIVE_SECONDS = 5.0
+"""How often the idle listener proves its connection still answers (a silent peer never says goodbye)."""
+
 
 class ReconnectingBus(EventBus):
     """A bus heard through one long-lived connection, reopened with growing pauses whenever it breaks.
 
     Each time the listener connects it rings this process's own handler with ``CATCH_UP``, so the hub
-    re-reads the log at once instead of waiting for its next poll to find what was rung meanwhile.
+    re-reads the log at once instead of waiting for its next poll to find what was rung meanwhile. While it
+    is not listening, ``check`` reports the bus unavailable even if the service answers other connections.
     """
 
     first_retry_seconds = 0.1
     max_retry_seconds = 5.0
+    ring_timeout_seconds = TIMEOUT_SECONDS
+    """A ring is awaited after each commit: a bus that drops packets slows every write by this much."""
 
     def __init__(self) -> None:
         self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
 
     async def start(self, on_ring: RingHandler) -> None:
         await self._open()
@@ -39,7 +46,7 @@ class ReconnectingBus(EventBus):
 
     async def ring(self, event_id: int) -> None:
         try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):
+            async with asyncio.timeout(self.ring_timeout_seconds):
                 await self._publish(event_id)
         except Exception as error:  # whatever went wrong, the hubs' next poll finds the event
             logger.warning("%s event bus: ring for event %d lost: %r", self.name, event_id, error)
@@ -47,6 +54,8 @@ class ReconnectingBus(EventBus):
     async def check(self) -> bool:
         try:
             async with asyncio.timeout(TIMEOUT_SECONDS):
+                # A listener still making its first connection gets the same time as the ping.
+                await self._listening.wait()
                 await self._ping()
         except Exception:
             return False
@@ -68,6 +77,7 @@ class ReconnectingBus(EventBus):
             if failures:
                 logger.info("%s event bus: listening again", self.name)
             failures = 0
+            self._listening.set()
             on_ring(CATCH_UP)
 
         while True:
@@ -75,6 +85,7 @@ class ReconnectingBus(EventBus):
                 await self._listen(on_ring, connected)
                 raise ConnectionError("the listening connection ended")
             except Exception as error:
+                self._listening.clear()
                 if not failures:
                     logger.warning("%s event bus: not listening (%r); reconnecting", self.name, error)
             failures += 1
@@ -87,7 +98,10 @@ class ReconnectingBus(EventBus):
 
     @abstractmethod
     async def _listen(self, on_ring: RingHandler, connected: Callable[[], None]) -> None:
-        """Hear rings on one connection until it breaks; call ``connected`` once subscribed."""
+        """Hear rings on one connection until it breaks; call ``connected`` once subscribed.
+
+        It must raise within about ``KEEPALIVE_SECONDS + TIMEOUT_SECONDS`` of its connection going silent.
+        """
 
     @abstractmethod
     async def _publish(self, event_id: int) -> None: ...
