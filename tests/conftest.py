@@ -32,13 +32,8 @@ async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 async def postgres_dsn() -> AsyncIterator[str]:
     """A migrated PostgreSQL database for the whole session, dropped at the end."""
-    await databases.require_postgres()
-    dsn = await databases.create_postgres_database()
-    try:
-        await upgrade_async(databases.sqlalchemy_url(dsn))
+    async with databases.migrated_postgres_database() as dsn:
         yield dsn
-    finally:
-        await databases.drop_postgres_database(dsn)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import pytest
 
 from tests.support.databases import sqlalchemy_url
-from tests.support.freezing_proxy import FreezingProxy
 from tests.support.proxy import TcpProxy
 from tests.support.redis_server import REDIS_URL, require_redis
 from tests.support.waiting import eventually
@@ -121,7 +120,7 @@ async def test_bus_notices_a_silent_listening_connection_and_is_unready_until_it
     bus_server: BusServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with (
-        FreezingProxy.in_front_of(bus_server.url) as proxy,
+        TcpProxy.in_front_of(bus_server.url) as proxy,
         listening(bus_server.bus(proxy.url)) as listener,
     ):
         await listener.hears(CATCH_UP)  # the listener holds the proxy's first connection
@@ -153,7 +152,7 @@ async def test_bus_notices_a_silent_listening_connection_and_is_unready_until_it
 async def test_a_redis_ring_into_silence_gives_up_quickly() -> None:
     await require_redis()
     redis = BusServer(EventBusKind.REDIS, REDIS_URL)
-    async with FreezingProxy.in_front_of(redis.url) as proxy, listening(redis.bus(proxy.url)) as listener:
+    async with TcpProxy.in_front_of(redis.url) as proxy, listening(redis.bus(proxy.url)) as listener:
         await listener.hears(CATCH_UP)
         assert await listener.bus.check()
         proxy.freeze(0)

@@ -13,7 +13,6 @@ from tests.support import databases
 from tests.support.accounts import Account, sign_up
 from tests.support.problems import assert_problem
 from threadline.app import create_app
-from threadline.database.migrate import upgrade_async
 from threadline.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database_url", ["postgres"], indirect=True)]
@@ -22,13 +21,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database_url", ["po
 @pytest.fixture
 async def own_database() -> AsyncIterator[str]:
     """A migrated database of this test's own, which it may drop."""
-    await databases.require_postgres()
-    dsn = await databases.create_postgres_database()
-    try:
-        await upgrade_async(databases.sqlalchemy_url(dsn))
+    async with databases.migrated_postgres_database() as dsn:
         yield dsn
-    finally:
-        await databases.drop_postgres_database(dsn)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support.accounts import Account
-from tests.support.freezing_proxy import FreezingProxy
 from tests.support.proxy import TcpProxy
 from tests.support.redis_server import REDIS_URL, require_redis
 from tests.support.server import serving
@@ -42,9 +41,9 @@ async def database_proxy(database_url: str) -> AsyncIterator[TcpProxy]:
 
 
 @pytest.fixture
-async def redis_proxy() -> AsyncIterator[FreezingProxy]:
+async def redis_proxy() -> AsyncIterator[TcpProxy]:
     await require_redis()
-    async with FreezingProxy.in_front_of(REDIS_URL) as proxy:
+    async with TcpProxy.in_front_of(REDIS_URL) as proxy:
         yield proxy
 
 
@@ -155,7 +154,7 @@ async def test_a_silent_redis_subscription_is_unready_until_it_is_replaced(
     alice: Account,
     workspace: dict[str, Any],
     stream: SseStream,
-    redis_proxy: FreezingProxy,
+    redis_proxy: TcpProxy,
 ) -> None:
     # The app's first Redis connection is its bus's subscription; requests have opened the second by now.
     await until_ready(client)

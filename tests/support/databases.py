@@ -7,11 +7,15 @@ never a silent skip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+
+from threadline.database.migrate import upgrade_async
 
 POSTGRES_ADMIN_DSN = os.environ.get(
     "THREADLINE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
@@ -52,6 +56,18 @@ async def create_postgres_database(prefix: str = "threadline_test") -> str:
     finally:
         await admin.close()
     return f"{POSTGRES_HOST_URL}/{name}"
+
+
+@contextlib.asynccontextmanager
+async def migrated_postgres_database() -> AsyncIterator[str]:
+    """A new database with every migration applied, dropped when the block ends; yields its asyncpg DSN."""
+    await require_postgres()
+    dsn = await create_postgres_database()
+    try:
+        await upgrade_async(sqlalchemy_url(dsn))
+        yield dsn
+    finally:
+        await drop_postgres_database(dsn)
 
 
 async def drop_postgres_database(dsn: str) -> None:

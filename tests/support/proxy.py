@@ -1,24 +1,32 @@
 """A TCP proxy to put between the app and a shared service, so a test can take the service "down" alone.
 
 Stopping the machine's PostgreSQL or Redis would break every other test running at the same time; cutting
-a private proxy looks the same to the app: open connections drop and new ones are refused.
+a private proxy looks the same to the app: open connections drop and new ones are refused. It can also
+freeze one connection, as a network partition or a dead NAT entry does: the connection stays open and
+carries nothing either way, not even an error or a close, so only a client that checks its peer notices.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit, urlunsplit
 
 
 class TcpProxy:
-    """Forwards ``127.0.0.1:<port>`` to the target until ``cut()``, and again after ``restore()``."""
+    """Forwards ``127.0.0.1:<port>`` to the target until ``cut()``, and again after ``restore()``.
+
+    It numbers the connections it accepts from 0, so a test can ``freeze`` one (the first is a bus's
+    listener).
+    """
 
     def __init__(self, target_url: str) -> None:
         self._target_url = urlsplit(target_url)
         self._links: set[asyncio.StreamWriter] = set()
         self._cut = False
+        self._accepted = 0
+        self._frozen: set[int] = set()
         self.port = 0
 
     @classmethod
@@ -50,13 +58,22 @@ class TcpProxy:
         for writer in list(self._links):
             writer.transport.abort()
 
+    def refuse(self) -> None:
+        """Refuse new connections until ``restore()``, leaving open ones as they are (frozen or not)."""
+        self._cut = True
+
     def restore(self) -> None:
         self._cut = False
+
+    def freeze(self, connection: int) -> None:
+        """From now on, drop whatever either end of the ``connection``-th connection sends."""
+        self._frozen.add(connection)
 
     async def _accept(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         if self._cut:
             client_writer.transport.abort()
             return
+        number, self._accepted = self._accepted, self._accepted + 1
         try:
             target_reader, target_writer = await asyncio.open_connection(
                 self._target_url.hostname, self._target_url.port
@@ -65,10 +82,14 @@ class TcpProxy:
             client_writer.transport.abort()
             return
         self._links |= {client_writer, target_writer}
+
+        def frozen() -> bool:
+            return number in self._frozen
+
         try:
             await asyncio.gather(
-                _pipe(client_reader, target_writer),
-                _pipe(target_reader, client_writer),
+                _pipe(client_reader, target_writer, frozen),
+                _pipe(target_reader, client_writer, frozen),
                 return_exceptions=True,
             )
         finally:
@@ -77,11 +98,15 @@ class TcpProxy:
             target_writer.transport.abort()
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy one direction until either side closes, then close the other so the peer notices."""
+async def _pipe(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, frozen: Callable[[], bool]
+) -> None:
+    """Copy one direction, dropping what comes while ``frozen``, until either side closes; then close the
+    other so the peer notices."""
     try:
         while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
+            if not frozen():
+                writer.write(data)
+                await writer.drain()
     finally:
         writer.transport.abort()
