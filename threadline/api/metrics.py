@@ -78,8 +78,6 @@ def _forget_dead_workers() -> None:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # somebody else's process: the pid was reused, so this worker is gone
+    except (ProcessLookupError, PermissionError):  # gone, or its pid reused by somebody else's process
         return False
     return True

@@ -18,6 +18,8 @@ MEMBERSHIP_ENDED = "membership ended"
 WORKSPACE_DELETED = "workspace deleted"
 CONVERSATION_DELETED = "conversation deleted"
 
+_MEMBERSHIP_TYPES = (EventType.MEMBER_ADDED, EventType.MEMBER_REMOVED)
+
 logger = logging.getLogger(__name__)
 
 _Index = dict[UUID, set[Subscription]]
@@ -123,10 +125,8 @@ class SubscriberIndex:
                     yield subscription
 
     def _apply_access_change(self, event: Event) -> None:
-        if event.type is EventType.MEMBER_ADDED and event.subject_user_id is not None:
-            self._membership_changed(event, event.subject_user_id, member=True)
-        elif event.type is EventType.MEMBER_REMOVED and event.subject_user_id is not None:
-            self._membership_changed(event, event.subject_user_id, member=False)
+        if event.type in _MEMBERSHIP_TYPES and event.subject_user_id is not None:
+            self._membership_changed(event, event.subject_user_id)
         elif event.type is EventType.WORKSPACE_DELETED:
             for subscription in self._pending:
                 _remember(subscription, event)
@@ -151,8 +151,8 @@ class SubscriberIndex:
             ):
                 self._end(subscription, CONVERSATION_DELETED)
 
-    def _membership_changed(self, event: Event, user_id: UUID, *, member: bool) -> None:
-        workspace_id = event.workspace_id
+    def _membership_changed(self, event: Event, user_id: UUID) -> None:
+        workspace_id, member = event.workspace_id, event.type is EventType.MEMBER_ADDED
         for subscription in _newer_than_its_read(event, self._by_user.get(user_id, ())):
             if subscription.pending_access is not None:
                 _remember(subscription, event)

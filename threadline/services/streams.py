@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, 
 from dataclasses import dataclass
 from uuid import UUID
 
+from threadline.database.repositories.events import IdRange
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.hub import StreamHub
 from threadline.events.subscription import StreamKind, Subscription
@@ -27,9 +28,8 @@ _EVENT_ID = re.compile(r"[0-9]{1,19}")
 """Event ids are positive 64-bit integers, written in decimal."""
 
 
-Period = tuple[int | None, int | None]
-"""Event ids from the first to the last, both included, over which a user was a member; ``None``: open."""
-_THROUGHOUT: tuple[Period, ...] = ((None, None),)
+_THROUGHOUT: tuple[IdRange, ...] = ((None, None),)
+"""The membership period of a workspace whose membership did not change over the replay."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ReplayScope:
     """Which stored events a stream replays: those of its workspaces (or of its conversation in them) from
     while the user was a member, and for a user's own stream their membership changes anywhere."""
 
-    workspaces: Mapping[UUID, tuple[Period, ...]]
+    workspaces: Mapping[UUID, tuple[IdRange, ...]]
     conversation_id: UUID | None = None
     subject_user_id: UUID | None = None
 
@@ -168,7 +168,7 @@ class StreamService:
 
 def membership_periods(
     workspace_ids: Collection[UUID], changes: Sequence[Event]
-) -> dict[UUID, tuple[Period, ...]]:
+) -> dict[UUID, tuple[IdRange, ...]]:
     """When the user was a member of each workspace over a replay, so that it sends what a live stream did.
 
     ``workspace_ids`` are the user's workspaces when the stream opened; ``changes`` the log's changes of the
@@ -189,7 +189,7 @@ def membership_periods(
     return periods
 
 
-def _periods(changes: Sequence[Event]) -> Iterator[Period]:
+def _periods(changes: Sequence[Event]) -> Iterator[IdRange]:
     """One workspace's membership periods, from its changes alone: each says what held before it."""
     member = changes[0].type is not EventType.MEMBER_ADDED
     since: int | None = None
