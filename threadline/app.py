@@ -128,7 +128,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(create_engine(settings.database_url, pool_size=settings.database_pool_size))
+        database = Database(
+            create_engine(
+                settings.database_url,
+                pool_size=settings.database_pool_size,
+                timeout=settings.database_timeout_seconds,
+            )
+        )
         bus = build_bus(settings)
         tokens = TokenIssuer(
             secret_key,

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     #: ``*`` for any): behind a load balancer, the client address that login throttling keys on.
     forwarded_allow_ips: str = "127.0.0.1"
     database_pool_size: int = Field(default=10, ge=1)
+    #: How long to wait on the database (to connect, for a pooled connection, for a statement's answer)
+    #: before answering 503: a silent network or a frozen server otherwise hangs requests for good.
+    database_timeout_seconds: float = Field(default=30.0, gt=0)
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=32)
 

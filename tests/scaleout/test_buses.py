@@ -148,6 +148,18 @@ async def test_bus_notices_a_silent_listening_connection_and_is_unready_until_it
     assert resumed.endswith("event bus: listening again")
 
 
+async def test_a_bus_closes_promptly_when_its_server_has_gone_silent(bus_server: BusServer) -> None:
+    """Shutdown must not wait for a goodbye that never comes: the process would hang on SIGTERM."""
+    async with TcpProxy.in_front_of(bus_server.url) as proxy:
+        listener = Listener(bus_server.bus(proxy.url))
+        await listener.bus.start(listener.heard.put_nowait)
+        await listener.hears(CATCH_UP)
+        assert await listener.bus.check()  # a second connection, for rings and checks, is open too
+        proxy.partition()
+        async with asyncio.timeout(SILENCE_NOTICED_SECONDS):
+            await listener.bus.close()
+
+
 @pytest.mark.redis
 async def test_a_redis_ring_into_silence_gives_up_quickly() -> None:
     await require_redis()

@@ -27,6 +27,7 @@ class TcpProxy:
         self._cut = False
         self._accepted = 0
         self._frozen: set[int] = set()
+        self._partitioned = False
         self.port = 0
 
     @classmethod
@@ -63,7 +64,18 @@ class TcpProxy:
         self._cut = True
 
     def restore(self) -> None:
+        """Accept new connections again; after a ``partition()``, the connections it froze are dropped (their
+        peers' lost bytes made them useless, as TCP's retransmission timeout would end them)."""
+        if self._partitioned:
+            self._partitioned = False
+            for writer in list(self._links):
+                writer.transport.abort()
         self._cut = False
+
+    def partition(self) -> None:
+        """Freeze every connection, open now or opened until ``restore()``: neither end hears anything,
+        not even a refusal."""
+        self._partitioned = True
 
     def freeze(self, connection: int) -> None:
         """From now on, drop whatever either end of the ``connection``-th connection sends."""
@@ -84,7 +96,7 @@ class TcpProxy:
         self._links |= {client_writer, target_writer}
 
         def frozen() -> bool:
-            return number in self._frozen
+            return self._partitioned or number in self._frozen
 
         try:
             await asyncio.gather(

@@ -16,15 +16,26 @@ _SQLITE_CACHE_KIB = 64 * 1024
 """Page cache per SQLite connection."""
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """Statement parameters stay out of logs and errors: they include password and key hashes."""
+def create_engine(url: str, *, pool_size: int = 10, timeout: float | None = None) -> AsyncEngine:
+    """Statement parameters stay out of logs and errors: they include password and key hashes.
+
+    ``timeout`` bounds every wait on PostgreSQL: connecting, a free connection in the pool, each
+    statement's answer. A connection gone silent (a partition, a dead NAT entry, a frozen server) neither
+    refuses nor closes, so without it a request would wait for good. ``None`` waits as long as it takes
+    (migrations, whose statements may legitimately run long). SQLite is a local file: it cannot go silent,
+    and waits for another process's write lock through its own ``busy_timeout``.
+    """
     if url.startswith("sqlite"):
         path = make_url(url).database or ":memory:"
         engine = create_async_engine(url, async_creator=lambda: connect_inline(path), hide_parameters=True)
         _configure_sqlite(engine)
         return engine
+    bounded: dict[str, Any] = {}
+    if timeout is not None:
+        bounded["pool_timeout"] = timeout
+        bounded["connect_args"] = {"timeout": timeout, "command_timeout": timeout}
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, hide_parameters=True, **bounded
     )
 
 

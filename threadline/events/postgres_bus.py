@@ -53,8 +53,15 @@ class PostgresBus(ReconnectingBus):
         await self._started_pool().execute("SELECT 1")
 
     async def _close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
+        """Close the pool's connections politely if the server answers in time, else drop them: a
+        connection gone silent would keep a graceful close (and the process's shutdown) waiting for good."""
+        if self._pool is None:
+            return
+        try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                await self._pool.close()
+        except TimeoutError:
+            self._pool.terminate()
 
     def _started_pool(self) -> asyncpg.Pool:
         if self._pool is None:
