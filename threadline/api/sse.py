@@ -65,12 +65,13 @@ class EventStreamResponse(Response):
         self._retry_ms = retry_ms
         self._heartbeat = heartbeat_seconds
         self._metrics = metrics
-        self._idle = True
+        self._loop = asyncio.get_running_loop()
+        self._last_write = self._loop.time()
         self._beat: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         watcher = asyncio.create_task(_abort_on_disconnect(receive, self._subscription))
-        self._beat = asyncio.get_running_loop().call_later(self._heartbeat, self._on_heartbeat)
+        self._beat = self._loop.call_later(self._heartbeat, self._on_heartbeat)
         self._metrics.open_streams.inc()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
@@ -129,20 +130,21 @@ class EventStreamResponse(Response):
                 return
             elif not frames:
                 await self._write(send, PING)
-                self._idle = True  # a ping is not activity: the next period pings again
 
     def _on_heartbeat(self) -> None:
-        """Every heartbeat period: wake the stream for a ping if it sent nothing during the last one.
+        """Wake the stream for a ping once it has been silent for a heartbeat period, never later.
 
-        One timer per stream, re-armed once a period rather than on every event.
+        One timer per stream, re-armed for the moment the silence would reach a period, rather than on
+        every write: a write only notes its time.
         """
-        if self._idle:
+        silent = self._loop.time() - self._last_write
+        if silent >= self._heartbeat:
             self._subscription.nudge()
-        self._idle = True
-        self._beat = asyncio.get_running_loop().call_later(self._heartbeat, self._on_heartbeat)
+            silent = 0.0
+        self._beat = self._loop.call_later(self._heartbeat - silent, self._on_heartbeat)
 
     async def _write(self, send: Send, data: bytes) -> None:
-        self._idle = False
+        self._last_write = self._loop.time()
         await self._subscription.unless_aborted(
             send, {"type": "http.response.body", "body": data, "more_body": True}
         )
