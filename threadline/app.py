@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from threadline.api.head import HeadMiddleware
 from threadline.api.metrics import Metrics
 from threadline.api.middleware import RequestContextMiddleware
 from threadline.api.openapi import install_problem_openapi
@@ -219,6 +220,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
+    # Inside RequestContextMiddleware (each middleware added wraps those added before it): the request id and
+    # the metrics see the request as it came, so it counts under HEAD, not the GET it becomes, by its route.
+    app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     # Here rather than in uvicorn, so that it follows the settings and works for any ASGI server.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

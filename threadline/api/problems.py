@@ -124,13 +124,16 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 def _allowed_methods(request: Request) -> str:
     """Every method the path answers to. Starlette's 405 names only the methods of the first route matching
-    the path, and FastAPI makes each method of a path a route of its own."""
+    the path, and FastAPI makes each method of a path a route of its own. ``HEAD`` goes wherever ``GET``
+    does (``HeadMiddleware``)."""
     methods = {
         method
         for route in iter_route_contexts(request.app.routes)
         if route.matches(request.scope)[0] is not Match.NONE
         for method in route.methods or ()
     }
+    if "GET" in methods:
+        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 
