@@ -196,6 +196,36 @@ async def test_a_post_whose_caller_left_before_it_was_written_is_not_written(
     assert [message.content for message in stored] == ["kept"]
 
 
+async def test_posts_queued_behind_a_batch_the_database_refused_fail_with_it_without_waiting(
+    database: Database, rings: list[int], team: Team
+) -> None:
+    """Behind a silent database each batch waits out the timeout; the queue must not wait it out batch by
+    batch, so the posts behind the first are answered with it (and never tried)."""
+    attempts = 0
+
+    class UnreachableDatabase(UnitOfWork):
+        async def __aenter__(self) -> UnitOfWork:
+            nonlocal attempts
+            attempts += 1
+            raise Unavailable("The database is unavailable")
+
+    bus = MemoryBus()
+    await bus.start(rings.append)
+    appender = MessageAppender(partial(UnreachableDatabase, database), bus, max_batch=2)
+    appender.start()
+    try:
+        first, _ = team.conversations
+        answers = await _post_together(
+            appender, [(team.owner, _post(team.owner, first, f"m{n}")) for n in range(6)]
+        )
+    finally:
+        await appender.close()
+
+    assert all(isinstance(answer, Unavailable) for answer in answers)
+    assert attempts == 1
+    assert rings == []
+
+
 async def test_a_closed_appender_refuses_posts(appender: MessageAppender, team: Team) -> None:
     await appender.close()
 

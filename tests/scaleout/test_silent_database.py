@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.support.accounts import Account
+from tests.support.conversations import create_conversation
 from tests.support.problems import assert_problem
 from tests.support.proxy import TcpProxy
 from tests.support.waiting import until_ready
@@ -56,3 +57,20 @@ async def test_requests_answer_503_while_the_database_is_silent_and_work_again_a
     renamed = await alice.patch(f"/v1/workspaces/{workspace['id']}", json={"name": "After"})
     assert renamed.status_code == 200, renamed.text
     assert (await alice.get(f"/v1/workspaces/{workspace['id']}")).json()["name"] == "After"
+
+
+async def test_posts_answer_503_while_the_database_is_silent(
+    alice: Account, database_proxy: TcpProxy
+) -> None:
+    """Posts go through the message appender's batches rather than a unit of work of their own; that the posts
+    queued behind a failed batch fail with it is checked in tests/database/test_message_appender.py."""
+    created = await alice.post("/v1/workspaces", json={"name": "Team"})
+    conversation = await create_conversation(alice, created.json()["id"])
+    path = f"/v1/conversations/{conversation['id']}/messages"
+
+    database_proxy.partition()
+    async with asyncio.timeout(PATIENCE):
+        answers = await asyncio.gather(*(alice.post(path, json={"content": f"m{n}"}) for n in range(300)))
+
+    for answer in answers:
+        assert_problem(answer, 503, "unavailable")

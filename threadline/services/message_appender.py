@@ -142,7 +142,15 @@ class MessageAppender:
         try:
             outcomes, last_event_id = await self._commit(batch)
         except Exception as error:
-            if len(batch) > 1 and not isinstance(error, Unavailable):
+            if isinstance(error, Unavailable):
+                # The database cannot be reached (or did not answer in time): every post queued behind this
+                # batch would wait out the same timeout in its turn, batch after batch, so none waits longer.
+                # Deadlocks, the other cause of Unavailable, are designed out of the appender's transactions
+                # (conversation rows locked in id order, the event log's lock last); were one to happen, the
+                # queued posts answer 503 with the batch and their clients retry.
+                batch += self._queue
+                self._queue = []
+            elif len(batch) > 1:
                 for pending in batch:
                     await self._write([pending])
                 return
