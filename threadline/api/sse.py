@@ -137,10 +137,12 @@ class EventStreamResponse(Response):
         One timer per stream, re-armed for the moment the silence would reach a period, rather than on
         every write: a write only notes its time.
         """
-        silent = self._loop.time() - self._last_write
+        now = self._loop.time()
+        silent = now - self._last_write
         if silent >= self._heartbeat:
             self._subscription.nudge()
-            silent = 0.0
+            # The ping follows in a moment; counting from now keeps the next check a whole period away.
+            self._last_write, silent = now, 0.0
         self._beat = self._loop.call_later(self._heartbeat - silent, self._on_heartbeat)
 
     async def _write(self, send: Send, data: bytes) -> None:
