@@ -273,7 +273,7 @@ async def test_store_messages_numbers_each_conversation_and_leaves_out_posts_to_
     ]
 
     async with UnitOfWork(database) as uow:
-        stored = await store_messages(uow, posts, now=datetime.now(UTC))
+        stored = await store_messages(uow, posts)
         await uow.commit()
 
     assert [(message.conversation_id, message.seq) if message else None for message in stored] == [
@@ -292,9 +292,7 @@ async def test_store_messages_answers_none_for_every_post_when_every_conversatio
     gone = uuid4()
 
     async with UnitOfWork(database) as uow:
-        stored = await store_messages(
-            uow, [_post(team.owner, gone, "a"), _post(team.owner, gone, "b")], now=datetime.now(UTC)
-        )
+        stored = await store_messages(uow, [_post(team.owner, gone, "a"), _post(team.owner, gone, "b")])
         await uow.commit()
 
     assert stored == [None, None]

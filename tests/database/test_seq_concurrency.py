@@ -21,10 +21,10 @@ from tests.support.accounts import unique_email
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import MemoryBus
-from threadline.models.domain.conversation import Message, MessageRole
+from threadline.models.domain.conversation import Message, MessageRole, NewMessage
 from threadline.models.domain.user import Actor, Credential
 from threadline.models.domain.workspace import Role
-from threadline.services.message_appender import MessageAppender
+from threadline.services.message_appender import MessageAppender, store_messages
 from threadline.services.messages import MessageService
 
 POSTERS = 40
@@ -95,13 +95,16 @@ async def _appender(database: Database) -> AsyncIterator[MessageAppender]:
 
 
 async def _assert_stored_in_order(database: Database, conversation_id: UUID, count: int) -> None:
-    """Messages 1..count, counted on the conversation, with their events in the same order."""
+    """Messages 1..count, counted on the conversation, with their events in the same order, and their
+    ``created_at`` never running against ``seq``."""
     expected = list(range(1, count + 1))
     async with UnitOfWork(database) as uow:
         stored = await uow.messages.window(conversation_id, limit=200)
         conversation = await uow.conversations.get(conversation_id)
         events = await uow.events.replay(0, limit=1000, conversation_id=conversation_id)
     assert [message.seq for message in stored.items] == expected
+    created = [message.created_at for message in stored.items]
+    assert created == sorted(created)
     assert conversation is not None
     assert conversation.message_count == count
     assert [event.data["seq"] for event in events if event.type == "message.created"] == expected
@@ -134,3 +137,29 @@ async def test_posters_queue_on_the_conversation_row_and_a_rollback_leaves_no_ga
 
         assert sorted(message.seq for message in posted) == list(range(1, waiters + 1))
         await _assert_stored_in_order(database, conversation_id, waiters)
+
+
+@pytest.mark.postgres
+async def test_a_poster_that_waited_for_the_lock_stores_a_later_created_at(postgres_dsn: str) -> None:
+    """The time is read once the conversation is locked, not before waiting for it."""
+    async with _opened(databases.sqlalchemy_url(postgres_dsn)) as database:
+        actor, conversation_id = await _seed(database)
+        post = NewMessage(
+            conversation_id=conversation_id,
+            role=MessageRole.USER,
+            content="first",
+            metadata={},
+            author_id=actor.user_id,
+        )
+
+        async with UnitOfWork(database) as holder:
+            await holder.conversations.lock_for_append([conversation_id])
+            waiting = asyncio.ensure_future(_post_concurrently(database, actor, conversation_id, 1))
+            await databases.until_waiting_on_locks(postgres_dsn, 1)
+            [first] = await store_messages(holder, [post])
+            await holder.commit()
+        [second] = await waiting
+
+        assert first is not None
+        assert (first.seq, second.seq) == (1, 2)
+        assert second.created_at > first.created_at

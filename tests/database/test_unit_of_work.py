@@ -42,7 +42,7 @@ async def _post_elsewhere(database: Database, conversation_id: UUID, author_id: 
         author_id=author_id,
     )
     async with UnitOfWork(database) as uow:
-        await store_messages(uow, [post], now=datetime.now(UTC))
+        await store_messages(uow, [post])
         await uow.commit()
 
 

@@ -36,16 +36,19 @@ MAX_BATCH = 128
 """Posts written in one transaction at most: enough to share its cost, few enough to keep it short."""
 
 
-async def store_messages(
-    uow: UnitOfWork, posts: Sequence[NewMessage], *, now: datetime
-) -> list[Message | None]:
+async def store_messages(uow: UnitOfWork, posts: Sequence[NewMessage]) -> list[Message | None]:
     """Store posts under their conversations' next ``seq`` values, in the order given.
 
-    Each answer is the stored message, or ``None`` where the post's conversation is gone.
+    Each answer is the stored message, or ``None`` where the post's conversation is gone. Their
+    ``created_at`` is read once the conversations are locked, so it follows ``seq``: a poster that waited
+    for another's lock (in another process, perhaps) stores a later time than the one it waited for.
     """
     if not posts:
         return []
-    reserved = await uow.conversations.reserve_seqs(Counter(post.conversation_id for post in posts), now=now)
+    counts = Counter(post.conversation_id for post in posts)
+    await uow.conversations.lock_for_append(counts)
+    now = datetime.now(UTC)
+    reserved = await uow.conversations.reserve_seqs(counts, now=now)
     seqs = {conversation_id: iter(seq_range) for conversation_id, seq_range in reserved.items()}
     stored = [
         Message(
@@ -166,7 +169,6 @@ class MessageAppender:
         self, batch: list[_Pending]
     ) -> tuple[list[tuple[_Pending, Message | ThreadlineError]], int | None]:
         """Write the batch in one transaction: what each post came to, and the last event id written."""
-        now = datetime.now(UTC)
         outcomes: list[tuple[_Pending, Message | ThreadlineError]] = []
         async with self._new_unit_of_work() as uow:
             # One permission query per poster, however many conversations they post to.
@@ -186,7 +188,7 @@ class MessageAppender:
                     outcomes.append((pending, access))
                 else:
                     accepted.append((pending, access[0]))
-            stored = await store_messages(uow, [pending.post for pending, _ in accepted], now=now)
+            stored = await store_messages(uow, [pending.post for pending, _ in accepted])
             events = []
             for (pending, workspace_id), message in zip(accepted, stored, strict=True):
                 if message is None:
@@ -198,6 +200,6 @@ class MessageAppender:
                         EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=pending.actor
                     )
                 )
-            logged = await log_activities(uow, events, now=now) if events else []
+            logged = await log_activities(uow, events, now=datetime.now(UTC)) if events else []
             await uow.commit()
         return outcomes, (logged[-1].id if logged else None)

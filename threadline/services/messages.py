@@ -58,7 +58,7 @@ class MessageService:
             earlier = await _claim_or_replay(uow, actor, idempotency_key, request_hash, now=now)
             if earlier is not None:
                 return earlier
-            [message] = await store_messages(uow, [post], now=now)
+            [message] = await store_messages(uow, [post])
             if message is None:
                 raise NotFound("Conversation not found")
             await uow.idempotency.store_response(
@@ -67,7 +67,7 @@ class MessageService:
             event = await log_activity(
                 uow,
                 message_event(EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=actor),
-                now=now,
+                now=message.created_at,
             )
             await uow.commit()
         await self._bus.ring(event.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -107,17 +107,25 @@ class ConversationRepository(Repository):
         )
         return to_conversation(row) if row else None
 
+    async def lock_for_append(self, ids: Collection[UUID]) -> None:
+        """Lock the conversations that messages are about to be appended to, in id order, until commit.
+
+        Other posters to them wait here and, once through, receive the following ``seq`` values: 1, 2, 3,
+        ... in commit order. Taken before ``reserve_seqs`` even for one conversation, so that a clock read
+        in between follows ``seq`` order too.
+        """
+        await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, _CONVERSATIONS.id.in_(ids))
+
     async def reserve_seqs(self, counts: Mapping[UUID, int], *, now: datetime) -> dict[UUID, range]:
         """Hand out the next ``counts[id]`` values of ``seq`` of each conversation and count its new messages.
 
-        The rows stay locked until commit (taken in id order, ``_lock_in_id_order``), so other posters to
-        these conversations wait and receive 1, 2, 3, ... in commit order. One UPDATE moves every counter,
-        and costs the same however long the conversations are. A conversation that is gone is left out.
+        Call it with the conversations locked (``lock_for_append``): a writer meeting several rows in plan
+        order would deadlock with one that meets them in id order. One UPDATE moves every counter, and costs
+        the same however long the conversations are. A conversation that is gone is left out.
         """
         if not counts:
             return {}
         ids = list(counts)
-        await self._lock_in_id_order(CONVERSATIONS_TABLE, ids)
         added = case(*((_CONVERSATIONS.id == id_, count) for id_, count in counts.items()))
         reserved = await self._session.execute(
             update(CONVERSATIONS_TABLE)
