@@ -151,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pruner = RetentionPruner(
             database,
             event_retention=timedelta(days=settings.event_retention_days),
+            login_window=timedelta(seconds=settings.login_window_seconds),
             interval_seconds=settings.event_prune_interval_seconds,
         )
         appender = MessageAppender(partial(UnitOfWork, database), bus)

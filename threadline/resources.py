@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 from threadline.api.metrics import Metrics
 from threadline.database.engine import Database
+from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import EventBus
 from threadline.events.hub import StreamHub
 from threadline.services.login_throttle import LoginThrottle
@@ -31,5 +33,7 @@ class Resources:
             time_cost=self.settings.password_hash_time_cost, memory_kib=self.settings.password_hash_memory_kib
         )
         self.throttle = LoginThrottle(
-            max_failures=self.settings.login_max_failures, window_seconds=self.settings.login_window_seconds
+            partial(UnitOfWork, self.database),
+            max_failures=self.settings.login_max_failures,
+            window_seconds=self.settings.login_window_seconds,
         )

@@ -127,3 +127,21 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(
         assert other.status_code == 401, "another client behind the proxy is not locked out"
     else:
         assert_throttled(other)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_every_process_counts_the_failures_of_the_others(
+    settings: Settings, client: httpx.AsyncClient, alice: Account
+) -> None:
+    """Two processes of one deployment (two apps on one database): failures at either count at both."""
+    second = create_app(settings)
+    async with (
+        second.router.lifespan_context(second),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://testserver") as other,
+    ):
+        await fail_logins(client, [alice.email] * (MAX_FAILURES - 1))
+        await fail_logins(other, [alice.email])
+
+        assert_throttled(await login(client, alice.email))
+        assert_throttled(await login(other, alice.email))

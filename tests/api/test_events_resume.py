@@ -109,7 +109,10 @@ async def test_an_id_from_beyond_the_log_resets_even_once_the_log_is_pruned_empt
     newest = await last_event_id(app)
     await hub_reached(app, newest)
     await RetentionPruner(
-        app.state.resources.database, event_retention=timedelta(0), interval_seconds=1
+        app.state.resources.database,
+        event_retention=timedelta(0),
+        login_window=timedelta(minutes=5),
+        interval_seconds=1,
     ).prune()
 
     async with streaming_client(app) as http:
@@ -130,7 +133,10 @@ async def test_an_id_older_than_the_oldest_kept_event_resets(app: FastAPI, alice
     conversation = await create_conversation(alice, workspace["id"])
     await posted(alice, conversation, "pruned")
     await RetentionPruner(
-        app.state.resources.database, event_retention=timedelta(0), interval_seconds=1
+        app.state.resources.database,
+        event_retention=timedelta(0),
+        login_window=timedelta(minutes=5),
+        interval_seconds=1,
     ).prune()
     await posted(alice, conversation, "kept")
 

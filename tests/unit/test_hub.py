@@ -152,7 +152,9 @@ async def test_the_pruner_drops_only_a_prefix_of_the_log(database: Database) -> 
     kept = await append(database, conversation_id, age=timedelta(days=6))
     late = await append(database, conversation_id, age=timedelta(days=8))
 
-    await RetentionPruner(database, event_retention=timedelta(days=7), interval_seconds=3600).prune()
+    await RetentionPruner(
+        database, event_retention=timedelta(days=7), login_window=timedelta(minutes=5), interval_seconds=3600
+    ).prune()
 
     async with UnitOfWork(database) as uow:
         remaining = [event.id for event in await uow.events.after(0, limit=10)]
@@ -164,7 +166,9 @@ async def test_the_pruner_drops_events_past_retention_and_keeps_the_rest(databas
     old = await append(database, uuid4(), 2, age=timedelta(days=8))
     recent = await append(database, uuid4())
 
-    await RetentionPruner(database, event_retention=timedelta(days=7), interval_seconds=3600).prune()
+    await RetentionPruner(
+        database, event_retention=timedelta(days=7), login_window=timedelta(minutes=5), interval_seconds=3600
+    ).prune()
 
     async with UnitOfWork(database) as uow:
         assert await uow.events.bounds() == (recent, recent)

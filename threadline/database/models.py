@@ -111,6 +111,21 @@ class IdempotencyKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class LoginFailureRow(Base):
+    """A login attempt counted as failed, against one throttling key, until its window has passed.
+
+    Kept in the database so that every process counts every failure. The key (an email or a client
+    address) is stored hashed: the table holds no address or email at rest.
+    """
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_key", "key_hash", "failed_at"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(BigIntegerPK, primary_key=True, autoincrement=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    failed_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class EventRow(Base):
     """The event log. No foreign keys: events outlive what they describe, until retention prunes them."""
 

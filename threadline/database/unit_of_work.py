@@ -17,6 +17,7 @@ from threadline.database.repositories.api_keys import ApiKeyRepository
 from threadline.database.repositories.conversations import ConversationRepository
 from threadline.database.repositories.events import EventRepository
 from threadline.database.repositories.idempotency import IdempotencyRepository
+from threadline.database.repositories.login_failures import LoginFailureRepository
 from threadline.database.repositories.messages import MessageRepository
 from threadline.database.repositories.users import UserRepository
 from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
@@ -38,6 +39,7 @@ class UnitOfWork:
     conversations: ConversationRepository
     messages: MessageRepository
     idempotency: IdempotencyRepository
+    login_failures: LoginFailureRepository
     events: EventRepository
 
     def __init__(self, database: Database) -> None:
@@ -59,6 +61,7 @@ class UnitOfWork:
         self.conversations = ConversationRepository(session)
         self.messages = MessageRepository(session)
         self.idempotency = IdempotencyRepository(session)
+        self.login_failures = LoginFailureRepository(session)
         self.events = EventRepository(session)
         return self
 

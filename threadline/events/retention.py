@@ -1,4 +1,5 @@
-"""Retention: events are kept for ``event_retention_days`` and idempotency keys for a day, then pruned."""
+"""Retention: events are kept for ``event_retention_days``, idempotency keys for a day and login failures for
+their throttling window, then pruned."""
 
 from __future__ import annotations
 
@@ -24,9 +25,17 @@ class RetentionPruner:
     Every process may run one; deleting what another process already deleted costs nothing.
     """
 
-    def __init__(self, database: Database, *, event_retention: timedelta, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        event_retention: timedelta,
+        login_window: timedelta,
+        interval_seconds: float,
+    ) -> None:
         self._database = database
         self._event_retention = event_retention
+        self._login_window = login_window
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
 
@@ -41,7 +50,7 @@ class RetentionPruner:
 
     async def prune(self) -> None:
         now = datetime.now(UTC)
-        events = keys = 0
+        events = keys = failures = 0
         while True:
             async with UnitOfWork(self._database) as uow:
                 pruned_events = await uow.events.prune(
@@ -50,13 +59,16 @@ class RetentionPruner:
                 pruned_keys = await uow.idempotency.prune(
                     older_than=now - IDEMPOTENCY_KEY_RETENTION, limit=PRUNE_BATCH
                 )
+                pruned_failures = await uow.login_failures.prune(
+                    older_than=now - self._login_window, limit=PRUNE_BATCH
+                )
                 await uow.commit()
-            events, keys = events + pruned_events, keys + pruned_keys
-            if pruned_events < PRUNE_BATCH and pruned_keys < PRUNE_BATCH:
+            events, keys, failures = events + pruned_events, keys + pruned_keys, failures + pruned_failures
+            if max(pruned_events, pruned_keys, pruned_failures) < PRUNE_BATCH:
                 break
             await asyncio.sleep(0)  # let requests waiting for the database in between
-        if events or keys:
-            logger.info("pruned %d events and %d idempotency keys", events, keys)
+        if events or keys or failures:
+            logger.info("pruned %d events, %d idempotency keys and %d login failures", events, keys, failures)
 
     async def _run(self) -> None:
         while True:

@@ -52,18 +52,15 @@ class AuthService:
 
     async def login(self, *, email: str, password: str, client: str) -> tuple[IssuedToken, User]:
         email = canonical_email(email)
-        keys = (f"email:{email}", f"client:{client}")
-        self._throttle.check(*keys)
-        # Counted as a failure before the slow password check, so that guesses sent in parallel cannot
-        # all pass the check above; taken back once the password proves right.
-        attempt = self._throttle.record_failure(*keys)
+        email_key = f"email:{email}"
+        # Counted as a failure before the slow password check, and taken back once the password proves right.
+        attempt = await self._throttle.admit(email_key, f"client:{client}")
         async with self._uow as uow:
             user = await uow.users.get_by_email(email)
             password_hash = await uow.users.get_password_hash(user.id) if user else None
         if user is None or not await self._hasher.verify(password_hash, password):
             raise Unauthenticated(_BAD_LOGIN)
-        self._throttle.forgive(attempt, *keys)
-        self._throttle.reset(keys[0])
+        await self._throttle.succeeded(attempt, forget=email_key)
         return self._tokens.issue(user.id, TokenKind.ACCESS), user
 
     async def authenticate(self, credential: str, *, stream: bool = False) -> Actor:

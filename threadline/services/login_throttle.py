@@ -2,69 +2,82 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
-import time
-from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import RateLimited
 
 
-class LoginThrottle:
-    """A sliding window of recent failures per key, in this process's memory.
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    Several processes each keep their own window, so the effective limit grows with their number;
-    the point is to make online guessing slow, not to be exact.
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A login let through and counted as failed until ``LoginThrottle.succeeded`` takes it back."""
+
+    key_hashes: tuple[str, ...]
+    failure_ids: tuple[int, ...]
+
+
+class LoginThrottle:
+    """A sliding window of recent failures per key, kept in the database so that every process of a
+    deployment counts them all.
+
+    Keys are stored hashed. Two processes checking the same key at the same moment may each let one more
+    attempt through than the limit; the point is to make online guessing slow, not to be exact.
     """
 
     def __init__(
         self,
+        new_unit_of_work: Callable[[], UnitOfWork],
         *,
         max_failures: int,
         window_seconds: float,
-        max_keys: int = 100_000,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
+        self._new_unit_of_work = new_unit_of_work
         self._max_failures = max_failures
-        self._window = window_seconds
-        self._max_keys = max_keys
+        self._window = timedelta(seconds=window_seconds)
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
 
-    def check(self, *keys: str) -> None:
-        """Raise ``RateLimited`` if any key has used up its failures in the current window."""
+    @property
+    def window(self) -> timedelta:
+        return self._window
+
+    async def admit(self, *keys: str) -> Attempt:
+        """Raise ``RateLimited`` if any key has used up its failures in the current window; otherwise count
+        this attempt as a failure of each key right away, so that guesses sent in parallel (to any process)
+        cannot all pass the check before the first is judged."""
         now = self._clock()
-        for key in keys:
-            failures = self._recent(key, now)
-            if len(failures) >= self._max_failures:
-                retry_after = math.ceil(failures[0] + self._window - now)
-                raise RateLimited("Too many failed logins; try again later", retry_after=max(retry_after, 1))
+        hashes = [_hash(key) for key in keys]
+        async with self._new_unit_of_work() as uow:
+            await uow.login_failures.lock(hashes)
+            recent = await uow.login_failures.since(hashes, since=now - self._window)
+            for failures in recent.values():
+                if failures.count >= self._max_failures:
+                    retry_after = math.ceil((failures.oldest + self._window - now).total_seconds())
+                    raise RateLimited(
+                        "Too many failed logins; try again later", retry_after=max(retry_after, 1)
+                    )
+            ids = await uow.login_failures.add(hashes, at=now)
+            await uow.commit()
+        return Attempt(tuple(hashes), tuple(ids))
 
-    def record_failure(self, *keys: str) -> float:
-        """Count a failure against each key; returns its time, which ``forgive`` takes back."""
-        now = self._clock()
-        if len(self._failures) >= self._max_keys:
-            self._evict(now)
-        for key in keys:
-            self._failures.setdefault(key, deque()).append(now)
-        return now
+    async def succeeded(self, attempt: Attempt, *, forget: str) -> None:
+        """The attempt proved right: it is no failure, and the failures of the key ``forget`` (its email)
+        are forgotten too. The other keys (its client address) keep their earlier failures."""
+        forgotten = _hash(forget)
+        async with self._new_unit_of_work() as uow:
+            await uow.login_failures.lock({*attempt.key_hashes, forgotten})
+            await uow.login_failures.remove(attempt.failure_ids)
+            await uow.login_failures.clear(forgotten)
+            await uow.commit()
 
-    def forgive(self, recorded_at: float, *keys: str) -> None:
-        """Take back a failure recorded at ``recorded_at``: the attempt it stood for succeeded."""
-        for key in keys:
-            failures = self._failures.get(key)
-            if failures is not None and recorded_at in failures:
-                failures.remove(recorded_at)
 
-    def reset(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures.get(key, deque())
-        while failures and failures[0] <= now - self._window:
-            failures.popleft()
-        return failures
-
-    def _evict(self, now: float) -> None:
-        for key in [key for key, failures in self._failures.items() if not self._recent(key, now)]:
-            del self._failures[key]
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
