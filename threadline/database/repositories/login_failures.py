@@ -21,7 +21,7 @@ class LoginFailureRepository(Repository):
     async def lock(self, key_hashes: Collection[str]) -> None:
         """Make transactions on the same keys take turns until commit, on PostgreSQL: otherwise guesses sent
         at once would all count the failures before any of them is added. Keys are locked in one order, so
-        two transactions never wait for each other; SQLite runs one writer at a time anyway."""
+        no two transactions wait for each other in a circle; SQLite runs one writer at a time anyway."""
         if self._session.get_bind().dialect.name != "postgresql":
             return
         for key_hash in sorted(set(key_hashes)):
