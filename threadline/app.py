@@ -35,6 +35,7 @@ from threadline.events.postgres_bus import PostgresBus
 from threadline.events.redis_bus import RedisBus
 from threadline.events.retention import RetentionPruner
 from threadline.resources import Resources
+from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
 from threadline.services.security import TokenIssuer
 from threadline.settings import Environment, EventBusKind, Settings
@@ -152,9 +153,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database,
             event_retention=timedelta(days=settings.event_retention_days),
             login_window=timedelta(seconds=settings.login_window_seconds),
-            interval_seconds=settings.event_prune_interval_seconds,
+            # Often enough that failed logins, a flood of them included, outlive their window only briefly.
+            interval_seconds=min(settings.event_prune_interval_seconds, settings.login_window_seconds),
         )
         appender = MessageAppender(partial(UnitOfWork, database), bus)
+        throttle = LoginThrottle(
+            partial(UnitOfWork, database),
+            secret_key=secret_key,
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_window_seconds,
+        )
         await hub.start()
         await bus.start(hub.ring)
         pruner.start()
@@ -167,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             hub=hub,
             appender=appender,
             metrics=metrics,
+            throttle=throttle,
         )
         if not gc.get_freeze_count():
             # What exists at the first startup (the imported code, this app) lives as long as the process:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
 from threadline.api.metrics import Metrics
 from threadline.database.engine import Database
-from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import EventBus
 from threadline.events.hub import StreamHub
 from threadline.services.login_throttle import LoginThrottle
@@ -25,15 +23,10 @@ class Resources:
     hub: StreamHub
     appender: MessageAppender
     metrics: Metrics
+    throttle: LoginThrottle
     hasher: PasswordHasher = field(init=False)
-    throttle: LoginThrottle = field(init=False)
 
     def __post_init__(self) -> None:
         self.hasher = PasswordHasher(
             time_cost=self.settings.password_hash_time_cost, memory_kib=self.settings.password_hash_memory_kib
-        )
-        self.throttle = LoginThrottle(
-            partial(UnitOfWork, self.database),
-            max_failures=self.settings.login_max_failures,
-            window_seconds=self.settings.login_window_seconds,
         )

@@ -3,6 +3,7 @@ of a deployment counts every failure), on a clock the test moves."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -16,6 +17,7 @@ from threadline.events.retention import RetentionPruner
 from threadline.services.login_throttle import Attempt, LoginThrottle
 
 WINDOW = timedelta(seconds=60)
+SECRET_KEY = "the deployment's secret"
 _ALL_KEYS = text("SELECT key_hash FROM login_failures")
 
 
@@ -35,10 +37,14 @@ def clock() -> Clock:
     return Clock()
 
 
-def throttle_on(database: Database, clock: Clock) -> LoginThrottle:
+def throttle_on(database: Database, clock: Clock, secret_key: str = SECRET_KEY) -> LoginThrottle:
     """A throttle of its own on ``database``, as each process of a deployment has."""
     return LoginThrottle(
-        partial(UnitOfWork, database), max_failures=3, window_seconds=WINDOW.total_seconds(), clock=clock
+        partial(UnitOfWork, database),
+        secret_key=secret_key,
+        max_failures=3,
+        window_seconds=WINDOW.total_seconds(),
+        clock=clock,
     )
 
 
@@ -115,13 +121,31 @@ async def test_retry_after_is_at_least_one_second(throttle: LoginThrottle, clock
     assert refused.value.retry_after == 1
 
 
-async def test_keys_are_not_stored_as_given(database: Database, throttle: LoginThrottle) -> None:
-    """An email or a client address is personal data; the table holds only their hashes."""
-    await throttle.admit("email:alice@example.com", "client:203.0.113.7")
+async def test_retry_after_waits_for_the_last_key_to_free_up(throttle: LoginThrottle, clock: Clock) -> None:
+    for _ in range(3):
+        await throttle.admit("client:1")
+    clock.advance(50)
+    for _ in range(3):
+        await throttle.admit("email:a")
+    clock.advance(5)  # client:1 frees up in 5 s, email:a in 55 s
+
+    for keys in (("email:a", "client:1"), ("client:1", "email:a")):
+        with pytest.raises(RateLimited) as refused:
+            await throttle.admit(*keys)
+        assert refused.value.retry_after == 55
+
+
+async def test_keys_are_stored_as_a_keyed_hash(database: Database, clock: Clock) -> None:
+    """An email or a client address is personal data, and a plain hash of an address is reversed by
+    trying them all: the table holds an HMAC under the deployment's secret."""
+    keys = ("email:alice@example.com", "client:203.0.113.7")
+    await throttle_on(database, clock).admit(*keys)
+    await throttle_on(database, clock, secret_key="another deployment's").admit(*keys)
 
     async with database.session() as session:
-        stored = (await session.execute(_ALL_KEYS)).scalars().all()
-    assert len(stored) == 2
+        stored = set((await session.execute(_ALL_KEYS)).scalars().all())
+    assert len(stored) == 4
+    assert not stored & {hashlib.sha256(key.encode()).hexdigest() for key in keys}
     assert not any("alice" in key or "203.0.113.7" in key for key in stored)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,19 +29,21 @@ class LoginThrottle:
     """A sliding window of recent failures per key, kept in the database so that every process of a
     deployment counts them all.
 
-    Keys are stored hashed. Two processes checking the same key at the same moment may each let one more
-    attempt through than the limit; the point is to make online guessing slow, not to be exact.
+    Keys are stored as an HMAC under the deployment's secret key: a table of plain hashes of client
+    addresses could be reversed by trying every address.
     """
 
     def __init__(
         self,
         new_unit_of_work: Callable[[], UnitOfWork],
         *,
+        secret_key: str,
         max_failures: int,
         window_seconds: float,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._new_unit_of_work = new_unit_of_work
+        self._secret = secret_key.encode()
         self._max_failures = max_failures
         self._window = timedelta(seconds=window_seconds)
         self._clock = clock
@@ -53,17 +56,20 @@ class LoginThrottle:
         """Raise ``RateLimited`` if any key has used up its failures in the current window; otherwise count
         this attempt as a failure of each key right away, so that guesses sent in parallel (to any process)
         cannot all pass the check before the first is judged."""
-        now = self._clock()
-        hashes = [_hash(key) for key in keys]
+        hashes = [self._hash(key) for key in keys]
         async with self._new_unit_of_work() as uow:
             await uow.login_failures.lock(hashes)
+            now = self._clock()  # once the keys are ours: the failures counted are all there are
             recent = await uow.login_failures.since(hashes, since=now - self._window)
-            for failures in recent.values():
-                if failures.count >= self._max_failures:
-                    retry_after = math.ceil((failures.oldest + self._window - now).total_seconds())
-                    raise RateLimited(
-                        "Too many failed logins; try again later", retry_after=max(retry_after, 1)
-                    )
+            # A key frees up when its oldest failure leaves the window; the attempt waits for the last.
+            waits = [
+                failures.oldest + self._window - now
+                for failures in recent.values()
+                if failures.count >= self._max_failures
+            ]
+            if waits:
+                retry_after = math.ceil(max(waits).total_seconds())
+                raise RateLimited("Too many failed logins; try again later", retry_after=max(retry_after, 1))
             ids = await uow.login_failures.add(hashes, at=now)
             await uow.commit()
         return Attempt(tuple(hashes), tuple(ids))
@@ -71,13 +77,12 @@ class LoginThrottle:
     async def succeeded(self, attempt: Attempt, *, forget: str) -> None:
         """The attempt proved right: it is no failure, and the failures of the key ``forget`` (its email)
         are forgotten too. The other keys (its client address) keep their earlier failures."""
-        forgotten = _hash(forget)
+        forgotten = self._hash(forget)
         async with self._new_unit_of_work() as uow:
             await uow.login_failures.lock({*attempt.key_hashes, forgotten})
             await uow.login_failures.remove(attempt.failure_ids)
             await uow.login_failures.clear(forgotten)
             await uow.commit()
 
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    def _hash(self, key: str) -> str:
+        return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()

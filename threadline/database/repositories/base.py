@@ -22,7 +22,9 @@ class Repository:
         """Lock the rows ``where`` picks, in id order, before one statement changes or deletes them all.
 
         PostgreSQL would otherwise lock them in whatever order its plan meets them, and two writers
-        meeting the same rows in different orders deadlock. On SQLite, which has one writer at a time and
-        no row locks, this is a plain read (no ``FOR UPDATE``).
+        meeting the same rows in different orders deadlock. SQLite has one writer at a time and no row
+        locks: nothing to do.
         """
+        if self._session.get_bind().dialect.name == "sqlite":
+            return
         await self._session.execute(select(table.c.id).where(where).order_by(table.c.id).with_for_update())
