@@ -11,9 +11,12 @@ from fastapi import FastAPI
 
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation
+from tests.support.event_log import last_event_id
 from tests.support.server import streaming_client
 from tests.support.sse import open_stream
 from tests.support.teams import create_workspace
+from threadline.models.domain.event import Event
+from threadline.services.streams import OpenedStream, StreamService
 from threadline.settings import Settings
 
 HEARTBEAT_SECONDS = 0.5
@@ -40,3 +43,30 @@ async def test_a_ping_follows_one_period_after_the_last_write(app: FastAPI, alic
         assert (await stream.next()).event == "message.created"
         await asyncio.sleep(WAIT_SECONDS)
         assert stream.comments == 2, "and the next one period after the event"
+
+
+async def test_a_slow_replay_read_is_pinged_through(
+    app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A resuming stream waits on the database for its replay; a slow one (up to the database timeout) must
+    not leave the stream silent for longer than a period."""
+    conversation = await create_conversation(alice, (await create_workspace(alice))["id"])
+    before = await last_event_id(app)
+    posted = await alice.post(f"/v1/conversations/{conversation['id']}/messages", json={"content": "missed"})
+    assert posted.status_code == 201, posted.text
+    read_replay = StreamService.replay
+
+    async def slow_replay(self: StreamService, stream: OpenedStream, *, after: int) -> list[Event]:
+        await asyncio.sleep(2.5 * HEARTBEAT_SECONDS)
+        return await read_replay(self, stream, after=after)
+
+    monkeypatch.setattr(StreamService, "replay", slow_replay)
+    path = f"/v1/conversations/{conversation['id']}/events"
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, path, headers=alice.headers | {"Last-Event-ID": str(before)}) as stream,
+    ):
+        missed = await stream.next()
+
+        assert missed.json()["data"]["content"] == "missed"
+        assert stream.comments >= 2, "a ping for each period the replay read took"

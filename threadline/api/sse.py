@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -25,6 +27,9 @@ logger = logging.getLogger(__name__)
 
 EVENT_STREAM = "text/event-stream"
 PING = b": ping\n\n"
+_NEARLY_A_PERIOD = 0.95
+"""A silence this share of a heartbeat period long is pinged as if it were a whole one."""
+_T = TypeVar("_T")
 _HEADERS = [
     (b"content-type", EVENT_STREAM.encode()),
     (b"cache-control", b"no-cache"),
@@ -103,7 +108,7 @@ class EventStreamResponse(Response):
         position = stream.resume_after
         while position < stream.replay_through and self._subscription.abort_reason is None:
             try:
-                events = await self._streams.replay(stream, after=position)
+                events = await self._pinging_while(send, self._streams.replay(stream, after=position))
             except Unavailable:
                 logger.warning("ending a stream: the database is unavailable for its replay")
                 self._subscription.abort("the database is unavailable")
@@ -114,6 +119,20 @@ class EventStreamResponse(Response):
             self._metrics.events_delivered.inc(len(events))
             position = events[-1].id
         return max(position, stream.replay_through)
+
+    async def _pinging_while(self, send: Send, read: Awaitable[_T]) -> _T:
+        """Await ``read`` (a replay read), pinging whenever the stream has been silent for a period: a slow
+        database (up to its timeout) must not leave the stream quiet long enough for a proxy to cut it."""
+        reading = asyncio.ensure_future(read)
+        try:
+            while True:
+                due = self._last_write + self._heartbeat - self._loop.time()
+                done, _ = await asyncio.wait((reading,), timeout=max(due, 0.0))
+                if done:
+                    return reading.result()
+                await self._write(send, PING)
+        finally:
+            reading.cancel()
 
     async def _follow(self, send: Send, seen: int) -> None:
         """Live frames (skipping any the replay already sent), a ping while idle, ``revoked`` at the end."""
@@ -137,12 +156,12 @@ class EventStreamResponse(Response):
         One timer per stream, re-armed for the moment the silence would reach a period, rather than on
         every write: a write only notes its time.
         """
-        now = self._loop.time()
-        silent = now - self._last_write
-        if silent >= self._heartbeat:
+        silent = self._loop.time() - self._last_write
+        # A hair early is as good as on time: the ping then written is itself a write, and the next check
+        # comes a whole period after it rather than a hair after this one.
+        if silent >= self._heartbeat * _NEARLY_A_PERIOD:
             self._subscription.nudge()
-            # The ping follows in a moment; counting from now keeps the next check a whole period away.
-            self._last_write, silent = now, 0.0
+            silent = 0.0
         self._beat = self._loop.call_later(self._heartbeat - silent, self._on_heartbeat)
 
     async def _write(self, send: Send, data: bytes) -> None:

@@ -48,10 +48,6 @@ class LoginThrottle:
         self._window = timedelta(seconds=window_seconds)
         self._clock = clock
 
-    @property
-    def window(self) -> timedelta:
-        return self._window
-
     async def admit(self, *keys: str) -> Attempt:
         """Raise ``RateLimited`` if any key has used up its failures in the current window; otherwise count
         this attempt as a failure of each key right away, so that guesses sent in parallel (to any process)
