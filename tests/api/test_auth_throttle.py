@@ -145,3 +145,25 @@ async def test_every_process_counts_the_failures_of_the_others(
 
         assert_throttled(await login(client, alice.email))
         assert_throttled(await login(other, alice.email))
+
+
+async def test_an_unknown_email_costs_a_password_check_like_a_known_one(
+    app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answering sooner for an email without an account would tell which emails have one."""
+    hasher = app.state.resources.hasher
+    checks: list[str | None] = []
+    verify = hasher.verify
+
+    async def counted(password_hash: str | None, password: str) -> bool:
+        checks.append(password_hash)
+        return bool(await verify(password_hash, password))
+
+    monkeypatch.setattr(hasher, "verify", counted)
+
+    assert (await login(client, unique_email(), "wrong password")).status_code == 401
+    assert (await login(client, alice.email, "wrong password")).status_code == 401
+
+    assert len(checks) == 2
+    assert checks[0] is None  # no account: the dummy hash is checked
+    assert checks[1] is not None

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from tests.support.accounts import unique_email
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import Unavailable
 
 
 @pytest.fixture
@@ -35,4 +39,26 @@ async def test_a_ping_during_a_write_waits_its_turn_without_stalling_the_process
 
         await asyncio.wait_for(ping, timeout=5)
     finally:
+        await database.dispose()
+
+
+async def test_a_write_lock_held_elsewhere_past_the_busy_timeout_is_unavailable(sqlite_url: str) -> None:
+    """Another process (or a shell) holding SQLite's lock is an outage like any other: 503, never 500."""
+    database = Database(create_engine(sqlite_url))
+
+    @event.listens_for(database.engine.sync_engine, "connect")
+    def _impatient(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.cursor().execute("PRAGMA busy_timeout=50")  # after the engine's own 30 s
+
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite+aiosqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(Unavailable):
+            async with UnitOfWork(database) as uow:
+                await uow.events.bounds()
+        holder.rollback()
+        async with UnitOfWork(database) as uow:
+            await uow.events.bounds()
+    finally:
+        holder.close()
         await database.dispose()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event, make_url, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from threadline.database.inline_sqlite import InlineConnection, connect_inline
@@ -58,7 +60,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # can fail with SQLITE_BUSY when another process committed in between. Straight to the driver:
         # every transaction begins here, and a statement through the engine costs ten times as much.
         inline: InlineConnection = connection.connection.driver_connection
-        inline.begin_immediate()
+        try:
+            inline.begin_immediate()
+        except sqlite3.OperationalError as error:
+            # Raised past SQLAlchemy (this is its event hook), so wrapped as it wraps a statement's: the
+            # write lock held elsewhere past busy_timeout is the database being unavailable, not a bug.
+            raise OperationalError("BEGIN IMMEDIATE", None, error) from error
 
 
 class Database:

@@ -58,7 +58,10 @@ class AuthService:
         async with self._uow as uow:
             user = await uow.users.get_by_email(email)
             password_hash = await uow.users.get_password_hash(user.id) if user else None
-        if user is None or not await self._hasher.verify(password_hash, password):
+        # Checked even for an unknown email (against a dummy hash): answering it sooner would tell which
+        # emails have accounts.
+        verified = await self._hasher.verify(password_hash, password)
+        if user is None or not verified:
             raise Unauthenticated(_BAD_LOGIN)
         await self._throttle.succeeded(attempt, forget=email_key)
         return self._tokens.issue(user.id, TokenKind.ACCESS), user
