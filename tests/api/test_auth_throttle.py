@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -167,3 +168,34 @@ async def test_an_unknown_email_costs_a_password_check_like_a_known_one(
     assert len(checks) == 2
     assert checks[0] is None  # no account: the dummy hash is checked
     assert checks[1] is not None
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same_client"),
+    [
+        pytest.param("198.51.100.7", "::ffff:198.51.100.7", True, id="IPv4 and IPv4-mapped"),
+        pytest.param("2001:DB8::A75", "2001:db8::a75", True, id="two spellings of one IPv6 address"),
+        pytest.param("2001:db8::1", "2001:db8::ffff:2", True, id="one IPv6 /64"),
+        pytest.param("2001:db8::1", "2001:db8:0:1::1", False, id="two IPv6 /64s"),
+    ],
+)
+async def test_a_client_address_counts_once_however_it_is_written(
+    app: FastAPI, first: str, second: str, same_client: bool
+) -> None:
+    async with client_at(app, first) as http:
+        await fail_logins(http, [unique_email() for _ in range(MAX_FAILURES)])
+    async with client_at(app, second) as http:
+        response = await login(http, unique_email(), "wrong password")
+
+    if same_client:
+        assert_throttled(response)
+    else:
+        assert response.status_code == 401
+
+
+@contextlib.asynccontextmanager
+async def client_at(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` whose connection comes from ``address``."""
+    transport = httpx.ASGITransport(app=app, client=(address, 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http

@@ -17,7 +17,7 @@ from threadline.models.domain.user import (
     User,
     canonical_email,
 )
-from threadline.services.login_throttle import LoginThrottle
+from threadline.services.login_throttle import LoginThrottle, client_key
 from threadline.services.security import (
     API_KEY_MARK,
     PasswordHasher,
@@ -54,7 +54,7 @@ class AuthService:
         email = canonical_email(email)
         email_key = f"email:{email}"
         # Counted as a failure before the slow password check, and taken back once the password proves right.
-        attempt = await self._throttle.admit(email_key, f"client:{client}")
+        attempt = await self._throttle.admit(email_key, client_key(client))
         async with self._uow as uow:
             user = await uow.users.get_by_email(email)
             password_hash = await uow.users.get_password_hash(user.id) if user else None

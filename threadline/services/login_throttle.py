@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,3 +83,21 @@ class LoginThrottle:
 
     def _hash(self, key: str) -> str:
         return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()
+
+
+def client_key(address: str) -> str:
+    """The throttling key of a client address: one spelling per address, and one key per IPv6 /64.
+
+    An IPv4 address arriving IPv4-mapped (``::ffff:10.0.0.1``) counts as itself, and an IPv6 client counts
+    by its /64, the block one subscriber is given: it could otherwise take a fresh address for every guess.
+    Anything that is not an address (a test client's name) is its own key.
+    """
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return f"client:{address}"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return f"client:{parsed.ipv4_mapped}"
+        return f"client:{ipaddress.IPv6Network((parsed, 64), strict=False)}"
+    return f"client:{parsed}"
