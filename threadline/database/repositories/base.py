@@ -13,6 +13,11 @@ class Repository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    @property
+    def _on_postgresql(self) -> bool:
+        """PostgreSQL rather than SQLite: row and advisory locks, and its own upsert, exist only there."""
+        return self._session.get_bind().dialect.name == "postgresql"
+
     async def _lock_in_id_order(self, table: Table, ids: Sequence[UUID]) -> None:
         """Lock several rows by id before one statement changes them all; one row needs no such care."""
         if len(ids) > 1:
@@ -25,6 +30,6 @@ class Repository:
         meeting the same rows in different orders deadlock. SQLite has one writer at a time and no row
         locks: nothing to do.
         """
-        if self._session.get_bind().dialect.name == "sqlite":
+        if not self._on_postgresql:
             return
         await self._session.execute(select(table.c.id).where(where).order_by(table.c.id).with_for_update())

@@ -204,7 +204,7 @@ class EventRepository(Repository):
         Holding the lock from the id's allocation until commit makes event-writing transactions commit
         one after another. SQLite needs nothing: it has a single writer.
         """
-        if not self._holds_log_lock and self._session.get_bind().dialect.name == "postgresql":
+        if not self._holds_log_lock and self._on_postgresql:
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
             self._holds_log_lock = True
 

@@ -29,7 +29,7 @@ class IdempotencyRepository(Repository):
 
         On PostgreSQL a concurrent claim of the same key waits here until the first one commits.
         """
-        insert = postgresql_insert if self._session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = postgresql_insert if self._on_postgresql else sqlite_insert
         claimed = await self._session.scalar(
             insert(IdempotencyKeyRow)
             .values(user_id=user_id, key=key, request_hash=request_hash, response=None, created_at=now)

@@ -22,7 +22,7 @@ class LoginFailureRepository(Repository):
         """Make transactions on the same keys take turns until commit, on PostgreSQL: otherwise guesses sent
         at once would all count the failures before any of them is added. Keys are locked in one order, so
         no two transactions wait for each other in a circle; SQLite runs one writer at a time anyway."""
-        if self._session.get_bind().dialect.name != "postgresql":
+        if not self._on_postgresql:
             return
         for key_hash in sorted(set(key_hashes)):
             # Two 32-bit halves: the space, and the first 32 bits of the key's hash (a collision only makes
