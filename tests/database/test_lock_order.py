@@ -74,3 +74,38 @@ async def test_deleting_a_workspace_queues_behind_a_batch_of_posts_instead_of_de
             assert await uow.conversations.get(higher) is None
     finally:
         await database.dispose()
+
+
+async def _add_conversation(database: Database, workspace_id: UUID) -> UUID:
+    async with UnitOfWork(database) as uow:
+        conversation = await uow.conversations.add(
+            workspace_id=workspace_id, title="", modality="chat", metadata={}, now=datetime.now(UTC)
+        )
+        await uow.commit()
+    return conversation.id
+
+
+async def test_a_batch_of_posts_does_not_hold_up_new_conversations_in_its_workspaces(
+    postgres_dsn: str,
+) -> None:
+    """A batch locks its conversations and workspaces to change counters, not keys: a new conversation,
+    whose foreign key only needs the workspace to stay, goes ahead while the batch is still open."""
+    database = Database(create_engine(databases.sqlalchemy_url(postgres_dsn)))
+    try:
+        workspace_id, lower, _ = await _workspace_met_higher_id_first(database)
+        other_workspace_id, other, _ = await _workspace_met_higher_id_first(database)
+        now = datetime.now(UTC)
+        async with UnitOfWork(database) as batch:
+            # Posts into two workspaces at once: they are locked explicitly, in id order.
+            await batch.conversations.lock_for_append([lower, other])
+            await batch.conversations.reserve_seqs({lower: 1, other: 1}, now=now)
+            await batch.workspaces.touch({workspace_id, other_workspace_id}, now=now)
+            adding = asyncio.ensure_future(_add_conversation(database, workspace_id))
+            # Generous: a FOR UPDATE lock would hold it until the batch commits, which is never, here.
+            done, _ = await asyncio.wait({adding}, timeout=10)
+            assert adding in done, "creating a conversation waited on the batch's locks"
+            await batch.commit()
+        async with UnitOfWork(database) as uow:
+            assert await uow.conversations.get(adding.result()) is not None
+    finally:
+        await database.dispose()

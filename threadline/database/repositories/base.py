@@ -23,13 +23,20 @@ class Repository:
         if len(ids) > 1:
             await self._lock_rows_in_id_order(table, table.c.id.in_(ids))
 
-    async def _lock_rows_in_id_order(self, table: Table, where: ColumnElement[bool]) -> None:
+    async def _lock_rows_in_id_order(
+        self, table: Table, where: ColumnElement[bool], *, to_delete: bool = False
+    ) -> None:
         """Lock the rows ``where`` picks, in id order, before one statement changes or deletes them all.
 
         PostgreSQL would otherwise lock them in whatever order its plan meets them, and two writers
         meeting the same rows in different orders deadlock. SQLite has one writer at a time and no row
         locks: nothing to do.
+
+        Rows to be changed take ``FOR NO KEY UPDATE``, the lock an UPDATE of non-key columns takes anyway:
+        it lets other transactions insert rows that reference them (a conversation into a workspace being
+        touched) without waiting. Only rows ``to_delete`` need the full ``FOR UPDATE``.
         """
         if not self._on_postgresql:
             return
-        await self._session.execute(select(table.c.id).where(where).order_by(table.c.id).with_for_update())
+        locking = select(table.c.id).where(where).order_by(table.c.id)
+        await self._session.execute(locking.with_for_update(key_share=not to_delete))

@@ -140,7 +140,7 @@ class WorkspaceRepository(Repository):
         conversations, then touches the workspace), so none deadlock.
         """
         in_workspace = ConversationRow.workspace_id == workspace_id
-        await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, in_workspace)
+        await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, in_workspace, to_delete=True)
         await self._session.execute(delete(ConversationRow).where(in_workspace))
         removed = (
             await self._session.execute(
