@@ -24,6 +24,7 @@ from tests.support.server import streaming_client
 from tests.support.sse import SseEvent, is_message, open_stream
 from tests.support.teams import add_member, create_workspace
 from threadline.database.repositories.events import EventRepository
+from threadline.models.domain.event import EventLogRead
 
 pytestmark = [pytest.mark.postgres, pytest.mark.parametrize("database_url", ["postgres"], indirect=True)]
 
@@ -154,11 +155,11 @@ async def test_a_stream_opened_while_the_hub_is_halfway_through_a_deletion_hears
     second_batch, halfway = asyncio.Event(), asyncio.Event()
     after = EventRepository.after
 
-    async def after_in_batches(repository: EventRepository, event_id: int, *, limit: int) -> list[Any]:
+    async def after_in_batches(repository: EventRepository, event_id: int, *, limit: int) -> EventLogRead:
         if halfway.is_set():
             await second_batch.wait()
         found = await after(repository, event_id, limit=2 if not halfway.is_set() else limit)
-        if any(event.type.value == "workspace.deleted" for event in found):
+        if any(event.type.value == "workspace.deleted" for event in found.events):
             halfway.set()
         return found
 

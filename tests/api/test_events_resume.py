@@ -12,11 +12,14 @@ from fastapi import FastAPI
 
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
-from tests.support.event_log import hub_reached, last_event_id, log_messages
+from tests.support.event_log import hub_reached, last_event_id, log_events_of_unknown_type, log_messages
 from tests.support.server import streaming_client
 from tests.support.sse import SseEvent, SseStream, open_stream
 from tests.support.teams import create_workspace
+from threadline.events.hub import READ_LIMIT
 from threadline.events.retention import RetentionPruner
+from threadline.models.domain.event import EventLogRead
+from threadline.services.streams import REPLAY_BATCH, StreamService
 
 
 def contents(events: list[SseEvent]) -> list[str]:
@@ -147,3 +150,58 @@ async def test_an_id_older_than_the_oldest_kept_event_resets(app: FastAPI, alice
         assert "older than the oldest" in await reset_reason(stream)
         await posted(alice, conversation, "live")
         assert contents([await stream.next()]) == ["live"]
+
+
+async def test_events_of_types_this_version_does_not_know_are_passed_over_live_and_in_replays(
+    app: FastAPI, alice: Account
+) -> None:
+    """A newer version, mid-upgrade, may write event types this one cannot send: more of them in a row
+    than a read returns must not stop the hub, nor end a replay early."""
+    workspace = await create_workspace(alice)
+    conversation = await create_conversation(alice, workspace["id"])
+    path = f"/v1/conversations/{conversation['id']}/events"
+    start = await last_event_id(app)
+    async with streaming_client(app) as http:
+        async with open_stream(http, path, headers=alice.headers) as live:
+            await log_events_of_unknown_type(app, conversation, REPLAY_BATCH + READ_LIMIT)
+            await posted(alice, conversation, "after them")
+            assert contents([await live.next()]) == ["after them"]
+        async with open_stream(http, path, headers=alice.headers | {"Last-Event-ID": str(start)}) as resumed:
+            assert contents([await resumed.next()]) == ["after them"]
+
+
+async def test_a_replay_that_finds_events_it_had_yet_to_send_pruned_ends_the_stream_for_a_reset(
+    app: FastAPI, alice: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pruning may run between a resumed stream's check of its ``Last-Event-ID`` and its replay: the
+    stream must not go on as if the pruned events had been sent."""
+    workspace = await create_workspace(alice)
+    conversation = await create_conversation(alice, workspace["id"])
+    start = await last_event_id(app)
+    await posted(alice, conversation, "pruned", "pruned too")
+    replaying, pruned = asyncio.Event(), asyncio.Event()
+    replay = StreamService.replay
+
+    async def replay_after_the_prune(service: StreamService, *args: Any, **kwargs: Any) -> EventLogRead:
+        replaying.set()
+        await pruned.wait()
+        return await replay(service, *args, **kwargs)
+
+    monkeypatch.setattr(StreamService, "replay", replay_after_the_prune)
+    path = f"/v1/conversations/{conversation['id']}/events"
+    headers = alice.headers | {"Last-Event-ID": str(start)}
+    async with streaming_client(app) as http, open_stream(http, path, headers=headers) as resumed:
+        await asyncio.wait_for(replaying.wait(), 10)
+        await RetentionPruner(
+            app.state.resources.database,
+            event_retention=timedelta(0),
+            login_window=timedelta(minutes=5),
+            interval_seconds=1,
+        ).prune()
+        await posted(alice, conversation, "kept")
+        pruned.set()
+        assert await resumed.rest() == [], "the stream went on past events it never sent"
+
+    monkeypatch.undo()
+    async with streaming_client(app) as http, open_stream(http, path, headers=headers) as again:
+        assert "older than the oldest" in await reset_reason(again)

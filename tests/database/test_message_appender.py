@@ -100,7 +100,7 @@ async def _stored(database: Database, conversation_id: UUID) -> tuple[list[Messa
     """The conversation's messages and the ``seq`` of its ``message.created`` events, in log order."""
     async with UnitOfWork(database) as uow:
         window = await uow.messages.window(conversation_id, limit=200)
-        events = await uow.events.replay(0, limit=1000, conversation_id=conversation_id)
+        events = (await uow.events.replay(0, limit=1000, conversation_id=conversation_id)).events
     return window.items, [event.data["seq"] for event in events if event.type == "message.created"]
 
 

@@ -101,7 +101,7 @@ async def _assert_stored_in_order(database: Database, conversation_id: UUID, cou
     async with UnitOfWork(database) as uow:
         stored = await uow.messages.window(conversation_id, limit=200)
         conversation = await uow.conversations.get(conversation_id)
-        events = await uow.events.replay(0, limit=1000, conversation_id=conversation_id)
+        events = (await uow.events.replay(0, limit=1000, conversation_id=conversation_id)).events
     assert [message.seq for message in stored.items] == expected
     created = [message.created_at for message in stored.items]
     assert created == sorted(created)

@@ -91,7 +91,7 @@ async def _read_like_the_hub(database: Database, *, until: asyncio.Event) -> lis
     while True:
         last_round = until.is_set()
         async with UnitOfWork(database) as uow:
-            events = await uow.events.after(seen[-1] if seen else 0, limit=10_000)
+            events = (await uow.events.after(seen[-1] if seen else 0, limit=10_000)).events
         seen += [event.id for event in events]
         if last_round:
             return seen

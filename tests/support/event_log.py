@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from fastapi import FastAPI
+from sqlalchemy import insert
 
 from tests.support.waiting import eventually
+from threadline.database.models import EVENTS_TABLE
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.models.domain.event import Event, EventType, NewEvent
 
@@ -20,7 +23,7 @@ def unit_of_work(app: FastAPI) -> UnitOfWork:
 async def stored_events(app: FastAPI, *, after: int = 0) -> list[Event]:
     """Every event in the log after id ``after``, oldest first."""
     async with unit_of_work(app) as uow:
-        return await uow.events.after(after, limit=10_000)
+        return (await uow.events.after(after, limit=10_000)).events
 
 
 async def last_event_id(app: FastAPI) -> int:
@@ -44,6 +47,24 @@ async def log_messages(app: FastAPI, conversation: dict[str, Any], texts: list[s
                 now=datetime.now(UTC),
             )
         await uow.commit()
+
+
+async def log_events_of_unknown_type(app: FastAPI, conversation: dict[str, Any], count: int) -> None:
+    """Append ``count`` events of a type this version does not know, as a newer version would write them."""
+    rows = [
+        {
+            "type": "message.reacted",
+            "workspace_id": UUID(conversation["workspace_id"]),
+            "conversation_id": UUID(conversation["id"]),
+            "actor_id": None,
+            "subject_user_id": None,
+            "payload": {},
+            "created_at": datetime.now(UTC),
+        }
+    ] * count
+    async with app.state.resources.database.session() as session:
+        await session.execute(insert(EVENTS_TABLE), rows)
+        await session.commit()
 
 
 async def hub_reached(app: FastAPI, event_id: int) -> None:

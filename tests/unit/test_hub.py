@@ -32,14 +32,19 @@ async def hub(database: Database) -> AsyncIterator[StreamHub]:
 
 
 async def append(
-    database: Database, conversation_id: UUID, count: int = 1, *, age: timedelta = timedelta()
+    database: Database,
+    conversation_id: UUID,
+    count: int = 1,
+    *,
+    age: timedelta = timedelta(),
+    kind: EventType = EventType.MESSAGE_CREATED,
 ) -> int:
-    """Commit ``count`` message events in one transaction; returns the last id."""
+    """Commit ``count`` events (messages posted) in one transaction; returns the last id."""
     async with UnitOfWork(database) as uow:
         for _ in range(count):
             event = await uow.events.append(
                 NewEvent(
-                    type=EventType.MESSAGE_CREATED,
+                    type=kind,
                     workspace_id=uuid4(),
                     conversation_id=conversation_id,
                     actor_id=None,
@@ -144,6 +149,28 @@ async def test_closing_the_hub_ends_every_stream(database: Database) -> None:
     assert hub.is_idle()
 
 
+async def test_shutting_down_ends_a_revoked_stream_still_writing_its_last_frames(
+    database: Database, hub: StreamHub
+) -> None:
+    """A revoked stream leaves the hub's routing at once, yet may still be writing its last frames and
+    ``revoked`` to a client that stopped reading: it is open until it ends, and shutting down ends it."""
+    conversation_id = uuid4()
+    subscription = follow(hub, conversation_id)
+    hub.ring(await append(database, conversation_id, kind=EventType.CONVERSATION_DELETED))
+
+    async def revoked() -> bool:
+        return subscription.end_reason is not None
+
+    await eventually(revoked, within=WAIT_SECONDS)
+    assert hub.stats().streams[StreamKind.CONVERSATION] == 1
+
+    hub.drain()
+
+    assert subscription.abort_reason is not None
+    hub.unsubscribe(subscription)
+    assert hub.stats().streams[StreamKind.CONVERSATION] == 0
+
+
 async def test_the_pruner_drops_only_a_prefix_of_the_log(database: Database) -> None:
     """``created_at`` is taken before the log's lock, so it can run against id order by a little: an old
     event committed after a newer one stays until everything before it may go."""
@@ -157,7 +184,7 @@ async def test_the_pruner_drops_only_a_prefix_of_the_log(database: Database) -> 
     ).prune()
 
     async with UnitOfWork(database) as uow:
-        remaining = [event.id for event in await uow.events.after(0, limit=10)]
+        remaining = [event.id for event in (await uow.events.after(0, limit=10)).events]
     assert expired < kept < late
     assert remaining == [kept, late]
 

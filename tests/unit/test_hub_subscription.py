@@ -10,8 +10,11 @@ import pytest
 from threadline.events.subscription import Frame, StreamKind, Subscription
 
 
-def subscription(capacity: int = 10) -> Subscription:
-    return Subscription(StreamKind.CONVERSATION, user_id=uuid4(), topic_id=uuid4(), capacity=capacity)
+def subscription(capacity: int = 10, *, replayed_through: int = 0) -> Subscription:
+    """An activated subscription whose stream replays up to ``replayed_through``."""
+    queue = Subscription(StreamKind.CONVERSATION, user_id=uuid4(), topic_id=uuid4(), capacity=capacity)
+    queue.skip_through(replayed_through)
+    return queue
 
 
 async def test_frames_come_out_in_order_and_a_waiting_stream_wakes_for_them() -> None:
@@ -53,6 +56,32 @@ async def test_overflow_aborts_instead_of_growing() -> None:
     assert not queue.offer(Frame(3, b"c"))
 
     assert queue.abort_reason is not None
+
+
+async def test_frames_the_replay_sends_take_no_place_in_the_queue() -> None:
+    """A hub lagging the stream's authorisation read offers events the replay sends: they are dropped, not
+    queued, so they cannot overflow a queue the client keeps up with."""
+    queue = subscription(capacity=2, replayed_through=10)
+
+    assert all(queue.offer(Frame(event_id, b"old")) for event_id in range(1, 11))
+    assert queue.offer(Frame(11, b"a"))
+    assert queue.offer(Frame(12, b"b"))
+
+    assert queue.abort_reason is None
+    assert [frame.event_id for frame in await queue.next_frames()] == [11, 12]
+
+
+async def test_nothing_queues_before_the_subscription_is_activated() -> None:
+    """While the stream is being authorised, whatever the hub offers is at most where the replay will end."""
+    queue = Subscription(StreamKind.USER, user_id=uuid4(), topic_id=None, capacity=1)
+
+    assert queue.offer(Frame(1, b"a"))
+    assert queue.offer(Frame(2, b"b"))
+    queue.skip_through(2)
+    queue.offer(Frame(3, b"c"))
+
+    assert queue.abort_reason is None
+    assert [frame.event_id for frame in await queue.next_frames()] == [3]
 
 
 async def test_an_abort_cuts_a_write_that_stalls() -> None:

@@ -21,7 +21,7 @@ from threadline.errors import Unavailable
 from threadline.events.subscription import Subscription
 from threadline.models.api.response.events import EventResponse
 from threadline.models.domain.event import Event
-from threadline.services.streams import OpenedStream, StreamService
+from threadline.services.streams import OpenedStream, ReplayOutlived, StreamService
 
 logger = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ class EventStreamResponse(Response):
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await self._write(send, self._prelude())
-            seen = await self._replay(send)
-            await self._follow(send, seen)
+            await self._replay(send)
+            await self._follow(send)
             await self._finish(send)
         finally:
             self._beat.cancel()
@@ -98,8 +98,8 @@ class EventStreamResponse(Response):
             prelude += control_frame("reset", reason=stream.reset_reason)
         return prelude
 
-    async def _replay(self, send: Send) -> int:
-        """Send the stored events the client missed; returns the id after which live frames are new.
+    async def _replay(self, send: Send) -> None:
+        """Send the stored events the client missed, up to where the subscription takes over.
 
         A stream whose access ended meanwhile still replays in full: the replay sends only what the user
         could see, and ``revoked`` comes after it.
@@ -108,17 +108,22 @@ class EventStreamResponse(Response):
         position = stream.resume_after
         while position < stream.replay_through and self._subscription.abort_reason is None:
             try:
-                events = await self._pinging_while(send, self._streams.replay(stream, after=position))
+                read = await self._pinging_while(send, self._streams.replay(stream, after=position))
             except Unavailable:
                 logger.warning("ending a stream: the database is unavailable for its replay")
                 self._subscription.abort("the database is unavailable")
-                break
-            if not events:
-                break
-            await self._write(send, b"".join(encode_event(event) for event in events))
-            self._metrics.events_delivered.inc(len(events))
-            position = events[-1].id
-        return max(position, stream.replay_through)
+                return
+            except ReplayOutlived:
+                # Reconnecting from its last id, the client is told to reload (``reset``).
+                logger.info("ending a stream: events it had yet to replay were pruned")
+                self._subscription.abort("the events it had yet to replay were pruned")
+                return
+            if read.events:
+                await self._write(send, b"".join(encode_event(event) for event in read.events))
+                self._metrics.events_delivered.inc(len(read.events))
+            if read.last_id is None:
+                return
+            position = read.last_id
 
     async def _pinging_while(self, send: Send, read: Awaitable[_T]) -> _T:
         """Await ``read`` (a replay read), pinging whenever the stream has been silent for a period: a slow
@@ -134,20 +139,19 @@ class EventStreamResponse(Response):
         finally:
             reading.cancel()
 
-    async def _follow(self, send: Send, seen: int) -> None:
-        """Live frames (skipping any the replay already sent), a ping while idle, ``revoked`` at the end."""
+    async def _follow(self, send: Send) -> None:
+        """Live frames (the subscription queues none the replay sent), a ping while idle, ``revoked`` at
+        the end."""
         subscription = self._subscription
         while subscription.abort_reason is None:
             frames = await subscription.next_frames()
-            fresh = [frame for frame in frames if frame.event_id > seen]
-            if fresh:
-                await self._write(send, b"".join(frame.data for frame in fresh))
-                self._metrics.events_delivered.inc(len(fresh))
-                seen = fresh[-1].event_id
+            if frames:
+                await self._write(send, b"".join(frame.data for frame in frames))
+                self._metrics.events_delivered.inc(len(frames))
             elif subscription.end_reason is not None:
                 await self._write(send, control_frame("revoked", reason=subscription.end_reason))
                 return
-            elif not frames:
+            else:
                 await self._write(send, PING)
 
     def _on_heartbeat(self) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from uuid import UUID
@@ -23,6 +24,7 @@ from threadline.events.bus import CATCH_UP
 from threadline.events.routing import SubscriberIndex
 from threadline.events.subscription import Frame, StreamKind, Subscription
 from threadline.models.domain.event import Event
+from threadline.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,9 @@ class StreamHub:
         self._read_limit = min(READ_LIMIT, queue_size)
         self._poll_seconds = poll_seconds
         self._index = SubscriberIndex()
+        self._streams: set[Subscription] = set()
+        """Every subscription until its stream ends, routed or not: one that was revoked still has its last
+        frames to write, and shutting down must end it too."""
         self._cursor = 0
         self._events_published = 0
         self._rung = asyncio.Event()
@@ -83,18 +88,19 @@ class StreamHub:
         down, and would otherwise wait for streams that never end by themselves. Their clients resume
         elsewhere from the log with their ``Last-Event-ID``."""
         self._draining = True
-        self._index.close_all(SHUTTING_DOWN)
+        for subscription in self._streams:
+            subscription.abort(SHUTTING_DOWN)
+            self._index.remove(subscription)
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         self.drain()
 
     def subscribe(self, kind: StreamKind, *, user_id: UUID, topic_id: UUID | None) -> Subscription:
         """Start hearing events before authorisation reads the database, so no change falls in between."""
         subscription = Subscription(kind, user_id=user_id, topic_id=topic_id, capacity=self._queue_size)
+        self._streams.add(subscription)
         if self._draining:
             subscription.abort(SHUTTING_DOWN)  # never indexed, so it hears nothing and ends at once
         else:
@@ -103,11 +109,20 @@ class StreamHub:
 
     def activate(self, subscription: Subscription, workspace_ids: Collection[UUID], *, as_of: int) -> int:
         """Complete a subscription authorised for ``workspace_ids`` by a read of the log at position
-        ``as_of``; returns the id after which it receives every event live."""
+        ``as_of``; returns the id through which its stream replays from the log.
+
+        That is ``as_of``, or the hub's cursor if the hub has read further (another process wrote): what
+        the hub has read already will not be fanned out again. Every later event arrives live; frames up
+        to it, heard while authorising or from a hub lagging the read, are the replay's and are dropped.
+        """
         self._index.activate(subscription, workspace_ids, as_of=as_of)
-        return self._cursor
+        replay_through = max(as_of, self._cursor)
+        subscription.skip_through(replay_through)
+        return replay_through
 
     def unsubscribe(self, subscription: Subscription) -> None:
+        """The stream has ended; removing it twice is harmless."""
+        self._streams.discard(subscription)
         self._index.remove(subscription)
 
     def is_idle(self) -> bool:
@@ -115,7 +130,8 @@ class StreamHub:
         return self._index.is_empty()
 
     def stats(self) -> HubStats:
-        streams = {kind: self._index.counts[kind] for kind in StreamKind}
+        open_streams = Counter(subscription.kind for subscription in self._streams)
+        streams = {kind: open_streams[kind] for kind in StreamKind}
         return HubStats(instance=self.instance, streams=streams, events_published=self._events_published)
 
     async def _follow(self) -> None:
@@ -153,12 +169,14 @@ class StreamHub:
                 return
         while True:
             async with UnitOfWork(self._database) as uow:
-                events = await uow.events.after(self._cursor, limit=self._read_limit)
-            for event in events:
+                read = await uow.events.after(self._cursor, limit=self._read_limit)
+            for event in read.events:
                 self._index.deliver(event, Frame(event.id, self._encode(event)))
-                self._cursor = event.id
-                self._events_published += 1
-            if len(events) < self._read_limit:
+            self._events_published += len(read.events)
+            # Past every row read, including those this version could not decode.
+            if read.last_id is not None:
+                self._cursor = read.last_id
+            if read.exhausted:
                 return
 
     async def _newest_id(self) -> int:

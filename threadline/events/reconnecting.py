@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from abc import abstractmethod
 from collections.abc import Callable
 
 from threadline.events.bus import CATCH_UP, EventBus, RingHandler
+from threadline.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,7 @@ class ReconnectingBus(EventBus):
 
     async def close(self) -> None:
         if self._listener is not None:
-            self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+            await cancel_and_wait(self._listener)
             self._listener = None
         await self._close()
 

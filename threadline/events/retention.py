@@ -4,12 +4,12 @@ their throttling window, then pruned."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
 from threadline.database.engine import Database
 from threadline.database.unit_of_work import UnitOfWork
+from threadline.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +44,7 @@ class RetentionPruner:
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def prune(self) -> None:
         now = datetime.now(UTC)

@@ -7,7 +7,6 @@ not O(every open stream).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Collection, Iterator
 from uuid import UUID
 
@@ -36,7 +35,6 @@ class SubscriberIndex:
         """Every subscription of a user, for the membership events that change what it may see."""
         self._pending: set[Subscription] = set()
         """Subscriptions still being authorised, for the workspace deletions they must hear of."""
-        self.counts: Counter[StreamKind] = Counter()
 
     def add(self, subscription: Subscription) -> None:
         if subscription.pending_access is not None:
@@ -44,7 +42,6 @@ class SubscriberIndex:
         _put(self._by_user, subscription.user_id, subscription)
         for index, key in self._places(subscription):
             _put(index, key, subscription)
-        self.counts[subscription.kind] += 1
 
     def remove(self, subscription: Subscription) -> None:
         """Forget the subscription everywhere; removing it twice is harmless."""
@@ -53,7 +50,6 @@ class SubscriberIndex:
             return
         for index, key in self._places(subscription):
             _pop(index, key, subscription)
-        self.counts[subscription.kind] -= 1
 
     def activate(self, subscription: Subscription, workspace_ids: Collection[UUID], *, as_of: int) -> None:
         """Complete a subscription with the workspaces its authorisation found at log position ``as_of``.
@@ -99,12 +95,6 @@ class SubscriberIndex:
 
     def is_empty(self) -> bool:
         return not (self._by_user or self._by_workspace or self._by_conversation)
-
-    def close_all(self, reason: str) -> None:
-        for subscriptions in list(self._by_user.values()):
-            for subscription in list(subscriptions):
-                subscription.abort(reason)
-                self.remove(subscription)
 
     def _places(self, subscription: Subscription) -> list[tuple[_Index, UUID]]:
         """Where the subscription is indexed, besides under its user: what it hears events by."""

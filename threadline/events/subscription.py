@@ -12,6 +12,9 @@ from threadline.models.domain.event import Event
 
 _T = TypeVar("_T")
 
+_UNTIL_ACTIVATED = 2**63 - 1
+"""Above every event id: until activated, a subscription queues no frame."""
+
 
 class StreamKind(StrEnum):
     USER = "user"
@@ -36,6 +39,7 @@ class Subscription:
     __slots__ = (
         "_capacity",
         "_frames",
+        "_replayed_through",
         "_waiter",
         "_write_cancelled",
         "_writer",
@@ -66,6 +70,8 @@ class Subscription:
         self.abort_reason: str | None = None
         self._capacity = capacity
         self._frames: list[Frame] = []
+        self._replayed_through = _UNTIL_ACTIVATED
+        """Frames up to this id are the replay's to send (``skip_through``), not the queue's."""
         self._waiter: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[Any] | None = None
         self._write_cancelled = False
@@ -74,8 +80,18 @@ class Subscription:
     def closed(self) -> bool:
         return self.end_reason is not None or self.abort_reason is not None
 
+    def skip_through(self, event_id: int) -> None:
+        """The stream replays events up to ``event_id`` from the log: from now on only later frames queue.
+
+        Until this is called (the stream is still being authorised), none does: the replay will cover
+        whatever the hub offers meanwhile. So frames the stream would drop never fill its queue.
+        """
+        self._replayed_through = event_id
+
     def offer(self, frame: Frame) -> bool:
         """Queue ``frame``; ``False`` (and the stream is aborted) when the queue is already full."""
+        if frame.event_id <= self._replayed_through:
+            return True
         if len(self._frames) >= self._capacity:
             self.abort("the stream fell too far behind")
             return False

@@ -12,7 +12,6 @@ of its own, so none fails for another's sake.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import conversation_roles
 from threadline.services.events import log_activities, message_event
+from threadline.tasks import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +105,7 @@ class MessageAppender:
     async def close(self) -> None:
         writer, self._writer = self._writer, None
         if writer is not None:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
+            await cancel_and_wait(writer)
         queued, self._queue = self._queue, []
         for pending in queued:
             pending.settle(Unavailable("The server is shutting down"))

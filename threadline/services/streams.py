@@ -18,7 +18,7 @@ from threadline.database.repositories.events import IdRange
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.hub import StreamHub
 from threadline.events.subscription import StreamKind, Subscription
-from threadline.models.domain.event import Event, EventType
+from threadline.models.domain.event import Event, EventLogRead, EventType
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_conversation_role, require_workspace_role
@@ -26,6 +26,11 @@ from threadline.services.access import require_conversation_role, require_worksp
 REPLAY_BATCH = 500
 _EVENT_ID = re.compile(r"[0-9]{1,19}")
 """Event ids are positive 64-bit integers, written in decimal."""
+
+
+class ReplayOutlived(Exception):
+    """The log no longer holds what a stream had yet to replay: the client must resume anew, and then
+    learns that it has to reload (``reset``)."""
 
 
 _THROUGHOUT: tuple[IdRange, ...] = ((None, None),)
@@ -97,11 +102,16 @@ class StreamService:
 
         return await self._open(actor, StreamKind.CONVERSATION, conversation_id, resume_from, authorize)
 
-    async def replay(self, stream: OpenedStream, *, after: int) -> list[Event]:
-        """The next batch of the stream's stored events after ``after``; ``[]`` once replay is done."""
+    async def replay(self, stream: OpenedStream, *, after: int) -> EventLogRead:
+        """The next batch of the stream's stored events after ``after``, the client's place in it.
+
+        Raises ``ReplayOutlived`` if events after ``after`` have been pruned since the stream opened: the
+        replay would skip them unseen. (Checked after the read, in the same transaction: a prune that
+        committed before the read shows in the check.)
+        """
         scope = stream.scope
         async with self._uow as uow:
-            return await uow.events.replay(
+            read = await uow.events.replay(
                 after,
                 limit=REPLAY_BATCH,
                 through=stream.replay_through,
@@ -109,6 +119,10 @@ class StreamService:
                 workspaces=scope.workspaces,
                 subject_user_id=scope.subject_user_id,
             )
+            oldest = await uow.events.oldest_id()
+        if oldest is None or after < oldest - 1:
+            raise ReplayOutlived("events this stream had yet to replay were pruned")
+        return read
 
     def close(self, stream: OpenedStream) -> None:
         self._hub.unsubscribe(stream.subscription)
@@ -130,12 +144,10 @@ class StreamService:
                 workspace_ids = await authorize(uow)
                 oldest, newest = await uow.events.bounds()
             as_of = newest or 0
-            live_after = self._hub.activate(subscription, workspace_ids, as_of=as_of)
+            replay_through = self._hub.activate(subscription, workspace_ids, as_of=as_of)
             resume_after, reset_reason = resume_point(
-                resume_from, oldest=oldest, newest=newest, live_after=live_after
+                resume_from, oldest=oldest, newest=newest, live_after=replay_through
             )
-            # Whatever the hub reads later and the read already reflects is replayed, not heard live.
-            replay_through = max(as_of, live_after)
             changes: list[Event] = []
             if resume_after < replay_through:
                 async with self._uow as uow:

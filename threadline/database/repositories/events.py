@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import takewhile
 from typing import Any
@@ -11,7 +12,6 @@ from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
-    Result,
     Row,
     and_,
     delete,
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from threadline.database.models import EVENTS_TABLE, EventRow
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict
-from threadline.models.domain.event import Event, EventType, NewEvent
+from threadline.models.domain.event import Event, EventLogRead, EventType, NewEvent
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,7 @@ _LOG = EVENTS_TABLE
 # A Core INSERT on the table: it runs for every change, and the ORM's machinery would double its cost.
 _INSERT = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
 _NEWEST_ID = select(func.max(_LOG.c.id))
+_OLDEST_ID = select(func.min(_LOG.c.id))
 _MEMBERSHIP_TYPES = (EventType.MEMBER_ADDED, EventType.MEMBER_REMOVED)
 
 IdRange = tuple[int | None, int | None]
@@ -109,7 +110,7 @@ class EventRepository(Repository):
             for event, event_id in zip(events, result.scalars(), strict=True)
         ]
 
-    async def after(self, event_id: int, *, limit: int) -> list[Event]:
+    async def after(self, event_id: int, *, limit: int) -> EventLogRead:
         """Every event after ``event_id``, in id order: what the hub fans out."""
         return await self._read(_LOG.c.id > event_id, limit=limit)
 
@@ -122,7 +123,7 @@ class EventRepository(Repository):
         conversation_id: UUID | None = None,
         workspaces: Mapping[UUID, Sequence[IdRange]] | None = None,
         subject_user_id: UUID | None = None,
-    ) -> list[Event]:
+    ) -> EventLogRead:
         """Events after ``after_id`` (and up to ``through``) within one stream's scope, in id order.
 
         The scope is the events of a conversation, or of some workspaces, or of a conversation in them,
@@ -137,7 +138,7 @@ class EventRepository(Repository):
         if subject_user_id is not None:
             selected.append(_LOG.c.subject_user_id == subject_user_id)
         if not selected:
-            return []
+            return EventLogRead(events=[], last_id=None, exhausted=True)
         bounds = [_LOG.c.id > after_id] + ([] if through is None else [_LOG.c.id <= through])
         return await self._read(*bounds, or_(*selected), limit=limit)
 
@@ -171,10 +172,15 @@ class EventRepository(Repository):
         primary key's end, but scans the whole log for the pair.
         """
         result = await self._session.execute(
-            select(select(func.min(EventRow.id)).scalar_subquery(), _NEWEST_ID.scalar_subquery())
+            select(_OLDEST_ID.scalar_subquery(), _NEWEST_ID.scalar_subquery())
         )
         oldest, newest = result.one()
         return oldest, newest
+
+    async def oldest_id(self) -> int | None:
+        """The oldest id still in the log, read from the primary key's end."""
+        oldest: int | None = await self._session.scalar(_OLDEST_ID)
+        return oldest
 
     async def newest_id(self) -> int | None:
         """The newest id in the log, read from the primary key's end."""
@@ -208,18 +214,27 @@ class EventRepository(Repository):
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
             self._holds_log_lock = True
 
-    async def _read(self, *conditions: ColumnElement[bool], limit: int) -> list[Event]:
+    async def _read(self, *conditions: ColumnElement[bool], limit: int) -> EventLogRead:
         """Plain table rows, not ORM entities: the hub runs this after every ring."""
         result = await self._session.execute(select(_LOG).where(*conditions).order_by(_LOG.c.id).limit(limit))
-        return self._decode(result)
+        rows = result.all()
+        return EventLogRead(
+            events=self._decode(rows), last_id=rows[-1].id if rows else None, exhausted=len(rows) < limit
+        )
 
     @staticmethod
-    def _decode(result: Result[Any]) -> list[Event]:
+    def _decode(rows: Iterable[Row[Any]]) -> list[Event]:
+        """The rows as events, leaving out those of a type this version does not know (written by a newer
+        one): they must not stall the rest. Logged once per read, not once per row."""
         events = []
-        for row in result:
+        unknown: Counter[str] = Counter()
+        for row in rows:
             try:
                 events.append(to_event(row))
             except ValueError:
-                # One event this version cannot read (say, written by a newer one) must not stall the rest.
-                logger.warning("skipping event %s of unknown type %r", row.id, row.type)
+                unknown[row.type] += 1
+        if unknown:
+            logger.warning(
+                "skipped %d events of types this version does not know: %s", unknown.total(), unknown
+            )
         return events

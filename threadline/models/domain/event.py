@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from threadline.models.domain.base import DomainModel
@@ -41,3 +41,17 @@ class Event(NewEvent):
 
     id: int
     created_at: datetime
+
+
+class EventLogRead(NamedTuple):
+    """One read of the event log: the events this version can decode, and how far the read went.
+
+    A process reads past rows it cannot decode (a type written by a newer version, mid-upgrade), so a
+    reader moves on to ``last_id``, not to its last event, and is done only once ``exhausted``.
+    """
+
+    events: list[Event]
+    last_id: int | None
+    """The id of the last row read, decoded or not; ``None`` when the read found no row."""
+    exhausted: bool
+    """Fewer rows than the limit: nothing more to read for now."""

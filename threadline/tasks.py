@@ -1,0 +1,21 @@
+"""Stopping background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait until it has finished, without swallowing a cancellation of the caller.
+
+    ``suppress(CancelledError)`` around the wait would also absorb the caller's own cancellation, arriving
+    while it waits, and the caller would carry on as if it had not been cancelled.
+    """
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
