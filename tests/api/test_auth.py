@@ -256,6 +256,34 @@ async def test_token_form_refuses_bad_input(
     assert_invalid(response, "body", bad_field)
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(b"username=%FF%FE%40example.com&password=%FFabcdefgh", id="escapes that are not UTF-8"),
+        pytest.param(b"username=\xff\xfe%40example.com&password=abcdefgh", id="raw bytes that are not UTF-8"),
+        pytest.param("username=é%40example.com&password=abcdefgh".encode(), id="raw UTF-8, not escaped"),
+    ],
+)
+async def test_token_form_that_is_not_percent_encoded_utf8_is_malformed(
+    client: httpx.AsyncClient, content: bytes
+) -> None:
+    response = await client.post(
+        "/v1/auth/token", content=content, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+
+    assert_invalid(response, "body")
+
+
+async def test_token_form_with_escaped_utf8_logs_in(client: httpx.AsyncClient) -> None:
+    email, password = unique_email(), "pässwörd ✓"
+    registered = await client.post("/v1/auth/register", json={"email": email, "password": password})
+    assert registered.status_code == 201, registered.text
+
+    response = await client.post("/v1/auth/token", data={"username": email, "password": password})
+
+    assert response.status_code == 200, response.text
+
+
 async def test_token_refuses_a_json_body(client: httpx.AsyncClient, alice: Account) -> None:
     response = await client.post("/v1/auth/token", json={"username": alice.email, "password": PASSWORD})
 

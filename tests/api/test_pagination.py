@@ -147,3 +147,22 @@ async def test_a_malformed_cursor_is_a_validation_error(alice: Account, path: st
     assert response.status_code == 422, response.text
     assert response.json()["code"] == "validation_error"
     assert response.json()["errors"][0]["loc"] == ["query", "cursor"]
+
+
+async def test_a_cursor_of_another_list_is_a_validation_error(alice: Account, bob: Account) -> None:
+    workspace = await create_workspace(alice)
+    await create_workspace(alice, "second")
+    await add_member(alice, workspace["id"], bob, "viewer")
+    workspaces_cursor = (await alice.get("/v1/workspaces", params={"limit": 1})).json()["next_cursor"]
+    members_cursor = (
+        await alice.get(f"/v1/workspaces/{workspace['id']}/members", params={"limit": 1})
+    ).json()["next_cursor"]
+
+    in_members = await alice.get(
+        f"/v1/workspaces/{workspace['id']}/members", params={"cursor": workspaces_cursor}
+    )
+    in_workspaces = await alice.get("/v1/workspaces", params={"cursor": members_cursor})
+
+    for response in (in_members, in_workspaces):
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["loc"] == ["query", "cursor"]

@@ -327,6 +327,8 @@ INVALID_BODIES: dict[str, object] = {
     "metadata a string": {"name": "a", "metadata": "{}"},
     "metadata null": {"name": "a", "metadata": None},
     "metadata over 16 KiB": {"name": "a", "metadata": {"k": "v" * BIG}},
+    # 7 bytes a number as sent, but 301 written out in full, as PostgreSQL reads them back.
+    "metadata over 16 KiB with its numbers written out": {"name": "a", "metadata": {"f": [1e300] * 55}},
     "metadata 11 objects deep": {"name": "a", "metadata": _nested(11)},
     "metadata 11 deep through lists": {"name": "a", "metadata": {"l": json.loads("[" * 10 + "]" * 10)}},
     "NUL in a metadata value": {"name": "a", "metadata": {"k": ["\x00"]}},
@@ -370,8 +372,30 @@ async def test_a_bad_update_body_is_a_validation_error_and_changes_nothing(
 
 @pytest.mark.parametrize(
     "content",
-    ["{", '{"name": "a",}', "", "null", '"name"', '{"name": "a"} trailing', b"\xff\xfe{}"],
-    ids=["unclosed", "trailing comma", "empty", "null", "a string", "trailing text", "not utf-8"],
+    [
+        "{",
+        '{"name": "a",}',
+        "",
+        "null",
+        '"name"',
+        '{"name": "a"} trailing',
+        b"\xff\xfe{}",
+        '{"name": "a"}'.encode("utf-16"),
+        '{"name": "a"}'.encode("utf-16-be"),
+        '{"name": "a"}'.encode("utf-32"),
+    ],
+    ids=[
+        "unclosed",
+        "trailing comma",
+        "empty",
+        "null",
+        "a string",
+        "trailing text",
+        "not utf-8",
+        "utf-16",
+        "utf-16 without a byte-order mark",
+        "utf-32",
+    ],
 )
 async def test_bad_json_is_a_validation_error(alice: Account, content: str | bytes) -> None:
     response = await alice.post(
@@ -423,6 +447,20 @@ async def test_the_limits_themselves_are_accepted(alice: Account) -> None:
     assert response.json()["metadata"] == body["metadata"]
     assert deep.status_code == 201, deep.text
     assert deep.json()["metadata"] == _nested(10)
+
+
+async def test_metadata_as_read_back_can_be_sent_back(alice: Account) -> None:
+    """PostgreSQL reads numbers back written out in full, far longer than ``1e+300``: a client that sends
+    back what it read (changing something else) must not find it over the limit."""
+    metadata = {"f": [1e300] * 53, "g": [-1.5e-7, 2.5e-100]}
+    created = await alice.post("/v1/workspaces", json={"name": "a", "metadata": metadata})
+    assert created.status_code == 201, created.text
+
+    read = (await alice.get(f"/v1/workspaces/{created.json()['id']}")).json()["metadata"]
+    sent_back = await alice.patch(f"/v1/workspaces/{created.json()['id']}", json={"metadata": read})
+
+    assert sent_back.status_code == 200, sent_back.text
+    assert sent_back.json()["metadata"] == read
 
 
 async def test_metadata_one_byte_over_the_limit_is_refused(alice: Account) -> None:

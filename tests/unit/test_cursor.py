@@ -45,6 +45,8 @@ MALFORMED = {
     "id not a uuid": _token({"at": "2026-11-26T14:03:05Z", "id": "nope"}),
     "at not a datetime": _token({"at": "yesterday", "id": ZERO_ID}),
     "naive datetime": _token({"at": "2026-11-26T14:03:05", "id": ZERO_ID}),
+    "at a number of seconds": _token({"at": 1, "id": ZERO_ID}),
+    "list not a string": _token({"at": "2026-11-26T14:03:05Z", "id": ZERO_ID, "of": 1}),
     "past the end of time in utc": _token({"at": "9999-12-31T23:00:00-05:00", "id": ZERO_ID}),
     "before the start of time in utc": _token({"at": "0001-01-01T00:30:00+05:00", "id": ZERO_ID}),
     "unknown field": _token({"at": "2026-11-26T14:03:05Z", "id": ZERO_ID, "admin": True}),
@@ -58,6 +60,18 @@ def test_a_malformed_cursor_is_a_validation_error(token: str) -> None:
         Cursor.decode(token)
 
     assert raised.value.loc == ("query", "cursor")
+
+
+def test_a_cursor_belongs_to_the_list_that_made_it() -> None:
+    cursor = Cursor.decode(Cursor(at=datetime.now(UTC), id=uuid4(), of="memberships").encode())
+
+    cursor.require_list("memberships")
+    with pytest.raises(ValidationFailed):
+        cursor.require_list("workspaces")
+
+
+def test_a_cursor_made_before_lists_were_named_is_taken_by_any() -> None:
+    Cursor.decode(_token({"at": "2026-11-26T14:03:05Z", "id": ZERO_ID})).require_list("workspaces")
 
 
 def test_a_cursor_refuses_a_naive_datetime_when_built() -> None:

@@ -1,5 +1,5 @@
 """Plain ASGI middleware (no BaseHTTPMiddleware, which buffers and breaks streaming): request ids,
-the body-size limit and request metrics, in one pass over each request."""
+the body-size limit, the body's encoding and request metrics, in one pass over each request."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from threadline.api.body_encoding import body_check
 from threadline.api.metrics import Metrics
 from threadline.api.problems import REQUEST_ID_HEADER, problem
 
@@ -49,30 +50,36 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_with_context)
             else:
-                await self._app(scope, self._limited(receive), send_with_context)
+                await self._app(scope, self._checked(scope, receive), send_with_context)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", None) or "<unmatched>"
             self._metrics.observe(scope["method"], template, status, time.perf_counter() - started)
 
-    def _limited(self, receive: Receive) -> Receive:
-        """Count body bytes as they arrive, for bodies sent without a Content-Length.
+    def _checked(self, scope: Scope, receive: Receive) -> Receive:
+        """Count body bytes as they arrive (for bodies sent without a Content-Length), and check that a
+        text body is UTF-8.
 
-        The error is an ``HTTPException`` so that FastAPI, which turns other errors raised while it
-        reads a body into 400, passes it on to the problem handlers as the 413 it is.
+        Both errors are ``HTTPException`` so that FastAPI, which turns other errors raised while it reads
+        a body into 400, passes them on to the problem handlers: a 413, and a 400 that answers as the 422
+        of every malformed body.
         """
         received = 0
+        check = body_check(scope)
 
-        async def limited_receive() -> Message:
+        async def checked_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > self._max_body_bytes:
                     raise HTTPException(413, self._too_large)
+                if check is not None and (wrong := check.feed(chunk, final=not message.get("more_body"))):
+                    raise HTTPException(400, wrong)
             return message
 
-        return limited_receive
+        return checked_receive
 
 
 def _request_id(scope: Scope) -> str:

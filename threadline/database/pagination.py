@@ -30,8 +30,11 @@ async def keyset_page(
 
     ``at`` and ``id_`` must be columns of the query's first entity: the cursor is read from it.
     ``to_domain`` receives each result row as the query returns it (an entity, or a tuple for joins).
+    Cursors name the table they page, so one list's cursor is refused by another.
     """
+    list_name = at.class_.__tablename__
     if cursor is not None:
+        cursor.require_list(list_name)
         query = query.where(or_(at < cursor.at, and_(at == cursor.at, id_ < cursor.id)))
     result = await session.execute(query.order_by(at.desc(), id_.desc()).limit(limit + 1))
     rows = list(result.all())
@@ -42,5 +45,5 @@ async def keyset_page(
     if has_more:
         last = rows[-1]
         entity = last[0]
-        next_cursor = Cursor(at=getattr(entity, at.key), id=getattr(entity, id_.key)).encode()
+        next_cursor = Cursor(at=getattr(entity, at.key), id=getattr(entity, id_.key), of=list_name).encode()
     return Page[T](items=items, next_cursor=next_cursor)

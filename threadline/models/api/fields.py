@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
@@ -33,11 +34,19 @@ def _reject_surrogates(value: str) -> str:
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    # allow_nan=False: NaN and Infinity are not JSON; PostgreSQL's JSONB refuses them.
-    serialised = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    if len(serialised.encode()) > METADATA_MAX_BYTES:
-        raise ValueError(f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
+    """At most ``METADATA_MAX_BYTES`` as JSON, as it will be read back from either database.
+
+    PostgreSQL's JSONB writes numbers out in full (``1e+308`` comes back as 309 digits), so each float is
+    counted at that length: what the server returns must always fit the limit when sent back.
+    """
     _check_json_value(value, depth=1)
+    try:
+        # allow_nan=False: NaN and Infinity are not JSON; PostgreSQL's JSONB refuses them.
+        serialised = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except UnicodeEncodeError:
+        raise ValueError("must not contain unpaired surrogates") from None
+    if len(serialised) + _growth_in_full(value) > METADATA_MAX_BYTES:
+        raise ValueError(f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
     return value
 
 
@@ -53,6 +62,21 @@ def _check_json_value(value: Any, *, depth: int) -> None:
             if isinstance(key, str):
                 _reject_nul(key)
             _check_json_value(item, depth=depth + 1)
+
+
+def _growth_in_full(value: Any) -> int:
+    """How many bytes longer ``value``'s floats are written out in full (``1e-07`` as ``0.0000001``) than
+    in the exponent form ``json.dumps`` may choose."""
+    if isinstance(value, float):
+        shortest = repr(value)
+        if "e" not in shortest:
+            return 0
+        return max(len(format(Decimal(shortest), "f")) - len(shortest), 0)
+    if isinstance(value, dict):
+        return sum(_growth_in_full(item) for item in value.values())
+    if isinstance(value, list):
+        return sum(_growth_in_full(item) for item in value)
+    return 0
 
 
 Text = Annotated[str, AfterValidator(_reject_nul), AfterValidator(_reject_surrogates)]

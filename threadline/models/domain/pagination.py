@@ -38,14 +38,24 @@ class Cursor(BaseModel):
     Clients see it only as an opaque string; decoding it is validation, so a bad one is a 422.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Strict: a time must be written as one, not as a number of seconds that happens to parse.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
     at: Annotated[AwareDatetime, AfterValidator(_in_utc)]
     id: UUID
+    of: str | None = None
+    """The list it belongs to: a cursor of one list is malformed in another. (Cursors made before this
+    was recorded have none, and are taken anywhere.)"""
 
     def encode(self) -> str:
-        raw = json.dumps({"at": self.at.isoformat(), "id": str(self.id)}, separators=(",", ":"))
+        fields = {"at": self.at.isoformat(), "id": str(self.id), "of": self.of}
+        raw = json.dumps(fields, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    def require_list(self, name: str) -> None:
+        """Refuse this cursor in any list but ``name``, the one that made it."""
+        if self.of is not None and self.of != name:
+            raise ValidationFailed("Malformed cursor: it belongs to another list", loc=("query", "cursor"))
 
     @classmethod
     def parse(cls, token: str | None) -> Cursor | None:
