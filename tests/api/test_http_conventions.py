@@ -167,10 +167,11 @@ async def test_request_id_is_echoed(client: httpx.AsyncClient, method: str, path
         pytest.param(None, id="none sent"),
         pytest.param("x" * 201, id="too long"),
         pytest.param("", id="empty"),
+        pytest.param("trace-é".encode(), id="not ascii"),
     ],
 )
 async def test_request_id_is_generated_when_none_usable_was_sent(
-    client: httpx.AsyncClient, sent: str | None
+    client: httpx.AsyncClient, sent: str | bytes | None
 ) -> None:
     headers = {} if sent is None else {"X-Request-ID": sent}
 

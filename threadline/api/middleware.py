@@ -85,8 +85,10 @@ class RequestContextMiddleware:
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == REQUEST_ID_HEADER.encode():
+            # ASCII only: other bytes have no one reading as text, and the header (echoed byte for byte)
+            # and the problem document's ``request_id`` would disagree.
             text: str = value.decode("latin-1").strip()
-            if 0 < len(text) <= _MAX_REQUEST_ID_LENGTH and text.isprintable():
+            if 0 < len(text) <= _MAX_REQUEST_ID_LENGTH and text.isascii() and text.isprintable():
                 return text
     return uuid.uuid4().hex
 
