@@ -31,10 +31,9 @@ from threadline.services.streams import resume_point
 def test_a_known_id_resumes_right_after_it(
     last_event_id: str | None, oldest: int | None, newest: int | None, live_after: int, expected: int
 ) -> None:
-    assert resume_point(last_event_id, oldest=oldest, newest=newest, live_after=live_after) == (
-        expected,
-        None,
-    )
+    """``newest`` is the log's when the stream opened, ``live_after`` the hub's cursor then."""
+    replay_through = max(newest or 0, live_after)
+    assert resume_point(last_event_id, oldest=oldest, replay_through=replay_through) == (expected, None)
 
 
 @pytest.mark.parametrize(
@@ -55,10 +54,9 @@ def test_a_known_id_resumes_right_after_it(
 def test_an_unusable_id_resets_and_continues_live(
     last_event_id: str, oldest: int | None, newest: int | None, live_after: int, reason: str
 ) -> None:
-    resume_after, reset_reason = resume_point(
-        last_event_id, oldest=oldest, newest=newest, live_after=live_after
-    )
+    replay_through = max(newest or 0, live_after)
+    resume_after, reset_reason = resume_point(last_event_id, oldest=oldest, replay_through=replay_through)
 
-    assert resume_after == max(newest or 0, live_after)
+    assert resume_after == replay_through
     assert reset_reason is not None
     assert reason in reset_reason

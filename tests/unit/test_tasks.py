@@ -50,3 +50,26 @@ async def test_a_cancellation_of_the_caller_while_it_waits_is_passed_on() -> Non
         await closing
     assert closing.cancelled()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_caller_cleaning_up_after_its_own_cancellation_stops_every_task() -> None:
+    """An app's shutdown runs in a ``finally`` that may follow a cancellation: each close must still run."""
+    tasks = [asyncio.create_task(asyncio.Event().wait()) for _ in range(2)]
+    stopped: list[int] = []
+
+    async def owner() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            for number, task in enumerate(tasks):
+                await cancel_and_wait(task)
+                stopped.append(number)
+
+    running = asyncio.create_task(owner())
+    await asyncio.sleep(0)
+    running.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert stopped == [0, 1]
+    assert all(task.cancelled() for task in tasks)

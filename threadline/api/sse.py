@@ -121,7 +121,7 @@ class EventStreamResponse(Response):
             if read.events:
                 await self._write(send, b"".join(encode_event(event) for event in read.events))
                 self._metrics.events_delivered.inc(len(read.events))
-            if read.last_id is None:
+            if read.exhausted or read.last_id is None:
                 return
             position = read.last_id
 

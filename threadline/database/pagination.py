@@ -20,6 +20,7 @@ async def keyset_page(
     session: AsyncSession,
     query: Select[*tuple[Any, ...]],
     *,
+    list_name: str,
     at: InstrumentedAttribute[datetime],
     id_: InstrumentedAttribute[UUID],
     limit: int,
@@ -30,9 +31,8 @@ async def keyset_page(
 
     ``at`` and ``id_`` must be columns of the query's first entity: the cursor is read from it.
     ``to_domain`` receives each result row as the query returns it (an entity, or a tuple for joins).
-    Cursors name the table they page, so one list's cursor is refused by another.
+    Cursors carry ``list_name``, so that one list's cursor is refused by another.
     """
-    list_name = at.class_.__tablename__
     if cursor is not None:
         cursor.require_list(list_name)
         query = query.where(or_(at < cursor.at, and_(at == cursor.at, id_ < cursor.id)))

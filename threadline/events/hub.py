@@ -62,6 +62,7 @@ class StreamHub:
         self._streams: set[Subscription] = set()
         """Every subscription until its stream ends, routed or not: one that was revoked still has its last
         frames to write, and shutting down must end it too."""
+        self._stream_counts: Counter[StreamKind] = Counter()
         self._cursor = 0
         self._events_published = 0
         self._rung = asyncio.Event()
@@ -101,6 +102,7 @@ class StreamHub:
         """Start hearing events before authorisation reads the database, so no change falls in between."""
         subscription = Subscription(kind, user_id=user_id, topic_id=topic_id, capacity=self._queue_size)
         self._streams.add(subscription)
+        self._stream_counts[kind] += 1
         if self._draining:
             subscription.abort(SHUTTING_DOWN)  # never indexed, so it hears nothing and ends at once
         else:
@@ -122,7 +124,9 @@ class StreamHub:
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """The stream has ended; removing it twice is harmless."""
-        self._streams.discard(subscription)
+        if subscription in self._streams:
+            self._streams.remove(subscription)
+            self._stream_counts[subscription.kind] -= 1
         self._index.remove(subscription)
 
     def is_idle(self) -> bool:
@@ -130,8 +134,7 @@ class StreamHub:
         return self._index.is_empty()
 
     def stats(self) -> HubStats:
-        open_streams = Counter(subscription.kind for subscription in self._streams)
-        streams = {kind: open_streams[kind] for kind in StreamKind}
+        streams = {kind: self._stream_counts[kind] for kind in StreamKind}
         return HubStats(instance=self.instance, streams=streams, events_published=self._events_published)
 
     async def _follow(self) -> None:
@@ -170,12 +173,14 @@ class StreamHub:
         while True:
             async with UnitOfWork(self._database) as uow:
                 read = await uow.events.after(self._cursor, limit=self._read_limit)
+            # No await from here to the cursor's move: an event offered is never beyond the cursor, which
+            # is what ``activate`` relies on.
             for event in read.events:
                 self._index.deliver(event, Frame(event.id, self._encode(event)))
-            self._events_published += len(read.events)
+                self._cursor = event.id
+                self._events_published += 1
             # Past every row read, including those this version could not decode.
-            if read.last_id is not None:
-                self._cursor = read.last_id
+            self._cursor = max(self._cursor, read.last_id or 0)
             if read.exhausted:
                 return
 

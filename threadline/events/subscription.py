@@ -89,7 +89,8 @@ class Subscription:
         self._replayed_through = event_id
 
     def offer(self, frame: Frame) -> bool:
-        """Queue ``frame``; ``False`` (and the stream is aborted) when the queue is already full."""
+        """Queue ``frame``, unless the replay sends it; ``False`` (and the stream is aborted) when the queue
+        is already full."""
         if frame.event_id <= self._replayed_through:
             return True
         if len(self._frames) >= self._capacity:

@@ -146,7 +146,7 @@ class StreamService:
             as_of = newest or 0
             replay_through = self._hub.activate(subscription, workspace_ids, as_of=as_of)
             resume_after, reset_reason = resume_point(
-                resume_from, oldest=oldest, newest=newest, live_after=replay_through
+                resume_from, oldest=oldest, replay_through=replay_through
             )
             changes: list[Event] = []
             if resume_after < replay_through:
@@ -217,16 +217,15 @@ def _periods(changes: Sequence[Event]) -> Iterator[IdRange]:
 
 
 def resume_point(
-    resume_from: str | None, *, oldest: int | None, newest: int | None, live_after: int
+    resume_from: str | None, *, oldest: int | None, replay_through: int
 ) -> tuple[int, str | None]:
     """Where a stream resumes, and why it cannot resume where the client asked (``reset``), if so.
 
-    A stream that does not resume starts at the newest event committed when it opened: the hub's cursor
-    (``live_after``) can lag the log by the events it has yet to read, and those happened before the
-    client connected. ``live_after`` also bounds the newest id from below, so an id from before a pruning
-    that emptied the log is still recognised as known.
+    A stream that does not resume starts at ``replay_through``, the newest event committed when it opened
+    (``StreamHub.activate``). That also bounds the newest id from below once a pruning emptied the log,
+    so an id from before it is still recognised as known.
     """
-    start = max(newest or 0, live_after)
+    start = replay_through
     if resume_from is None:
         return start, None
     if not _EVENT_ID.fullmatch(resume_from):

@@ -69,6 +69,7 @@ class ApiKeyRepository(Repository):
         return await keyset_page(
             self._session,
             query,
+            list_name="api_keys",
             at=ApiKeyRow.created_at,
             id_=ApiKeyRow.id,
             limit=limit,

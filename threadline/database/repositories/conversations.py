@@ -77,6 +77,7 @@ class ConversationRepository(Repository):
         return await keyset_page(
             self._session,
             query,
+            list_name="conversations",
             at=ConversationRow.last_active_at,
             id_=ConversationRow.id,
             limit=limit,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import takewhile
@@ -41,6 +40,7 @@ _INSERT = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
 _NEWEST_ID = select(func.max(_LOG.c.id))
 _OLDEST_ID = select(func.min(_LOG.c.id))
 _MEMBERSHIP_TYPES = (EventType.MEMBER_ADDED, EventType.MEMBER_REMOVED)
+_UNKNOWN_TYPES_LOGGED: set[str] = set()
 
 IdRange = tuple[int | None, int | None]
 """Event ids from the first to the last, both included; ``None`` leaves that side open."""
@@ -225,16 +225,15 @@ class EventRepository(Repository):
     @staticmethod
     def _decode(rows: Iterable[Row[Any]]) -> list[Event]:
         """The rows as events, leaving out those of a type this version does not know (written by a newer
-        one): they must not stall the rest. Logged once per read, not once per row."""
+        one, mid-upgrade): they must not stall the rest. Each such type is logged once per process."""
         events = []
-        unknown: Counter[str] = Counter()
         for row in rows:
             try:
                 events.append(to_event(row))
             except ValueError:
-                unknown[row.type] += 1
-        if unknown:
-            logger.warning(
-                "skipped %d events of types this version does not know: %s", unknown.total(), unknown
-            )
+                if row.type not in _UNKNOWN_TYPES_LOGGED:
+                    _UNKNOWN_TYPES_LOGGED.add(row.type)
+                    logger.warning(
+                        "passing over events of type %r, which this version does not know", row.type
+                    )
         return events

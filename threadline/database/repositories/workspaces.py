@@ -103,6 +103,7 @@ class WorkspaceRepository(Repository):
         return await keyset_page(
             self._session,
             workspaces_of(user_id),
+            list_name="workspaces",
             at=WorkspaceRow.created_at,
             id_=WorkspaceRow.id,
             limit=limit,
@@ -190,6 +191,7 @@ class MemberRepository(Repository):
         return await keyset_page(
             self._session,
             query,
+            list_name="members",
             at=MembershipRow.added_at,
             id_=MembershipRow.user_id,
             limit=limit,

@@ -34,11 +34,8 @@ def _reject_surrogates(value: str) -> str:
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    """At most ``METADATA_MAX_BYTES`` as JSON, as it will be read back from either database.
-
-    PostgreSQL's JSONB writes numbers out in full (``1e+308`` comes back as 309 digits), so each float is
-    counted at that length: what the server returns must always fit the limit when sent back.
-    """
+    """At most ``METADATA_MAX_BYTES`` as JSON, as sent and as read back: PostgreSQL's JSONB returns a large
+    float as an integer in full (``1e+308`` as 309 digits), which must still fit when sent back."""
     _check_json_value(value, depth=1)
     try:
         # allow_nan=False: NaN and Infinity are not JSON; PostgreSQL's JSONB refuses them.
@@ -65,13 +62,11 @@ def _check_json_value(value: Any, *, depth: int) -> None:
 
 
 def _growth_in_full(value: Any) -> int:
-    """How many bytes longer ``value``'s floats are written out in full (``1e-07`` as ``0.0000001``) than
-    in the exponent form ``json.dumps`` may choose."""
+    """How many bytes longer ``value``'s floats with a positive exponent (``1e+20``) are as the integers
+    JSONB returns them as. (Tiny ones come back written out too, but are read back as floats.)"""
     if isinstance(value, float):
         shortest = repr(value)
-        if "e" not in shortest:
-            return 0
-        return max(len(format(Decimal(shortest), "f")) - len(shortest), 0)
+        return len(format(Decimal(shortest), "f")) - len(shortest) if "e+" in shortest else 0
     if isinstance(value, dict):
         return sum(_growth_in_full(item) for item in value.values())
     if isinstance(value, list):
