@@ -34,22 +34,37 @@ class ReconnectingBus(EventBus):
     first_retry_seconds = 0.1
     max_retry_seconds = 5.0
     ring_timeout_seconds = TIMEOUT_SECONDS
-    """A ring is awaited after each commit: a bus that drops packets slows every write by this much."""
+    """How long one ring may take to publish before it is given up (the hubs' polls find its events)."""
 
     def __init__(self) -> None:
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
+        self._ringer: asyncio.Task[None] | None = None
+        self._unrung: int | None = None
+        """The newest event id rung but not yet being published."""
 
     async def start(self, on_ring: RingHandler) -> None:
         await self._open()
         self._listener = asyncio.create_task(self._listen_forever(on_ring), name=f"{self.name} event bus")
 
     async def ring(self, event_id: int) -> None:
-        try:
-            async with asyncio.timeout(self.ring_timeout_seconds):
-                await self._publish(event_id)
-        except Exception as error:  # whatever went wrong, the hubs' next poll finds the event
-            logger.warning("%s event bus: ring for event %d lost: %r", self.name, event_id, error)
+        """Publish ``event_id`` in the background: no write waits on the bus, however slow it is.
+
+        Rings that come while one is being published wait as one, the newest: a hub that hears it reads
+        every event after its cursor anyway.
+        """
+        self._unrung = max(event_id, self._unrung or 0)
+        if self._ringer is None or self._ringer.done():
+            self._ringer = asyncio.create_task(self._publish_rings(), name=f"{self.name} event bus rings")
+
+    async def _publish_rings(self) -> None:
+        while self._unrung is not None:
+            event_id, self._unrung = self._unrung, None
+            try:
+                async with asyncio.timeout(self.ring_timeout_seconds):
+                    await self._publish(event_id)
+            except Exception as error:  # whatever went wrong, the hubs' next poll finds the event
+                logger.warning("%s event bus: ring for event %d lost: %r", self.name, event_id, error)
 
     async def check(self) -> bool:
         try:
@@ -62,9 +77,11 @@ class ReconnectingBus(EventBus):
         return True
 
     async def close(self) -> None:
-        if self._listener is not None:
-            await cancel_and_wait(self._listener)
-            self._listener = None
+        """Stop listening and ringing; a ring still unpublished is dropped (the hubs' polls find it)."""
+        for task in (self._ringer, self._listener):
+            if task is not None:
+                await cancel_and_wait(task)
+        self._ringer = self._listener = None
         await self._close()
 
     async def _listen_forever(self, on_ring: RingHandler) -> None:

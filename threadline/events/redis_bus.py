@@ -17,7 +17,7 @@ class RedisBus(ReconnectingBus):
 
     name = "redis"
     # A PUBLISH answers within a millisecond or so; one that waits longer is lost to a partition, and the
-    # message appender, which rings between batches, must not wait out a long timeout for each of them.
+    # rings that queue up behind it should not wait out a long timeout.
     ring_timeout_seconds = 0.5
 
     def __init__(self, url: str) -> None:
