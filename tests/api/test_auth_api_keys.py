@@ -160,7 +160,7 @@ def encoded(raw: bytes) -> str:
         pytest.param({"cursor": "not a cursor"}, "cursor", id="garbage cursor"),
         pytest.param({"cursor": encoded(b"[1, 2]")}, "cursor", id="cursor of the wrong shape"),
         pytest.param(
-            {"cursor": encoded(b'{"at": "2026-01-01T00:00:00", "id": "x"}')}, "cursor", id="bad cursor id"
+            {"cursor": encoded(b'{"at": "2026-01-01T00:00:00Z", "id": "x"}')}, "cursor", id="bad cursor id"
         ),
         pytest.param({"cursor": "c" * 513}, "cursor", id="cursor too long"),
         pytest.param({"limit": 0}, "limit", id="limit 0"),

@@ -123,7 +123,13 @@ async def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(
             json={"email": unique_email(), "password": "wrong password"},
             headers={"X-Forwarded-For": "192.0.2.2"},
         )
+        again = await proxy.post(
+            "/v1/auth/login",
+            json={"email": unique_email(), "password": "wrong password"},
+            headers={"X-Forwarded-For": "192.0.2.1"},
+        )
 
+    assert_throttled(again)  # the client that failed, seen as itself or as the proxy
     if trusted:
         assert other.status_code == 401, "another client behind the proxy is not locked out"
     else:

@@ -9,7 +9,6 @@ the window does not exist.)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -110,30 +109,32 @@ async def test_a_conversation_stream_of_a_workspace_deleted_meanwhile_says_so(
 async def test_a_resume_id_beyond_the_authorisation_read_still_sees_a_removal_made_meanwhile(
     app: FastAPI, http: httpx.AsyncClient, gate: AuthorisationGate, alice: Account, bob: Account
 ) -> None:
-    """A client that claims the next id (its own removal's) must not see what follows the removal."""
+    """A client that claims the next id (its own removal's) must not see what follows the removal, and
+    goes on hearing the workspaces it still belongs to."""
     workspace = await create_workspace(alice)
     await add_member(alice, workspace["id"], bob, "viewer")
     conversation = await create_conversation(alice, workspace["id"])
+    own_conversation = await create_conversation(bob, (await create_workspace(bob, "Bob's own"))["id"])
     read_at = await last_event_id(app)
     await hub_reached(app, read_at)
+    marker: dict[str, Any] = {}
 
     async def opening() -> list[SseEvent]:
         headers = bob.headers | {"Last-Event-ID": str(read_at + 1)}
         async with open_stream(http, "/v1/events", headers=headers) as stream:
-            heard = []
-            with contextlib.suppress(TimeoutError):
-                while True:
-                    heard.append(await stream.next(within=2))
-            return heard
+            return await stream.until(lambda event: bool(marker) and is_message(marker)(event))
 
     async def remove_bob_then_post() -> None:
         assert (await alice.delete(f"/v1/workspaces/{workspace['id']}/members/{bob.id}")).status_code == 204
         await post_message(alice, conversation["id"], "after Bob left")
+        marker.update(await post_message(bob, own_conversation["id"], "in Bob's own workspace"))
         await hub_reached(app, await last_event_id(app))
 
     got = await open_across(gate, opening, remove_bob_then_post)
 
-    assert not any(event.event == "message.created" for event in got), [event.event for event in got]
+    assert [event.json()["data"].get("content") for event in got if event.event == "message.created"] == [
+        "in Bob's own workspace"
+    ]
 
 
 async def test_a_stream_opened_while_the_hub_is_halfway_through_a_deletion_hears_only_its_own_removal(

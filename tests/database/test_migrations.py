@@ -77,12 +77,31 @@ async def test_upgrade_downgrade_upgrade(fresh_database_url: str) -> None:
     assert await table_names(fresh_database_url) == MODEL_TABLES | {"alembic_version"}
 
 
+def _schema(connection: Connection) -> dict[str, tuple[list[str], list[str]]]:
+    """Each table (but Alembic's own) with its columns and indexes, by name."""
+    inspector = inspect(connection)
+    return {
+        table: (
+            sorted(column["name"] for column in inspector.get_columns(table)),
+            sorted(str(index["name"]) for index in inspector.get_indexes(table)),
+        )
+        for table in inspector.get_table_names()
+        if table != "alembic_version"
+    }
+
+
 async def test_every_revision_steps_down_and_up_again(fresh_database_url: str) -> None:
     """The stairway: each revision's downgrade undoes exactly its upgrade."""
-    for revision, previous in revisions_oldest_first():
+    revisions = revisions_oldest_first()
+    assert revisions
+    for revision, previous in revisions:
+        before = await on_connection(fresh_database_url, _schema)
         await asyncio.to_thread(upgrade, fresh_database_url, revision)
+        after = await on_connection(fresh_database_url, _schema)
         await asyncio.to_thread(downgrade, fresh_database_url, previous)
+        assert await on_connection(fresh_database_url, _schema) == before, revision
         await asyncio.to_thread(upgrade, fresh_database_url, revision)
+        assert await on_connection(fresh_database_url, _schema) == after, revision
 
 
 async def test_models_and_migrations_agree(fresh_database_url: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from pathlib import Path
 
 import httpx
@@ -21,8 +20,6 @@ from tests.support.teams import create_workspace
 pytestmark = pytest.mark.e2e
 
 STREAMS = 4
-EXIT_WITHIN = 3.0
-"""Well under uvicorn's graceful timeout of 5 s, after which it cancels whatever still runs."""
 WAIT_SECONDS = 30.0
 
 
@@ -61,15 +58,14 @@ async def _shut_down_with_streams_open(server: ServerProcess) -> None:
             for stream in streams:
                 await stream.until(message["id"].encode())
 
-            started = time.monotonic()
+            # Streams left open would be cancelled at uvicorn's graceful timeout (5 s): incomplete bodies,
+            # and the errors the log is checked for below.
             await server.stop(grace=WAIT_SECONDS)
-            exited_after = time.monotonic() - started
             bodies = await asyncio.gather(*(stream.body() for stream in streams), return_exceptions=True)
     finally:
         await server.stop()
 
     log = server.log_path.read_text(errors="replace")
-    assert exited_after < EXIT_WITHIN, f"exited after {exited_after:.1f} s:\n{log[-4000:]}"
     for body in bodies:
         # A complete chunked response (``body`` raised otherwise), ending after a whole frame.
         assert isinstance(body, bytes), f"{body!r}\n{log[-4000:]}"

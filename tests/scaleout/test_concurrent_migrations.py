@@ -6,9 +6,12 @@ import asyncio
 import os
 import sys
 
+import asyncpg
 import pytest
+from alembic.script import ScriptDirectory
 
 from tests.support import databases
+from threadline.database.migrate import alembic_config
 
 pytestmark = pytest.mark.postgres
 
@@ -29,5 +32,14 @@ async def test_processes_that_start_together_all_migrate() -> None:
         async with asyncio.timeout(120):
             errors = [(await process.communicate())[1].decode() for process in migrations]
         assert [process.returncode for process in migrations] == [0] * PROCESSES, errors
+        connection = await asyncpg.connect(dsn)
+        try:
+            versions = [
+                row["version_num"]
+                for row in await connection.fetch("SELECT version_num FROM alembic_version")
+            ]
+        finally:
+            await connection.close()
+        assert versions == [ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()]
     finally:
         await databases.drop_postgres_database(dsn)

@@ -81,6 +81,19 @@ async def test_the_hub_starts_after_the_newest_stored_event(database: Database) 
         await hub.close()
 
 
+async def test_a_stream_replays_through_the_newest_of_its_read_and_the_hubs_cursor(
+    database: Database, hub: StreamHub
+) -> None:
+    """The hub may lag the stream's authorisation read, or have read further (another process wrote)."""
+    conversation_id = uuid4()
+    behind = hub.subscribe(StreamKind.CONVERSATION, user_id=uuid4(), topic_id=conversation_id)
+    ahead = hub.subscribe(StreamKind.CONVERSATION, user_id=uuid4(), topic_id=conversation_id)
+    read_at = await append(database, conversation_id, 2)  # committed, not yet read by the hub
+
+    assert hub.activate(behind, {uuid4()}, as_of=read_at) == read_at
+    assert hub.activate(ahead, {uuid4()}, as_of=hub.cursor - 1) == hub.cursor
+
+
 async def test_a_ring_delivers_each_new_event_once_in_order(database: Database, hub: StreamHub) -> None:
     conversation_id = uuid4()
     subscription = follow(hub, conversation_id)
@@ -94,7 +107,7 @@ async def test_a_ring_delivers_each_new_event_once_in_order(database: Database, 
     assert hub.stats().events_published == 3
 
 
-async def test_a_hub_without_streams_moves_past_events_without_reading_them(
+async def test_a_hub_without_streams_moves_past_events_without_publishing_them(
     database: Database, hub: StreamHub
 ) -> None:
     conversation_id = uuid4()
