@@ -50,6 +50,10 @@ class SseStream:
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
         self.comments = 0
+        self.comment_times: list[float] = []
+        """When each comment (``: ping``) arrived, in the event loop's time."""
+        self.last_event_at: float | None = None
+        """When the latest event arrived, in the event loop's time."""
         self.retry: int | None = None
         self._events: asyncio.Queue[SseEvent | None] = asyncio.Queue()
         self._reader = asyncio.create_task(self._read())
@@ -92,6 +96,7 @@ class SseStream:
             async for line in self.response.aiter_lines():
                 if line.startswith(":"):
                     self.comments += 1
+                    self.comment_times.append(asyncio.get_running_loop().time())
                 elif line:
                     name, _, value = line.partition(":")
                     value = value.removeprefix(" ")
@@ -102,6 +107,7 @@ class SseStream:
                     else:
                         fields[name] = value
                 elif data:
+                    self.last_event_at = asyncio.get_running_loop().time()
                     self._events.put_nowait(
                         SseEvent(fields.get("event", "message"), "\n".join(data), fields.get("id"))
                     )
