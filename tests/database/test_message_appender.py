@@ -20,7 +20,7 @@ import pytest
 from tests.support.accounts import unique_email
 from threadline.database.engine import Database
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.errors import Forbidden, NotFound, Unavailable
+from threadline.errors import Forbidden, NotFound, ThreadlineError, Unavailable
 from threadline.events.bus import MemoryBus
 from threadline.models.domain.conversation import Message, MessageRole, NewMessage
 from threadline.models.domain.user import Actor, Credential
@@ -156,7 +156,10 @@ async def test_a_post_that_breaks_the_shared_transaction_fails_alone(
 
     answers = await _post_together(appender, posts)
 
+    # The storing failed (a set is not JSON), not a check that refused it.
     assert isinstance(answers[1], Exception)
+    assert not isinstance(answers[1], ThreadlineError), answers[1]
+    assert "not JSON serializable" in str(answers[1]), answers[1]
     assert [answer.seq for answer in answers if isinstance(answer, Message)] == [1, 2, 3]
     stored, event_seqs = await _stored(database, first)
     assert [message.content for message in stored] == ["m0", "m1", "m2"]
