@@ -4,7 +4,6 @@ no duplicate at the seam; ``reset`` when the id cannot be resumed from."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,12 +11,17 @@ from fastapi import FastAPI
 
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
-from tests.support.event_log import hub_reached, last_event_id, log_events_of_unknown_type, log_messages
+from tests.support.event_log import (
+    hub_reached,
+    last_event_id,
+    log_events_of_unknown_type,
+    log_messages,
+    prune_every_event,
+)
 from tests.support.server import streaming_client
 from tests.support.sse import SseEvent, SseStream, open_stream
 from tests.support.teams import create_workspace
 from threadline.events.hub import READ_LIMIT
-from threadline.events.retention import RetentionPruner
 from threadline.models.domain.event import EventLogRead
 from threadline.services.streams import REPLAY_BATCH, StreamService
 
@@ -111,12 +115,7 @@ async def test_an_id_from_beyond_the_log_resets_even_once_the_log_is_pruned_empt
     await create_conversation(alice, workspace["id"])
     newest = await last_event_id(app)
     await hub_reached(app, newest)
-    await RetentionPruner(
-        app.state.resources.database,
-        event_retention=timedelta(0),
-        login_window=timedelta(minutes=5),
-        interval_seconds=1,
-    ).prune()
+    await prune_every_event(app)
 
     async with streaming_client(app) as http:
         for unknown in (newest + 1, 10**15):
@@ -135,12 +134,7 @@ async def test_an_id_older_than_the_oldest_kept_event_resets(app: FastAPI, alice
     workspace = await create_workspace(alice)
     conversation = await create_conversation(alice, workspace["id"])
     await posted(alice, conversation, "pruned")
-    await RetentionPruner(
-        app.state.resources.database,
-        event_retention=timedelta(0),
-        login_window=timedelta(minutes=5),
-        interval_seconds=1,
-    ).prune()
+    await prune_every_event(app)
     await posted(alice, conversation, "kept")
 
     async with (
@@ -192,12 +186,7 @@ async def test_a_replay_that_finds_events_it_had_yet_to_send_pruned_ends_the_str
     headers = alice.headers | {"Last-Event-ID": str(start)}
     async with streaming_client(app) as http, open_stream(http, path, headers=headers) as resumed:
         await asyncio.wait_for(replaying.wait(), 10)
-        await RetentionPruner(
-            app.state.resources.database,
-            event_retention=timedelta(0),
-            login_window=timedelta(minutes=5),
-            interval_seconds=1,
-        ).prune()
+        await prune_every_event(app)
         await posted(alice, conversation, "kept")
         pruned.set()
         assert await resumed.rest() == [], "the stream went on past events it never sent"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from tests.support.waiting import eventually
 from threadline.database.models import EVENTS_TABLE
 from threadline.database.unit_of_work import UnitOfWork
+from threadline.events.retention import RetentionPruner
 from threadline.models.domain.event import Event, EventType, NewEvent
 
 
@@ -65,6 +66,16 @@ async def log_events_of_unknown_type(app: FastAPI, conversation: dict[str, Any],
     async with app.state.resources.database.session() as session:
         await session.execute(insert(EVENTS_TABLE), rows)
         await session.commit()
+
+
+async def prune_every_event(app: FastAPI) -> None:
+    """Run the retention pruner as if every stored event were past retention."""
+    await RetentionPruner(
+        app.state.resources.database,
+        event_retention=timedelta(0),
+        login_window=timedelta(minutes=5),
+        interval_seconds=1,
+    ).prune()
 
 
 async def hub_reached(app: FastAPI, event_id: int) -> None:
