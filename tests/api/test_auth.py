@@ -66,6 +66,7 @@ async def test_register_a_taken_email_in_another_case_is_a_conflict(client: http
     [
         pytest.param("Jose\u0301@Example.com", id="decomposed accent"),
         pytest.param("JOS\u00c9@EXAMPLE.COM", id="upper case"),
+        pytest.param(" jos\u00e9@example.com\t", id="surrounding whitespace"),
     ],
 )
 async def test_an_email_spelt_another_equivalent_way_finds_the_same_account(

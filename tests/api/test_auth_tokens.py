@@ -139,3 +139,32 @@ async def test_a_valid_token_signed_by_the_test_key_is_accepted(
     )
 
     assert response.status_code == 200
+
+
+async def test_a_valid_token_of_an_account_that_is_gone_opens_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """As after a database restored from an older backup: the signature verifies, the account is not
+    there. What acts on the account itself is a 401; a workspace or conversation is not found for it."""
+    token = signed(access_claims(str(uuid4())))
+    headers = {"Authorization": f"Bearer {token}"}
+    valid_bodies = {
+        ("POST", "/v1/workspaces"): {"name": "Orphan"},
+        ("POST", "/v1/auth/api-keys"): {"name": "orphan key"},
+        ("PATCH", "/v1/users/me"): {"name": "Orphan"},
+    }
+
+    statuses = {
+        (method, path): (
+            await client.request(method, path, headers=headers, json=valid_bodies.get((method, path), {}))
+        ).status_code
+        for method, path in rest_endpoints(app)
+    }
+
+    account_level = {*valid_bodies, ("GET", "/v1/users/me"), ("POST", "/v1/auth/stream-tokens")}
+    assert {endpoint: statuses[endpoint] for endpoint in account_level} == dict.fromkeys(account_level, 401)
+    # Lists of what the account has are empty, truthfully.
+    lists = {("GET", "/v1/workspaces"), ("GET", "/v1/auth/api-keys"), ("GET", "/v1/events/stats")}
+    assert {endpoint: statuses[endpoint] for endpoint in lists} == dict.fromkeys(lists, 200)
+    others = {endpoint: status for endpoint, status in statuses.items() if endpoint not in lists}
+    assert {endpoint: status for endpoint, status in others.items() if status not in {401, 404, 422}} == {}

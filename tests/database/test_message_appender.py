@@ -229,6 +229,39 @@ async def test_posts_queued_behind_a_batch_the_database_refused_fail_with_it_wit
     assert rings == []
 
 
+class _StalledBus(MemoryBus):
+    """A bus whose ring never returns: the appender is stopped while ringing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ringing = asyncio.Event()
+
+    async def ring(self, event_id: int) -> None:
+        self.ringing.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_stored_post_is_answered_though_the_appender_stops_right_after_its_commit(
+    database: Database, team: Team
+) -> None:
+    """Stopped at shutdown before the ring returns, it must not answer an error for a post it stored:
+    the client would retry it, and store it twice."""
+    bus = _StalledBus()
+    appender = MessageAppender(partial(UnitOfWork, database), bus)
+    appender.start()
+    posting = asyncio.ensure_future(
+        appender.post(team.owner, _post(team.owner, team.conversations[0], "kept"))
+    )
+    await bus.ringing.wait()
+    await appender.close()
+
+    message = await posting
+    stored, _ = await _stored(database, team.conversations[0])
+    assert [(stored_message.id, stored_message.content) for stored_message in stored] == [
+        (message.id, "kept")
+    ]
+
+
 async def test_a_closed_appender_refuses_posts(appender: MessageAppender, team: Team) -> None:
     await appender.close()
 

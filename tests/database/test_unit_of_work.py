@@ -1,20 +1,22 @@
-"""What a unit of work promises about the reads inside it, on PostgreSQL's default isolation level."""
+"""What a unit of work promises: reads that agree, on PostgreSQL's default isolation level; and a commit
+that stands, whatever fails after it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support import databases
 from tests.support.accounts import unique_email
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import Unavailable
 from threadline.models.domain.conversation import MessageRole, NewMessage
 from threadline.services.message_appender import store_messages
-
-pytestmark = pytest.mark.postgres
 
 
 async def _conversation(database: Database) -> tuple[UUID, UUID]:
@@ -60,6 +62,7 @@ async def _count_then_messages(
     return conversation.message_count, len(window.items)
 
 
+@pytest.mark.postgres
 async def test_one_snapshot_keeps_every_read_of_the_unit_of_work_in_agreement(postgres_dsn: str) -> None:
     database = Database(create_engine(databases.sqlalchemy_url(postgres_dsn)))
     try:
@@ -71,3 +74,39 @@ async def test_one_snapshot_keeps_every_read_of_the_unit_of_work_in_agreement(po
         assert await _count_then_messages(database, conversation_id, author_id, snapshot=True) == (1, 1)
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+def closing_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Closing a session (which returns its connection) fails as a connection lost just then would."""
+    close = AsyncSession.close
+
+    async def close_then_fail(session: AsyncSession) -> None:
+        await close(session)
+        raise OperationalError("ROLLBACK", None, ConnectionResetError("connection lost"))
+
+    monkeypatch.setattr(AsyncSession, "close", close_then_fail)
+
+
+async def test_a_commit_stands_though_closing_the_connection_after_it_fails(
+    database: Database, closing_fails: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error here would answer 503 for a change that was made; its client would make it again."""
+    async with UnitOfWork(database) as uow:
+        user = await uow.users.add(
+            email=unique_email("kept"), name="Kept", password_hash="-", now=datetime.now(UTC)
+        )
+        await uow.commit()
+
+    monkeypatch.undo()
+    async with UnitOfWork(database) as uow:
+        assert await uow.users.get(user.id) == user
+
+
+async def test_closing_fails_as_unavailable_when_nothing_was_committed(
+    database: Database, closing_fails: None
+) -> None:
+    """The control: the same failure without a commit is the database being unavailable."""
+    with pytest.raises(Unavailable):
+        async with UnitOfWork(database) as uow:
+            await uow.users.get(uuid4())

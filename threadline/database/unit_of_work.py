@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from types import TracebackType
@@ -22,6 +23,8 @@ from threadline.database.repositories.messages import MessageRepository
 from threadline.database.repositories.users import UserRepository
 from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
 from threadline.errors import Unavailable
+
+logger = logging.getLogger(__name__)
 
 
 class UnitOfWork:
@@ -46,10 +49,12 @@ class UnitOfWork:
         self._database = database
         self._stack: AsyncExitStack | None = None
         self._session: AsyncSession | None = None
+        self._committed = False
 
     async def __aenter__(self) -> Self:
         assert self._stack is None, "a unit of work is not re-entrant"
         self._stack = AsyncExitStack()
+        self._committed = False
         with _unavailable_on_connection_errors():
             session = await self._stack.enter_async_context(self._database.session())
         self._session = session
@@ -76,8 +81,15 @@ class UnitOfWork:
         for repository in _REPOSITORIES:
             vars(self).pop(repository, None)
         # The rollback on close is the first to hear of a connection that died after the last statement.
-        with _unavailable_on_connection_errors():
-            await stack.aclose()
+        # Once the commit went through, though, the work is done: answering 503 would have a client
+        # retry, and store its change twice.
+        try:
+            with _unavailable_on_connection_errors():
+                await stack.aclose()
+        except Unavailable:
+            if not self._committed:
+                raise
+            logger.warning("closing the connection of a committed transaction failed", exc_info=True)
         if exc is not None and _is_connection_error(exc):
             raise Unavailable("The database is unavailable") from exc
 
@@ -97,6 +109,7 @@ class UnitOfWork:
         assert self._session is not None, "commit outside of 'async with'"
         with _unavailable_on_connection_errors():
             await self._session.commit()
+        self._committed = True
 
 
 _REPOSITORIES = tuple(UnitOfWork.__annotations__)

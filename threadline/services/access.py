@@ -2,6 +2,10 @@
 
 A workspace or conversation the caller is not a member of is ``NotFound``, exactly as if it did not exist;
 a member without the needed role gets ``Forbidden``.
+
+A use case that goes on to change something passes ``for_change=True``, as its transaction's first step:
+the caller's membership is then held until the transaction ends, so that the caller's removal or a
+change of their role waits for the change to commit rather than landing between the check and the change.
 """
 
 from __future__ import annotations
@@ -11,16 +15,27 @@ from typing import TypeVar
 from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.errors import Forbidden, NotFound, ThreadlineError
+from threadline.errors import Forbidden, NotFound, ThreadlineError, Unauthenticated
 from threadline.models.domain.conversation import Conversation, Message
-from threadline.models.domain.user import Actor
+from threadline.models.domain.user import Actor, User
 from threadline.models.domain.workspace import Role, WorkspaceAccess
 
 _Found = TypeVar("_Found")
 
 
-async def require_workspace_role(uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role) -> Role:
-    role = await uow.access.role_in_workspace(actor.user_id, workspace_id)
+async def require_account(uow: UnitOfWork, actor: Actor) -> User:
+    """The caller's account. A token that verifies can still name an account that is gone (a database
+    restored from an older backup, with the same secret key): that is a credential no longer valid."""
+    user = await uow.users.get(actor.user_id)
+    if user is None:
+        raise Unauthenticated("The account no longer exists")
+    return user
+
+
+async def require_workspace_role(
+    uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role, *, for_change: bool = False
+) -> Role:
+    role = await uow.access.role_in_workspace(actor.user_id, workspace_id, hold=for_change)
     if role is None:
         raise NotFound("Workspace not found")
     _require(role, needed)
@@ -28,10 +43,10 @@ async def require_workspace_role(uow: UnitOfWork, actor: Actor, workspace_id: UU
 
 
 async def require_workspace(
-    uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role
+    uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role, *, for_change: bool = False
 ) -> WorkspaceAccess:
     """``require_workspace_role`` for a use case that needs the workspace itself: one query."""
-    access = await uow.access.workspace_for_user(actor.user_id, workspace_id)
+    access = await uow.access.workspace_for_user(actor.user_id, workspace_id, hold=for_change)
     if access is None:
         raise NotFound("Workspace not found")
     _require(access.role, needed)
@@ -39,30 +54,35 @@ async def require_workspace(
 
 
 async def require_conversation(
-    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role, *, for_change: bool = False
 ) -> Conversation:
     """``require_conversation_role`` for a use case that needs the conversation itself: one query."""
     conversation, _ = _conversation_access(
-        await uow.access.conversation_for_user(actor.user_id, conversation_id), needed
+        await uow.access.conversation_for_user(actor.user_id, conversation_id, hold=for_change), needed
     )
     return conversation
 
 
 async def require_conversation_role(
-    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role, *, for_change: bool = False
 ) -> tuple[UUID, Role]:
     """The conversation's workspace id and the caller's role there."""
     return _conversation_access(
-        await uow.access.role_for_conversation(actor.user_id, conversation_id), needed
+        await uow.access.role_for_conversation(actor.user_id, conversation_id, hold=for_change), needed
     )
 
 
 async def conversation_roles(
-    uow: UnitOfWork, actor: Actor, conversation_ids: Collection[UUID], needed: Role
+    uow: UnitOfWork,
+    actor: Actor,
+    conversation_ids: Collection[UUID],
+    needed: Role,
+    *,
+    for_change: bool = False,
 ) -> dict[UUID, tuple[UUID, Role] | ThreadlineError]:
     """``require_conversation_role`` for several conversations in one query: for each, its workspace id and
     the caller's role there, or the error that refuses it."""
-    found = await uow.access.roles_for_conversations(actor.user_id, conversation_ids)
+    found = await uow.access.roles_for_conversations(actor.user_id, conversation_ids, hold=for_change)
     answers: dict[UUID, tuple[UUID, Role] | ThreadlineError] = {}
     for conversation_id in conversation_ids:
         try:

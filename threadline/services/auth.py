@@ -17,6 +17,7 @@ from threadline.models.domain.user import (
     User,
     canonical_email,
 )
+from threadline.services.access import require_account
 from threadline.services.login_throttle import LoginThrottle, client_key
 from threadline.services.security import (
     API_KEY_MARK,
@@ -91,6 +92,7 @@ class AuthService:
         now = datetime.now(UTC)
         expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
         async with self._uow as uow:
+            await require_account(uow, actor)
             key = await uow.api_keys.add(
                 user_id=actor.user_id,
                 name=name,
@@ -113,5 +115,7 @@ class AuthService:
                 raise NotFound("API key not found")
             await uow.commit()
 
-    def issue_stream_token(self, *, actor: Actor) -> IssuedToken:
+    async def issue_stream_token(self, *, actor: Actor) -> IssuedToken:
+        async with self._uow as uow:
+            await require_account(uow, actor)
         return self._tokens.issue(actor.user_id, TokenKind.STREAM)

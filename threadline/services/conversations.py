@@ -31,7 +31,7 @@ class ConversationService:
     ) -> Conversation:
         now = datetime.now(UTC)
         async with self._uow as uow:
-            await require_workspace_role(uow, actor, workspace_id, Role.EDITOR)
+            await require_workspace_role(uow, actor, workspace_id, Role.EDITOR, for_change=True)
             conversation = await uow.conversations.add(
                 workspace_id=workspace_id, title=title, modality=modality, metadata=metadata, now=now
             )
@@ -80,7 +80,7 @@ class ConversationService:
         async with self._uow as uow:
             if title is None and metadata is None:
                 return await require_conversation(uow, actor, conversation_id, Role.EDITOR)
-            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
+            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR, for_change=True)
             conversation = await uow.conversations.update(
                 conversation_id, now=now, title=title, metadata=metadata
             )
@@ -97,7 +97,7 @@ class ConversationService:
         """Delete the conversation and its messages (editor or owner)."""
         now = datetime.now(UTC)
         async with self._uow as uow:
-            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
+            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR, for_change=True)
             conversation = await uow.conversations.delete(conversation_id)
             if conversation is None:
                 raise NotFound("Conversation not found")

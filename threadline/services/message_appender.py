@@ -141,7 +141,7 @@ class MessageAppender:
         if not batch:
             return
         try:
-            outcomes, last_event_id = await self._commit(batch)
+            last_event_id = await self._commit(batch)
         except Exception as error:
             if isinstance(error, Unavailable):
                 # The database cannot be reached (or did not answer in time): every post queued behind this
@@ -153,31 +153,33 @@ class MessageAppender:
                 self._queue = []
             elif len(batch) > 1:
                 for pending in batch:
-                    await self._write([pending])
+                    await self._write([pending])  # skipped if answered already, committed
                 return
             for pending in batch:
                 pending.settle(error)
             return
         if last_event_id is not None:
             await self._bus.ring(last_event_id)
-        for pending, outcome in outcomes:
-            pending.settle(outcome)
 
-    async def _commit(
-        self, batch: list[_Pending]
-    ) -> tuple[list[tuple[_Pending, Message | ThreadlineError]], int | None]:
-        """Write the batch in one transaction: what each post came to, and the last event id written."""
+    async def _commit(self, batch: list[_Pending]) -> int | None:
+        """Write the batch in one transaction and answer each post; the last event id written.
+
+        The answers go out as soon as the commit has gone through: whatever fails after it (closing the
+        connection, a cancellation at shutdown) must not answer a stored post with an error, which its
+        client would retry.
+        """
         outcomes: list[tuple[_Pending, Message | ThreadlineError]] = []
         async with self._new_unit_of_work() as uow:
-            # One permission query per poster, however many conversations they post to.
+            # One permission query per poster, however many conversations they post to. Each holds its
+            # poster's memberships; posters go in id order, the order a workspace's deletion locks them in.
             posters: dict[UUID, tuple[Actor, set[UUID]]] = {}
             for pending in batch:
                 posters.setdefault(pending.actor.user_id, (pending.actor, set()))[1].add(
                     pending.post.conversation_id
                 )
             roles = {
-                user_id: await conversation_roles(uow, actor, conversation_ids, Role.EDITOR)
-                for user_id, (actor, conversation_ids) in posters.items()
+                user_id: await conversation_roles(uow, actor, conversation_ids, Role.EDITOR, for_change=True)
+                for user_id, (actor, conversation_ids) in sorted(posters.items())
             }
             accepted: list[tuple[_Pending, UUID]] = []
             for pending in batch:
@@ -200,4 +202,6 @@ class MessageAppender:
                 )
             logged = await log_activities(uow, events, now=datetime.now(UTC)) if events else []
             await uow.commit()
-        return outcomes, (logged[-1].id if logged else None)
+            for pending, outcome in outcomes:
+                pending.settle(outcome)
+        return logged[-1].id if logged else None

@@ -53,7 +53,9 @@ class MessageService:
             return await self._appender.post(actor, post)
         now = datetime.now(UTC)
         async with self._uow as uow:
-            workspace_id, _ = await require_conversation_role(uow, actor, conversation_id, Role.EDITOR)
+            workspace_id, _ = await require_conversation_role(
+                uow, actor, conversation_id, Role.EDITOR, for_change=True
+            )
             request_hash = _request_hash(post)
             earlier = await _claim_or_replay(uow, actor, idempotency_key, request_hash, now=now)
             if earlier is not None:
@@ -169,10 +171,12 @@ async def _require_message(uow: UnitOfWork, conversation_id: UUID, message_id: U
 
 
 async def _require_changeable(
-    uow: UnitOfWork, actor: Actor, conversation_id: UUID, message_id: UUID
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, message_id: UUID, *, for_change: bool = False
 ) -> tuple[UUID, Message]:
     """The message and its workspace id, once the caller is known to be its author or the owner."""
-    workspace_id, role = await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
+    workspace_id, role = await require_conversation_role(
+        uow, actor, conversation_id, Role.VIEWER, for_change=for_change
+    )
     message = await _require_message(uow, conversation_id, message_id)
     require_message_change(actor, role, message)
     return workspace_id, message
@@ -192,7 +196,7 @@ async def _lock_for_change(
     That locks the conversation before the message, the order every writer takes them in (no deadlock
     with a concurrent post or conversation delete). Returns the conversation's workspace id.
     """
-    workspace_id, _ = await _require_changeable(uow, actor, conversation_id, message_id)
+    workspace_id, _ = await _require_changeable(uow, actor, conversation_id, message_id, for_change=True)
     if not await uow.conversations.record_activity(conversation_id, now=now, count_delta=count_delta):
         raise NotFound("Conversation not found")
     return workspace_id

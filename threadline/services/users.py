@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unauthenticated, ValidationFailed
 from threadline.models.domain.user import Actor, User
+from threadline.services.access import require_account
 from threadline.services.security import PasswordHasher
 
 
@@ -19,10 +20,7 @@ class UserService:
 
     async def get_me(self, *, actor: Actor) -> User:
         async with self._uow as uow:
-            user = await uow.users.get(actor.user_id)
-        if user is None:
-            raise Unauthenticated("The account no longer exists")
-        return user
+            return await require_account(uow, actor)
 
     async def update_me(
         self, *, actor: Actor, name: str | None, password: str | None, current_password: str | None

@@ -7,13 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.errors import Forbidden, NotFound, Unauthenticated, ValidationFailed
+from threadline.errors import Forbidden, NotFound, ValidationFailed
 from threadline.events.bus import EventBus
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor, canonical_email
 from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
-from threadline.services.access import require_workspace, require_workspace_role
+from threadline.services.access import require_account, require_workspace, require_workspace_role
 from threadline.services.events import member_event, workspace_event
 
 
@@ -31,9 +31,7 @@ class WorkspaceService:
         the workspace at once, as for any other membership.
         """
         async with self._uow as uow:
-            creator = await uow.users.get(actor.user_id)
-            if creator is None:
-                raise Unauthenticated("The account no longer exists")
+            creator = await require_account(uow, actor)
             now = _now()
             workspace = await uow.workspaces.add(
                 name=name, description=description, metadata=metadata, owner_id=creator.id, now=now
@@ -87,10 +85,13 @@ class WorkspaceService:
         resumes its personal stream later still learns it lost the workspace.
         """
         async with self._uow as uow:
+            # Not held: the deletion locks every membership itself, in its own order.
             workspace = (await require_workspace(uow, actor, workspace_id, Role.OWNER)).workspace
             now = _now()
             # Rows first, the event log last: every writer takes the log's lock last.
             members = await uow.workspaces.delete(workspace_id)
+            if members is None:
+                raise NotFound("Workspace not found")  # deleted by a concurrent request
             event = await uow.events.append(
                 workspace_event(EventType.WORKSPACE_DELETED, workspace, actor), now=now
             )
@@ -112,7 +113,9 @@ class WorkspaceService:
     async def add_member(self, *, actor: Actor, workspace_id: UUID, email: str, role: Role) -> Member:
         _check_assignable(role)
         async with self._uow as uow:
-            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
+            # Held, so that a deletion of the workspace under way either waits for the new member and
+            # removes them with an event, or has taken the owner's membership first and this one fails.
+            await require_workspace_role(uow, actor, workspace_id, Role.OWNER, for_change=True)
             user = await uow.users.get_by_email(canonical_email(email))
             if user is None:
                 raise NotFound("No user has this email")
@@ -129,7 +132,7 @@ class WorkspaceService:
         """Make a member an editor or a viewer (owner only); setting the role they have writes no event."""
         _check_assignable(role)
         async with self._uow as uow:
-            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
+            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)  # not held: see remove_member
             member = _existing_member(await uow.members.get(workspace_id, user_id))
             if member.role is Role.OWNER:
                 raise Forbidden("The owner's role cannot be changed")
@@ -145,11 +148,15 @@ class WorkspaceService:
         """The owner removes anyone else; any other member may remove only themself (leave)."""
         leaving = user_id == actor.user_id
         async with self._uow as uow:
+            # The caller's membership is not held. The owner's cannot be taken away but by deleting the
+            # workspace, which locks every membership in user order: holding the owner's while waiting for
+            # another's would deadlock with it. One who leaves deletes the very membership the check read.
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER if leaving else Role.OWNER)
             member = _existing_member(await uow.members.get(workspace_id, user_id))
             if member.role is Role.OWNER:
                 raise Forbidden("The owner cannot be removed from the workspace")
-            await uow.members.remove(workspace_id, user_id)
+            if not await uow.members.remove(workspace_id, user_id):
+                raise NotFound("Member not found")  # removed by a concurrent request
             event = await uow.events.append(member_event(EventType.MEMBER_REMOVED, member, actor), now=_now())
             await uow.commit()
         await self._bus.ring(event.id)

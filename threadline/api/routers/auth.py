@@ -77,7 +77,7 @@ async def revoke_api_key(key_id: UUID, actor: CurrentActor, auth: AuthServiceDep
 @router.post("/stream-tokens", status_code=201, summary="Get a short-lived token for event streams")
 async def create_stream_token(actor: CurrentActor, auth: AuthServiceDep) -> StreamTokenResponse:
     """A token valid only as `?token=` on the event streams (for EventSource, which cannot set headers)."""
-    issued = auth.issue_stream_token(actor=actor)
+    issued = await auth.issue_stream_token(actor=actor)
     return StreamTokenResponse(token=issued.token, expires_in=issued.expires_in)
 
 

@@ -133,13 +133,24 @@ class WorkspaceRepository(Repository):
         await self._lock_in_id_order(WORKSPACES_TABLE, ids)
         await self._session.execute(_TOUCH, {"workspace_ids": ids, "now": now})
 
-    async def delete(self, workspace_id: UUID) -> list[Member]:
-        """Delete the workspace with everything in it; returns the members it had at that moment.
+    async def delete(self, workspace_id: UUID) -> list[Member] | None:
+        """Delete the workspace with everything in it; returns the members it had at that moment, or
+        ``None`` if it is gone already.
 
-        Conversations go first (locked in id order, as a batch of posts locks them), then memberships,
-        then the workspace row: the order in which every other writer locks them (a post locks its
-        conversations, then touches the workspace), so none deadlock.
+        Locks are taken in the order every other writer takes them, so that none deadlock. Memberships come
+        first, in user order: a change starts by holding its caller's membership (a batch of posts, its
+        posters' in user order), and a membership added meanwhile is then seen, and removed with an event.
+        Conversations next, in id order, as a batch of posts locks them; the workspace row last (a post
+        locks its conversations, then touches the workspace).
         """
+        memberships = (
+            select(MembershipRow.user_id)
+            .where(MembershipRow.workspace_id == workspace_id)
+            .order_by(MembershipRow.user_id)
+            .with_for_update()
+        )
+        if not (await self._session.scalars(memberships)).all():
+            return None  # a workspace always has its owner as a member
         in_workspace = ConversationRow.workspace_id == workspace_id
         await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, in_workspace, to_delete=True)
         await self._session.execute(delete(ConversationRow).where(in_workspace))
@@ -225,9 +236,11 @@ class MemberRepository(Repository):
         )
         return member.model_copy(update={"role": role}) if changed else None
 
-    async def remove(self, workspace_id: UUID, user_id: UUID) -> None:
-        await self._session.execute(
-            delete(MembershipRow).where(
-                MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id
-            )
+    async def remove(self, workspace_id: UUID, user_id: UUID) -> bool:
+        """Whether there was such a membership to remove."""
+        removed = await self._session.scalar(
+            delete(MembershipRow)
+            .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
+            .returning(MembershipRow.user_id)
         )
+        return removed is not None

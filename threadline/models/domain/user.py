@@ -15,10 +15,12 @@ from threadline.models.domain.base import DomainModel
 def canonical_email(email: str) -> str:
     """The one form in which an email is stored and looked up, however a client spelt it.
 
-    email-validator's normal form (Unicode NFC, the domain's canonical spelling), as registering
-    produces it, then lower-cased: emails compare case-insensitively. Text that is no address at all
-    (a mistyped login) is only lower-cased; it matches no account either way.
+    Surrounding whitespace removed, as registering removes it; then email-validator's normal form
+    (Unicode NFC, the domain's canonical spelling), as registering produces it; then lower-cased: emails
+    compare case-insensitively. Text that is no address at all (a mistyped login) is only stripped and
+    lower-cased; it matches no account either way.
     """
+    email = email.strip()
     with contextlib.suppress(EmailNotValidError):
         email = validate_email(email, check_deliverability=False).normalized
     return email.lower()
