@@ -155,3 +155,30 @@ async def test_a_stream_revoked_during_its_replay_sends_the_rest_of_it_first(
 
     assert [event.json()["data"].get("content") for event in events[:-2]] == texts
     assert kinds(events[-2:]) == ["member.removed", "revoked"]
+
+
+async def test_revoking_an_api_key_ends_the_streams_it_opened_and_no_others(
+    app: FastAPI, alice: Account
+) -> None:
+    """API.md §2: a revoked key "stops working at once", for the streams it holds open too."""
+    workspace = await create_workspace(alice)
+    key = (await alice.post("/v1/auth/api-keys", json={"name": "integration"})).json()
+    by_key = {"Authorization": f"Bearer {key['key']}"}
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, "/v1/events", headers=by_key) as everything_by_key,
+        open_stream(http, f"/v1/workspaces/{workspace['id']}/events", headers=by_key) as workspace_by_key,
+        open_stream(http, f"/v1/workspaces/{workspace['id']}/events", headers=alice.headers) as by_token,
+    ):
+        revoked = await alice.delete(f"/v1/auth/api-keys/{key['id']}")
+        assert revoked.status_code == 204
+        endings = [await everything_by_key.rest(), await workspace_by_key.rest()]
+        conversation = await create_conversation(alice, workspace["id"])
+        heard = await by_token.next()
+        refused = await http.get(f"/v1/workspaces/{workspace['id']}/events", headers=by_key)
+
+    for ending in endings:
+        assert kinds(ending) == ["revoked"]
+        assert "API key" in ending[0].json()["reason"]
+    assert heard.json()["data"] == conversation
+    assert refused.status_code == 401

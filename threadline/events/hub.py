@@ -16,6 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from threadline.database.engine import Database
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 READ_LIMIT = 500
 SHUTTING_DOWN = "the server is shutting down"
+KEY_REVOKED = "the API key it was opened with was revoked or has expired"
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ class StreamHub:
         """Every subscription until its stream ends, routed or not: one that was revoked still has its last
         frames to write, and shutting down must end it too."""
         self._stream_counts: Counter[StreamKind] = Counter()
+        self._by_api_key: dict[UUID, set[Subscription]] = {}
+        """Streams opened with an API key, checked once per poll period: a revoked key's streams end."""
+        self._keys_checked_at = 0.0
         self._cursor = 0
         self._events_published = 0
         self._rung = asyncio.Event()
@@ -98,11 +103,17 @@ class StreamHub:
             await cancel_and_wait(self._task)
         self.drain()
 
-    def subscribe(self, kind: StreamKind, *, user_id: UUID, topic_id: UUID | None) -> Subscription:
+    def subscribe(
+        self, kind: StreamKind, *, user_id: UUID, topic_id: UUID | None, api_key_id: UUID | None = None
+    ) -> Subscription:
         """Start hearing events before authorisation reads the database, so no change falls in between."""
-        subscription = Subscription(kind, user_id=user_id, topic_id=topic_id, capacity=self._queue_size)
+        subscription = Subscription(
+            kind, user_id=user_id, topic_id=topic_id, capacity=self._queue_size, api_key_id=api_key_id
+        )
         self._streams.add(subscription)
         self._stream_counts[kind] += 1
+        if api_key_id is not None:
+            self._by_api_key.setdefault(api_key_id, set()).add(subscription)
         if self._draining:
             subscription.abort(SHUTTING_DOWN)  # never indexed, so it hears nothing and ends at once
         else:
@@ -128,6 +139,11 @@ class StreamHub:
             self._streams.remove(subscription)
             self._stream_counts[subscription.kind] -= 1
         self._index.remove(subscription)
+        key_id = subscription.api_key_id
+        if key_id is not None and subscription in self._by_api_key.get(key_id, ()):
+            self._by_api_key[key_id].discard(subscription)
+            if not self._by_api_key[key_id]:
+                del self._by_api_key[key_id]
 
     def is_idle(self) -> bool:
         """No subscription is indexed anywhere."""
@@ -146,6 +162,7 @@ class StreamHub:
             self._rung.clear()
             try:
                 await self._catch_up()
+                await self._end_streams_of_unusable_keys()
             except Exception:
                 # An outage fails every poll: its first failure is logged in full, then nothing until it ends.
                 if failing_since is None:
@@ -183,6 +200,23 @@ class StreamHub:
             self._cursor = max(self._cursor, read.last_id or 0)
             if read.exhausted:
                 return
+
+    async def _end_streams_of_unusable_keys(self) -> None:
+        """End the streams opened with an API key that has been revoked or has expired since.
+
+        Revoking a key writes no event (it belongs to no workspace), so every process checks its own
+        key-opened streams against the database, with one query per poll period at most.
+        """
+        started = time.monotonic()
+        if not self._by_api_key or started - self._keys_checked_at < self._poll_seconds:
+            return
+        self._keys_checked_at = started
+        async with UnitOfWork(self._database) as uow:
+            usable = await uow.api_keys.usable_among(list(self._by_api_key), now=datetime.now(UTC))
+        for key_id in self._by_api_key.keys() - usable:
+            for subscription in self._by_api_key.pop(key_id):
+                self._index.remove(subscription)
+                subscription.end(KEY_REVOKED)
 
     async def _newest_id(self) -> int:
         async with UnitOfWork(self._database) as uow:

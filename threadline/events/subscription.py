@@ -44,6 +44,7 @@ class Subscription:
         "_write_cancelled",
         "_writer",
         "abort_reason",
+        "api_key_id",
         "as_of",
         "end_reason",
         "kind",
@@ -53,9 +54,19 @@ class Subscription:
         "workspace_ids",
     )
 
-    def __init__(self, kind: StreamKind, *, user_id: UUID, topic_id: UUID | None, capacity: int) -> None:
+    def __init__(
+        self,
+        kind: StreamKind,
+        *,
+        user_id: UUID,
+        topic_id: UUID | None,
+        capacity: int,
+        api_key_id: UUID | None = None,
+    ) -> None:
         self.kind = kind
         self.user_id = user_id
+        self.api_key_id = api_key_id
+        """The API key the stream was opened with, if any: the stream ends once it stops working."""
         self.topic_id = topic_id
         """The workspace or conversation the stream follows; ``None`` for a user's own stream."""
         self.workspace_ids: set[UUID] = {topic_id} if kind is StreamKind.WORKSPACE and topic_id else set()

@@ -81,7 +81,7 @@ class AuthService:
                 await uow.commit()
             if key is None:
                 raise Unauthenticated("The API key is not valid")
-            return Actor(user_id=key.user_id, credential=Credential.API_KEY)
+            return Actor(user_id=key.user_id, credential=Credential.API_KEY, api_key_id=key.id)
         user_id, kind = self._tokens.verify(credential)
         if kind is not TokenKind.ACCESS:
             raise Unauthenticated("A stream token is valid only for event streams")

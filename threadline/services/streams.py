@@ -135,7 +135,9 @@ class StreamService:
         resume_from: str | None,
         authorize: _Authorize,
     ) -> OpenedStream:
-        subscription = self._hub.subscribe(kind, user_id=actor.user_id, topic_id=topic_id)
+        subscription = self._hub.subscribe(
+            kind, user_id=actor.user_id, topic_id=topic_id, api_key_id=actor.api_key_id
+        )
         try:
             async with self._uow as uow:
                 # The memberships read hold at the log's newest id read with them (``as_of``): the hub

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from threadline.database.models import ApiKeyRow
 from threadline.database.pagination import keyset_page
@@ -18,6 +19,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 def to_api_key(row: ApiKeyRow) -> ApiKey:
     return ApiKey.model_validate(row)
+
+
+def _usable(now: datetime) -> ColumnElement[bool]:
+    """Not revoked, not expired."""
+    return ApiKeyRow.revoked_at.is_(None) & (ApiKeyRow.expires_at.is_(None) | (ApiKeyRow.expires_at > now))
 
 
 class ApiKeyRepository(Repository):
@@ -53,9 +59,7 @@ class ApiKeyRepository(Repository):
         every request into a write.
         """
         row = await self._session.scalar(
-            select(ApiKeyRow)
-            .where(ApiKeyRow.key_hash == key_hash, ApiKeyRow.revoked_at.is_(None))
-            .where((ApiKeyRow.expires_at.is_(None)) | (ApiKeyRow.expires_at > now))
+            select(ApiKeyRow).where(ApiKeyRow.key_hash == key_hash, _usable(now))
         )
         if row is None:
             return None
@@ -63,6 +67,13 @@ class ApiKeyRepository(Repository):
             row.last_used_at = now
             await self._session.flush()
         return to_api_key(row)
+
+    async def usable_among(self, key_ids: Collection[UUID], *, now: datetime) -> set[UUID]:
+        """Which of these keys still work."""
+        usable = await self._session.scalars(
+            select(ApiKeyRow.id).where(ApiKeyRow.id.in_(key_ids), _usable(now))
+        )
+        return set(usable)
 
     async def list_for_user(self, user_id: UUID, *, limit: int, cursor: Cursor | None) -> Page[ApiKey]:
         query = select(ApiKeyRow).where(ApiKeyRow.user_id == user_id, ApiKeyRow.revoked_at.is_(None))

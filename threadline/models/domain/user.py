@@ -47,6 +47,8 @@ class Actor(DomainModel):
 
     user_id: UUID
     credential: Credential
+    api_key_id: UUID | None = None
+    """The API key presented, when that was the credential: the streams it opens end if it is revoked."""
 
 
 class ApiKey(DomainModel):
