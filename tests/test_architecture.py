@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -44,4 +45,19 @@ def test_import_linter_contracts_are_kept() -> None:
     ],
 )
 def test_seed_layout_exists(path: str) -> None:
-    assert (PACKAGE / path).exists()
+    """Each layer's place holds code: a folder at least one module, and each module some definition."""
+    target = PACKAGE / path
+    modules = (
+        [module for module in target.glob("*.py") if module.name != "__init__.py"]
+        if target.is_dir()
+        else [target]
+    )
+
+    assert modules, f"{path} holds no module"
+    assert [module.name for module in modules if not _defines_something(module)] == []
+
+
+def _defines_something(module: Path) -> bool:
+    """A class or a function at the top level, not only imports and constants."""
+    definitions = ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef
+    return any(isinstance(node, definitions) for node in ast.parse(module.read_text()).body)

@@ -170,3 +170,18 @@ async def _heard(stream: SseStream, expected: list[int]) -> list[int | None]:
 
 def _ids(events: list[SseEvent]) -> list[int | None]:
     return [int(event.id) if event.id else None for event in events]
+
+
+async def test_revoking_an_api_key_through_one_process_ends_its_streams_on_the_other(
+    database_url: str, tmp_path: Path
+) -> None:
+    """No event says a key was revoked: each process finds out from the database by itself."""
+    async with running_cluster(database_url, tmp_path, event_bus="postgres") as cluster:
+        first, second = cluster.alice
+        key = (await first.post("/v1/auth/api-keys", json={"name": "integration"})).json()
+        by_key = {"Authorization": f"Bearer {key['key']}"}
+        async with open_stream(second.client, "/v1/events", headers=by_key) as on_second:
+            assert (await first.delete(f"/v1/auth/api-keys/{key['id']}")).status_code == 204
+            ending = await on_second.rest(HEARING_SECONDS)
+
+    assert [event.event for event in ending] == ["revoked"]
