@@ -182,3 +182,21 @@ async def test_revoking_an_api_key_ends_the_streams_it_opened_and_no_others(
         assert "API key" in ending[0].json()["reason"]
     assert heard.json()["data"] == conversation
     assert refused.status_code == 401
+
+
+async def test_a_stream_token_asked_for_with_an_api_key_stops_working_with_the_key(
+    app: FastAPI, alice: Account
+) -> None:
+    key = (await alice.post("/v1/auth/api-keys", json={"name": "browser bridge"})).json()
+    by_key = {"Authorization": f"Bearer {key['key']}"}
+    token = (await alice.post("/v1/auth/stream-tokens", headers=by_key)).json()["token"]
+    async with (
+        streaming_client(app) as http,
+        open_stream(http, "/v1/events", params={"token": token}) as stream,
+    ):
+        assert (await alice.delete(f"/v1/auth/api-keys/{key['id']}")).status_code == 204
+        ending = await stream.rest()
+        refused = await http.get("/v1/events", params={"token": token})
+
+    assert kinds(ending) == ["revoked"]
+    assert refused.status_code == 401

@@ -84,14 +84,22 @@ async def test_ready_is_503_naming_the_database_while_it_is_unreachable(
 @pytest.mark.postgres
 @pytest.mark.parametrize("path", ["/v1/auth/register", "/v1/auth/login"])
 async def test_an_unreachable_database_is_503_not_500(
-    proxied_client: httpx.AsyncClient, database_proxy: TcpProxy, path: str
+    proxied_client: httpx.AsyncClient,
+    database_proxy: TcpProxy,
+    path: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     database_proxy.cut()
 
     response = await proxied_client.post(path, json={"email": "e@example.com", "password": PASSWORD})
 
-    assert_problem(response, 503, "unavailable")
+    body = assert_problem(response, 503, "unavailable")
     assert (await proxied_client.get("/health")).status_code == 200
+    # The operator's log says what it was, and which request.
+    [logged] = [record for record in caplog.records if record.getMessage().startswith("answering 503")]
+    assert logged.levelname == "WARNING"
+    assert "(" in logged.getMessage()
+    assert getattr(logged, "request_id", None) == body["request_id"]
 
 
 async def test_metrics_count_requests_by_route_template_and_status(

@@ -9,18 +9,22 @@ removal of one member) finds nothing left to do: 404, no second event.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
 from tests.support import databases
 from tests.support.accounts import unique_email
 from threadline.database.engine import Database
+from threadline.database.repositories.conversations import ConversationRepository
+from threadline.database.repositories.idempotency import IdempotencyRepository
+from threadline.database.repositories.messages import MessageRepository
+from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import NotFound
 from threadline.events.bus import MemoryBus
@@ -29,9 +33,10 @@ from threadline.models.domain.event import Event, EventType
 from threadline.models.domain.user import Actor, Credential, User
 from threadline.models.domain.workspace import Role
 from threadline.services import message_appender
-from threadline.services.access import require_conversation_role, require_workspace_role
-from threadline.services.events import log_activity, member_event, message_event
+from threadline.services.access import require_conversation_role
+from threadline.services.conversations import ConversationService
 from threadline.services.message_appender import MessageAppender, store_messages
+from threadline.services.messages import MessageService
 from threadline.services.workspaces import WorkspaceService
 
 # The conftest's database, on PostgreSQL only.
@@ -76,9 +81,29 @@ def _workspaces(database: Database) -> WorkspaceService:
     return WorkspaceService(UnitOfWork(database), MemoryBus())
 
 
+_STARTED: list[asyncio.Future[Any]] = []
+
+
+def _start(change: Awaitable[Any]) -> asyncio.Future[Any]:
+    task = asyncio.ensure_future(change)
+    _STARTED.append(task)
+    return task
+
+
+@pytest.fixture(autouse=True)
+async def _no_change_outlives_its_test(database: Database) -> AsyncIterator[None]:
+    """A test that fails leaves changes paused inside their transactions: cancelled here (before the
+    database closes), their locks do not hold up the next test's emptying of the tables."""
+    yield
+    started, _STARTED[:] = list(_STARTED), []
+    for task in started:
+        task.cancel()
+    await asyncio.gather(*started, return_exceptions=True)
+
+
 async def _waits_on_a_lock(postgres_dsn: str, change: Awaitable[Any]) -> asyncio.Future[Any]:
     """Start ``change`` and return it once it is blocked on a lock; fail if it finishes first instead."""
-    started = asyncio.ensure_future(change)
+    started = _start(change)
     waiting = asyncio.ensure_future(databases.until_waiting_on_locks(postgres_dsn, 1))
     await asyncio.wait({started, waiting}, return_when=asyncio.FIRST_COMPLETED)
     waiting.cancel()
@@ -113,6 +138,113 @@ def _demote_editor(database: Database, team: Team) -> Awaitable[Any]:
     )
 
 
+@dataclass(frozen=True)
+class Change:
+    """A change an editor makes through its service, and the repository step it is paused at (after its
+    permission check) while the editor loses the right to make it."""
+
+    make: Callable[[Database, Team, UUID], Awaitable[Any]]
+    paused_at: tuple[type, str]
+    event: EventType
+
+
+def _messages(database: Database) -> MessageService:
+    appender = MessageAppender(
+        partial(UnitOfWork, database), MemoryBus()
+    )  # not started: posts take the key path
+    return MessageService(UnitOfWork(database), MemoryBus(), appender)
+
+
+def _conversations(database: Database) -> ConversationService:
+    return ConversationService(UnitOfWork(database), MemoryBus())
+
+
+CHANGES = {
+    "post with an Idempotency-Key": Change(
+        lambda database, team, _: _messages(database).post_message(
+            actor=team.editor,
+            conversation_id=team.conversation_id,
+            content="in flight",
+            role=MessageRole.USER,
+            metadata={},
+            idempotency_key="once",
+        ),
+        (IdempotencyRepository, "claim"),
+        EventType.MESSAGE_CREATED,
+    ),
+    "edit a message": Change(
+        lambda database, team, message_id: _messages(database).update_message(
+            actor=team.editor, conversation_id=team.conversation_id, message_id=message_id, content="edited"
+        ),
+        (MessageRepository, "update"),
+        EventType.MESSAGE_UPDATED,
+    ),
+    "delete a message": Change(
+        lambda database, team, message_id: _messages(database).delete_message(
+            actor=team.editor, conversation_id=team.conversation_id, message_id=message_id
+        ),
+        (MessageRepository, "delete"),
+        EventType.MESSAGE_DELETED,
+    ),
+    "create a conversation": Change(
+        lambda database, team, _: _conversations(database).create_conversation(
+            actor=team.editor, workspace_id=team.workspace_id, title="", modality="chat", metadata={}
+        ),
+        (ConversationRepository, "add"),
+        EventType.CONVERSATION_CREATED,
+    ),
+    "rename a conversation": Change(
+        lambda database, team, _: _conversations(database).update_conversation(
+            actor=team.editor, conversation_id=team.conversation_id, title="renamed"
+        ),
+        (ConversationRepository, "update"),
+        EventType.CONVERSATION_UPDATED,
+    ),
+    "delete a conversation": Change(
+        lambda database, team, _: _conversations(database).delete_conversation(
+            actor=team.editor, conversation_id=team.conversation_id
+        ),
+        (ConversationRepository, "delete"),
+        EventType.CONVERSATION_DELETED,
+    ),
+}
+
+
+async def _second_waits_for_first(
+    postgres_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    paused_at: tuple[type, str],
+    first: Awaitable[Any],
+    second: Awaitable[Any],
+) -> tuple[asyncio.Future[Any], asyncio.Future[Any]]:
+    """Start ``first`` and pause it at the repository method ``paused_at`` (past its permission check);
+    start ``second``, which must then wait on a lock; let ``first`` go on. Both are left to be awaited."""
+    owner, name = paused_at
+    reached, go_on = asyncio.Event(), asyncio.Event()
+    original = getattr(owner, name)
+
+    async def paused(*args: Any, **kwargs: Any) -> Any:
+        reached.set()
+        await go_on.wait()
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, paused)
+    started = _start(first)
+    await reached.wait()
+    waiting = await _waits_on_a_lock(postgres_dsn, second)
+    go_on.set()
+    return started, waiting
+
+
+async def _editors_message(database: Database, team: Team) -> UUID:
+    async with UnitOfWork(database) as uow:
+        [message] = await store_messages(uow, [_post(team)])
+        await uow.commit()
+    assert message is not None
+    return message.id
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
 @pytest.mark.parametrize(
     ("take_away", "taken_away_by"),
     [(_remove_editor, EventType.MEMBER_REMOVED), (_demote_editor, EventType.MEMBER_UPDATED)],
@@ -122,29 +254,58 @@ async def test_taking_a_members_right_waits_for_their_change_in_progress(
     database: Database,
     postgres_dsn: str,
     team: Team,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Change,
     take_away: Callable[[Database, Team], Awaitable[Any]],
     taken_away_by: EventType,
 ) -> None:
-    async with UnitOfWork(database) as uow:
-        workspace_id, _ = await require_conversation_role(
-            uow, team.editor, team.conversation_id, Role.EDITOR, for_change=True
-        )
-        taking_away = await _waits_on_a_lock(postgres_dsn, take_away(database, team))
-        [message] = await store_messages(uow, [_post(team)])
-        assert message is not None
-        event = message_event(
-            EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=team.editor
-        )
-        await log_activity(uow, event, now=message.created_at)
-        await uow.commit()
+    message_id = await _editors_message(database, team)
+    changing, taking_away = await _second_waits_for_first(
+        postgres_dsn,
+        monkeypatch,
+        change.paused_at,
+        change.make(database, team, message_id),
+        take_away(database, team),
+    )
+    await changing
     await taking_away
 
-    order = [
-        event.type
-        for event in await _events(database)
-        if event.type in {EventType.MESSAGE_CREATED, taken_away_by}
-    ]
-    assert order == [EventType.MESSAGE_CREATED, taken_away_by]
+    order = [event.type for event in await _events(database) if event.type in {change.event, taken_away_by}]
+    assert order == [change.event, taken_away_by]
+
+
+async def test_a_member_removed_before_their_change_is_checked_is_refused(
+    database: Database, postgres_dsn: str, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other order: a removal in progress holds the member, so their change waits, then is refused."""
+    rename = CHANGES["rename a conversation"].make(database, team, uuid4())
+    removing, renaming = await _second_waits_for_first(
+        postgres_dsn, monkeypatch, (MemberRepository, "remove"), _remove_editor(database, team), rename
+    )
+    await removing
+
+    with pytest.raises(NotFound):
+        await renaming
+
+
+async def test_a_waiting_removal_is_not_overtaken_by_the_members_later_changes(
+    database: Database, postgres_dsn: str, team: Team
+) -> None:
+    """Were changes to queue up as shared row locks do, a member changing things without pause could put
+    their removal off for good: a change that starts after the removal began waits behind it."""
+    async with UnitOfWork(database) as in_progress:
+        await require_conversation_role(
+            in_progress, team.editor, team.conversation_id, Role.EDITOR, for_change=True
+        )
+        removing = await _waits_on_a_lock(postgres_dsn, _remove_editor(database, team))
+        later = _start(CHANGES["rename a conversation"].make(database, team, uuid4()))
+        await databases.until_waiting_on_locks(postgres_dsn, 2)
+        assert not later.done()
+        await in_progress.commit()
+    await removing
+
+    with pytest.raises(NotFound):
+        await later
 
 
 async def test_a_removal_waits_for_a_batch_of_posts_that_checked_the_member(
@@ -162,7 +323,7 @@ async def test_a_removal_waits_for_a_batch_of_posts_that_checked_the_member(
     appender = MessageAppender(partial(UnitOfWork, database), MemoryBus())
     appender.start()
     try:
-        posting = asyncio.ensure_future(appender.post(team.editor, _post(team)))
+        posting = _start(appender.post(team.editor, _post(team)))
         await checked.wait()
         removing = await _waits_on_a_lock(postgres_dsn, _remove_editor(database, team))
         go_on.set()
@@ -180,25 +341,52 @@ async def test_a_removal_waits_for_a_batch_of_posts_that_checked_the_member(
     assert order == [EventType.MESSAGE_CREATED, EventType.MEMBER_REMOVED]
 
 
+def _delete_workspace(database: Database, team: Team) -> Awaitable[Any]:
+    return _workspaces(database).delete_workspace(actor=team.owner, workspace_id=team.workspace_id)
+
+
+def _add_newcomer(database: Database, team: Team) -> Awaitable[Any]:
+    return _workspaces(database).add_member(
+        actor=team.owner, workspace_id=team.workspace_id, email=team.newcomer.email, role=Role.EDITOR
+    )
+
+
 async def test_a_member_added_while_the_workspace_is_deleted_is_removed_with_an_event(
-    database: Database, postgres_dsn: str, team: Team
+    database: Database, postgres_dsn: str, team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with UnitOfWork(database) as uow:
-        await require_workspace_role(uow, team.owner, team.workspace_id, Role.OWNER, for_change=True)
-        deleting = await _waits_on_a_lock(
-            postgres_dsn,
-            _workspaces(database).delete_workspace(actor=team.owner, workspace_id=team.workspace_id),
-        )
-        now = datetime.now(UTC)
-        member = await uow.members.add(team.workspace_id, team.newcomer, role=Role.EDITOR, now=now)
-        await uow.events.append(member_event(EventType.MEMBER_ADDED, member, team.owner), now=now)
-        await uow.commit()
+    adding, deleting = await _second_waits_for_first(
+        postgres_dsn,
+        monkeypatch,
+        (MemberRepository, "add"),
+        _add_newcomer(database, team),
+        _delete_workspace(database, team),
+    )
+    await adding
     await deleting
 
     newcomer_events = [
         event.type for event in await _events(database) if event.data.get("user_id") == str(team.newcomer.id)
     ]
     assert newcomer_events == [EventType.MEMBER_ADDED, EventType.MEMBER_REMOVED]
+
+
+async def test_a_member_added_after_the_deletion_began_is_not_found(
+    database: Database, postgres_dsn: str, team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deleting, adding = await _second_waits_for_first(
+        postgres_dsn,
+        monkeypatch,
+        (WorkspaceRepository, "delete"),
+        _delete_workspace(database, team),
+        _add_newcomer(database, team),
+    )
+    await deleting
+
+    with pytest.raises(NotFound):
+        await adding
+    assert [event.type for event in await _events(database)] == [EventType.WORKSPACE_DELETED] + [
+        EventType.MEMBER_REMOVED
+    ] * 2
 
 
 async def test_of_two_deletions_of_a_workspace_the_second_is_not_found(

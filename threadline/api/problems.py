@@ -92,7 +92,25 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
         headers["Retry-After"] = str(error.retry_after)
     if isinstance(error, ValidationFailed):
         extra["errors"] = [{"loc": list(error.loc), "msg": error.detail, "type": "value_error"}]
+    if isinstance(error, Unavailable):
+        # The client sees only "unavailable"; the operator needs what it was (down, a timeout, a deadlock).
+        logger.warning(
+            "answering 503: %s",
+            _cause(error),
+            extra={"request_id": getattr(request.state, "request_id", None)},
+        )
     return problem(request, status, code, error.detail, headers=headers, **extra)
+
+
+def _cause(error: Exception) -> str:
+    """The error and what it came from, on one line: the driver's own error, not SQLAlchemy's wrapper
+    (whose text carries the whole statement)."""
+    cause = error.__cause__
+    cause = getattr(cause, "orig", None) or cause
+    if cause is None:
+        return str(error)
+    first_line = next(iter(str(cause).splitlines()), "")
+    return f"{error} ({type(cause).__name__}: {first_line})"
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 READ_LIMIT = 500
 SHUTTING_DOWN = "the server is shutting down"
 KEY_REVOKED = "the API key it was opened with was revoked or has expired"
+_KEYS_PER_QUERY = 1000
+"""Keys checked per query, well within any database's limit on a statement's parameters."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,10 @@ class StreamHub:
         self._stream_counts: Counter[StreamKind] = Counter()
         self._by_api_key: dict[UUID, set[Subscription]] = {}
         """Streams opened with an API key, checked once per poll period: a revoked key's streams end."""
-        self._keys_checked_at = 0.0
         self._cursor = 0
         self._events_published = 0
         self._rung = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
 
     @property
@@ -82,7 +83,10 @@ class StreamHub:
     async def start(self) -> None:
         """Begin after the newest stored event: older ones are for replays, not for live delivery."""
         self._cursor = await self._newest_id()
-        self._task = asyncio.create_task(self._follow(), name="stream-hub")
+        self._tasks = [
+            asyncio.create_task(self._follow(), name="stream-hub"),
+            asyncio.create_task(self._watch_keys(), name="stream-hub-keys"),
+        ]
 
     def ring(self, event_id: int) -> None:
         """The bus's doorbell; it never blocks."""
@@ -99,8 +103,8 @@ class StreamHub:
             self._index.remove(subscription)
 
     async def close(self) -> None:
-        if self._task is not None:
-            await cancel_and_wait(self._task)
+        for task in self._tasks:
+            await cancel_and_wait(task)
         self.drain()
 
     def subscribe(
@@ -154,7 +158,7 @@ class StreamHub:
         return HubStats(instance=self.instance, streams=streams, events_published=self._events_published)
 
     async def _follow(self) -> None:
-        failing_since: float | None = None
+        outage = _Outage("reading the event log", self._poll_seconds)
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):
@@ -162,21 +166,22 @@ class StreamHub:
             self._rung.clear()
             try:
                 await self._catch_up()
-                await self._end_streams_of_unusable_keys()
             except Exception:
-                # An outage fails every poll: its first failure is logged in full, then nothing until it ends.
-                if failing_since is None:
-                    logger.exception(
-                        "reading the event log failed; retrying every %.1f s", self._poll_seconds
-                    )
-                    failing_since = time.monotonic()
+                outage.failed()
                 await asyncio.sleep(self._poll_seconds)
                 continue
-            if failing_since is not None:
-                logger.warning(
-                    "reading the event log works again, after %.0f s", time.monotonic() - failing_since
-                )
-                failing_since = None
+            outage.over()
+
+    async def _watch_keys(self) -> None:
+        outage = _Outage("checking the API keys of open streams", self._poll_seconds)
+        while True:
+            await asyncio.sleep(self._poll_seconds)
+            try:
+                await self.end_streams_of_unusable_keys()
+            except Exception:
+                outage.failed()
+                continue
+            outage.over()
 
     async def _catch_up(self) -> None:
         if self._index.is_empty():
@@ -201,20 +206,23 @@ class StreamHub:
             if read.exhausted:
                 return
 
-    async def _end_streams_of_unusable_keys(self) -> None:
+    async def end_streams_of_unusable_keys(self) -> None:
         """End the streams opened with an API key that has been revoked or has expired since.
 
-        Revoking a key writes no event (it belongs to no workspace), so every process checks its own
-        key-opened streams against the database, with one query per poll period at most.
+        Revoking a key writes no event (it belongs to no workspace), so every process checks the keys of
+        its own streams against the database, once per poll period. Only keys that were checked count: a
+        stream opened with another key during the check waits for the next one.
         """
-        started = time.monotonic()
-        if not self._by_api_key or started - self._keys_checked_at < self._poll_seconds:
+        checked = list(self._by_api_key)
+        if not checked:
             return
-        self._keys_checked_at = started
+        usable: set[UUID] = set()
         async with UnitOfWork(self._database) as uow:
-            usable = await uow.api_keys.usable_among(list(self._by_api_key), now=datetime.now(UTC))
-        for key_id in self._by_api_key.keys() - usable:
-            for subscription in self._by_api_key.pop(key_id):
+            for start in range(0, len(checked), _KEYS_PER_QUERY):
+                chunk = checked[start : start + _KEYS_PER_QUERY]
+                usable |= await uow.api_keys.usable_among(chunk, now=datetime.now(UTC))
+        for key_id in set(checked) - usable:
+            for subscription in self._by_api_key.pop(key_id, ()):
                 self._index.remove(subscription)
                 subscription.end(KEY_REVOKED)
 
@@ -222,3 +230,23 @@ class StreamHub:
         async with UnitOfWork(self._database) as uow:
             newest = await uow.events.newest_id()
         return newest or 0
+
+
+class _Outage:
+    """For a task repeated on a timer: its first failure is logged in full, then nothing until it works
+    again (an outage fails every attempt)."""
+
+    def __init__(self, doing: str, retry_seconds: float) -> None:
+        self._doing = doing
+        self._retry_seconds = retry_seconds
+        self._since: float | None = None
+
+    def failed(self) -> None:
+        if self._since is None:
+            logger.exception("%s failed; retrying every %.1f s", self._doing, self._retry_seconds)
+            self._since = time.monotonic()
+
+    def over(self) -> None:
+        if self._since is not None:
+            logger.warning("%s works again, after %.0f s", self._doing, time.monotonic() - self._since)
+            self._since = None

@@ -4,8 +4,9 @@ A workspace or conversation the caller is not a member of is ``NotFound``, exact
 a member without the needed role gets ``Forbidden``.
 
 A use case that goes on to change something passes ``for_change=True``, as its transaction's first step:
-the caller's membership is then held until the transaction ends, so that the caller's removal or a
-change of their role waits for the change to commit rather than landing between the check and the change.
+the caller's memberships are then held until the transaction ends (``hold_members``), so that the caller's
+removal or a change of their role waits for the change to commit rather than landing between the check
+and the change.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ async def require_account(uow: UnitOfWork, actor: Actor) -> User:
 async def require_workspace_role(
     uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role, *, for_change: bool = False
 ) -> Role:
-    role = await uow.access.role_in_workspace(actor.user_id, workspace_id, hold=for_change)
+    await _hold_if(uow, actor, for_change=for_change)
+    role = await uow.access.role_in_workspace(actor.user_id, workspace_id)
     if role is None:
         raise NotFound("Workspace not found")
     _require(role, needed)
@@ -46,7 +48,8 @@ async def require_workspace(
     uow: UnitOfWork, actor: Actor, workspace_id: UUID, needed: Role, *, for_change: bool = False
 ) -> WorkspaceAccess:
     """``require_workspace_role`` for a use case that needs the workspace itself: one query."""
-    access = await uow.access.workspace_for_user(actor.user_id, workspace_id, hold=for_change)
+    await _hold_if(uow, actor, for_change=for_change)
+    access = await uow.access.workspace_for_user(actor.user_id, workspace_id)
     if access is None:
         raise NotFound("Workspace not found")
     _require(access.role, needed)
@@ -57,8 +60,9 @@ async def require_conversation(
     uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role, *, for_change: bool = False
 ) -> Conversation:
     """``require_conversation_role`` for a use case that needs the conversation itself: one query."""
+    await _hold_if(uow, actor, for_change=for_change)
     conversation, _ = _conversation_access(
-        await uow.access.conversation_for_user(actor.user_id, conversation_id, hold=for_change), needed
+        await uow.access.conversation_for_user(actor.user_id, conversation_id), needed
     )
     return conversation
 
@@ -67,8 +71,9 @@ async def require_conversation_role(
     uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role, *, for_change: bool = False
 ) -> tuple[UUID, Role]:
     """The conversation's workspace id and the caller's role there."""
+    await _hold_if(uow, actor, for_change=for_change)
     return _conversation_access(
-        await uow.access.role_for_conversation(actor.user_id, conversation_id, hold=for_change), needed
+        await uow.access.role_for_conversation(actor.user_id, conversation_id), needed
     )
 
 
@@ -82,7 +87,8 @@ async def conversation_roles(
 ) -> dict[UUID, tuple[UUID, Role] | ThreadlineError]:
     """``require_conversation_role`` for several conversations in one query: for each, its workspace id and
     the caller's role there, or the error that refuses it."""
-    found = await uow.access.roles_for_conversations(actor.user_id, conversation_ids, hold=for_change)
+    await _hold_if(uow, actor, for_change=for_change)
+    found = await uow.access.roles_for_conversations(actor.user_id, conversation_ids)
     answers: dict[UUID, tuple[UUID, Role] | ThreadlineError] = {}
     for conversation_id in conversation_ids:
         try:
@@ -97,6 +103,12 @@ def require_message_change(actor: Actor, role: Role, message: Message) -> None:
     if role is Role.OWNER or (role.allows(Role.EDITOR) and message.author_id == actor.user_id):
         return
     raise Forbidden("Only the message's author or the workspace owner may change it")
+
+
+async def _hold_if(uow: UnitOfWork, actor: Actor, *, for_change: bool) -> None:
+    """Before a change's check: hold the caller's memberships until commit (``hold_members``)."""
+    if for_change:
+        await uow.access.hold_members([actor.user_id])
 
 
 def _conversation_access(found: tuple[_Found, Role] | None, needed: Role) -> tuple[_Found, Role]:

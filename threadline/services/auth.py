@@ -71,10 +71,18 @@ class AuthService:
         """Who presents ``credential``. Stream tokens are accepted only when ``stream`` is set, and then
         only stream tokens (a query string must never carry a long-lived credential)."""
         if stream:
-            user_id, kind = self._tokens.verify(credential)
-            if kind is not TokenKind.STREAM:
+            token = self._tokens.verify(credential)
+            if token.kind is not TokenKind.STREAM:
                 raise Unauthenticated("Only a stream token may be passed as ?token=")
-            return Actor(user_id=user_id, credential=Credential.STREAM_TOKEN)
+            if token.api_key_id is not None:
+                async with self._uow as uow:
+                    if not await uow.api_keys.usable_among([token.api_key_id], now=datetime.now(UTC)):
+                        raise Unauthenticated(
+                            "The API key this stream token was issued for is no longer valid"
+                        )
+            return Actor(
+                user_id=token.user_id, credential=Credential.STREAM_TOKEN, api_key_id=token.api_key_id
+            )
         if credential.startswith(API_KEY_MARK):
             async with self._uow as uow:
                 key = await uow.api_keys.find_usable(hash_api_key(credential), now=datetime.now(UTC))
@@ -82,10 +90,10 @@ class AuthService:
             if key is None:
                 raise Unauthenticated("The API key is not valid")
             return Actor(user_id=key.user_id, credential=Credential.API_KEY, api_key_id=key.id)
-        user_id, kind = self._tokens.verify(credential)
-        if kind is not TokenKind.ACCESS:
+        token = self._tokens.verify(credential)
+        if token.kind is not TokenKind.ACCESS:
             raise Unauthenticated("A stream token is valid only for event streams")
-        return Actor(user_id=user_id, credential=Credential.ACCESS_TOKEN)
+        return Actor(user_id=token.user_id, credential=Credential.ACCESS_TOKEN)
 
     async def create_api_key(self, *, actor: Actor, name: str, expires_in_days: int | None) -> NewApiKey:
         secret, prefix = new_api_key_secret()
@@ -118,4 +126,5 @@ class AuthService:
     async def issue_stream_token(self, *, actor: Actor) -> IssuedToken:
         async with self._uow as uow:
             await require_account(uow, actor)
-        return self._tokens.issue(actor.user_id, TokenKind.STREAM)
+        # A stream token asked for with an API key stops working with the key (its streams end with it).
+        return self._tokens.issue(actor.user_id, TokenKind.STREAM, api_key_id=actor.api_key_id)

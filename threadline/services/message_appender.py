@@ -170,16 +170,17 @@ class MessageAppender:
         """
         outcomes: list[tuple[_Pending, Message | ThreadlineError]] = []
         async with self._new_unit_of_work() as uow:
-            # One permission query per poster, however many conversations they post to. Each holds its
-            # poster's memberships; posters go in id order, the order a workspace's deletion locks them in.
+            # Every poster's memberships held at once, first (see ``hold_members``); then one permission
+            # query per poster, however many conversations they post to.
             posters: dict[UUID, tuple[Actor, set[UUID]]] = {}
             for pending in batch:
                 posters.setdefault(pending.actor.user_id, (pending.actor, set()))[1].add(
                     pending.post.conversation_id
                 )
+            await uow.access.hold_members(posters)
             roles = {
-                user_id: await conversation_roles(uow, actor, conversation_ids, Role.EDITOR, for_change=True)
-                for user_id, (actor, conversation_ids) in sorted(posters.items())
+                user_id: await conversation_roles(uow, actor, conversation_ids, Role.EDITOR)
+                for user_id, (actor, conversation_ids) in posters.items()
             }
             accepted: list[tuple[_Pending, UUID]] = []
             for pending in batch:

@@ -69,23 +69,26 @@ class TokenIssuer:
         self._ttl = {TokenKind.ACCESS: access_ttl_seconds, TokenKind.STREAM: stream_ttl_seconds}
         self._remembered = remembered
         self._clock = clock
-        self._verified: dict[str, _VerifiedToken] = {}
+        self._verified: dict[str, _RememberedToken] = {}
 
-    def issue(self, user_id: UUID, kind: TokenKind) -> IssuedToken:
+    def issue(self, user_id: UUID, kind: TokenKind, *, api_key_id: UUID | None = None) -> IssuedToken:
+        """A token for ``user_id``; ``api_key_id`` names the API key it was asked for with, if one was."""
         now = datetime.fromtimestamp(self._clock(), UTC)
         ttl = self._ttl[kind]
         claims = {"sub": str(user_id), "typ": kind.value, "iat": now, "exp": now + timedelta(seconds=ttl)}
+        if api_key_id is not None:
+            claims["key"] = str(api_key_id)
         return IssuedToken(token=jwt.encode(claims, self._key, algorithm=_JWT_ALGORITHM), expires_in=ttl)
 
-    def verify(self, token: str) -> tuple[UUID, TokenKind]:
-        """The user and kind of a valid token; an expired, malformed or forged one is ``Unauthenticated``."""
+    def verify(self, token: str) -> VerifiedToken:
+        """What a valid token says; an expired, malformed or forged one is ``Unauthenticated``."""
         verified = self._verified.get(token) or self._decode(token)
         if self._clock() >= verified.expires_at:
             self._verified.pop(token, None)
             raise Unauthenticated("The token has expired")
-        return verified.user_id, verified.kind
+        return verified.says
 
-    def _decode(self, token: str) -> _VerifiedToken:
+    def _decode(self, token: str) -> _RememberedToken:
         try:
             # ``iat`` is not checked: PyJWT refuses one in the future, which is any fresh token checked by a
             # process whose clock is a little behind the issuer's. ``exp`` is what bounds a token's life.
@@ -95,7 +98,9 @@ class TokenIssuer:
                 algorithms=[_JWT_ALGORITHM],
                 options={"require": ["sub", "exp", "typ"], "verify_iat": False},
             )
-            verified = _VerifiedToken(UUID(claims["sub"]), TokenKind(claims["typ"]), float(claims["exp"]))
+            key = claims.get("key")
+            says = VerifiedToken(UUID(claims["sub"]), TokenKind(claims["typ"]), UUID(key) if key else None)
+            verified = _RememberedToken(says, float(claims["exp"]))
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("The token has expired") from None
         except (jwt.InvalidTokenError, ValueError, TypeError):
@@ -106,9 +111,15 @@ class TokenIssuer:
         return verified
 
 
-class _VerifiedToken(NamedTuple):
+class VerifiedToken(NamedTuple):
     user_id: UUID
     kind: TokenKind
+    api_key_id: UUID | None
+    """The API key a stream token was asked for with: the streams it opens end with that key."""
+
+
+class _RememberedToken(NamedTuple):
+    says: VerifiedToken
     expires_at: float
     """Seconds since the epoch, as the token's ``exp`` claim."""
 

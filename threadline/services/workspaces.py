@@ -85,8 +85,10 @@ class WorkspaceService:
         resumes its personal stream later still learns it lost the workspace.
         """
         async with self._uow as uow:
-            # Not held: the deletion locks every membership itself, in its own order.
             workspace = (await require_workspace(uow, actor, workspace_id, Role.OWNER)).workspace
+            # Every member is held as a removal holds them: their changes in progress finish first. (A
+            # member added meanwhile, by an owner's change that holds the owner, is seen by the deletion.)
+            await uow.access.hold_members(await uow.members.user_ids(workspace_id), exclusively=True)
             now = _now()
             # Rows first, the event log last: every writer takes the log's lock last.
             members = await uow.workspaces.delete(workspace_id)
@@ -113,8 +115,8 @@ class WorkspaceService:
     async def add_member(self, *, actor: Actor, workspace_id: UUID, email: str, role: Role) -> Member:
         _check_assignable(role)
         async with self._uow as uow:
-            # Held, so that a deletion of the workspace under way either waits for the new member and
-            # removes them with an event, or has taken the owner's membership first and this one fails.
+            # Held, so that a deletion of the workspace either waits for the new member, and removes them
+            # with an event, or goes first and this one is not found.
             await require_workspace_role(uow, actor, workspace_id, Role.OWNER, for_change=True)
             user = await uow.users.get_by_email(canonical_email(email))
             if user is None:
@@ -132,7 +134,8 @@ class WorkspaceService:
         """Make a member an editor or a viewer (owner only); setting the role they have writes no event."""
         _check_assignable(role)
         async with self._uow as uow:
-            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)  # not held: see remove_member
+            await require_workspace_role(uow, actor, workspace_id, Role.OWNER)
+            await uow.access.hold_members([user_id], exclusively=True)
             member = _existing_member(await uow.members.get(workspace_id, user_id))
             if member.role is Role.OWNER:
                 raise Forbidden("The owner's role cannot be changed")
@@ -148,10 +151,8 @@ class WorkspaceService:
         """The owner removes anyone else; any other member may remove only themself (leave)."""
         leaving = user_id == actor.user_id
         async with self._uow as uow:
-            # The caller's membership is not held. The owner's cannot be taken away but by deleting the
-            # workspace, which locks every membership in user order: holding the owner's while waiting for
-            # another's would deadlock with it. One who leaves deletes the very membership the check read.
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER if leaving else Role.OWNER)
+            await uow.access.hold_members([user_id], exclusively=True)
             member = _existing_member(await uow.members.get(workspace_id, user_id))
             if member.role is Role.OWNER:
                 raise Forbidden("The owner cannot be removed from the workspace")

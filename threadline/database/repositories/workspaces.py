@@ -137,11 +137,10 @@ class WorkspaceRepository(Repository):
         """Delete the workspace with everything in it; returns the members it had at that moment, or
         ``None`` if it is gone already.
 
-        Locks are taken in the order every other writer takes them, so that none deadlock. Memberships come
-        first, in user order: a change starts by holding its caller's membership (a batch of posts, its
-        posters' in user order), and a membership added meanwhile is then seen, and removed with an event.
-        Conversations next, in id order, as a batch of posts locks them; the workspace row last (a post
-        locks its conversations, then touches the workspace).
+        Rows are locked in the order every other writer locks them, so that none deadlock: memberships
+        (which tell whether another deletion got here first), conversations in id order, as a batch of
+        posts locks them, then the workspace row (a post locks its conversations, then touches the
+        workspace).
         """
         memberships = (
             select(MembershipRow.user_id)
@@ -190,6 +189,12 @@ class MemberRepository(Repository):
         )
         row = result.first()
         return to_member(row[0], row[1]) if row else None
+
+    async def user_ids(self, workspace_id: UUID) -> list[UUID]:
+        result = await self._session.scalars(
+            select(MembershipRow.user_id).where(MembershipRow.workspace_id == workspace_id)
+        )
+        return list(result)
 
     async def list_for_workspace(
         self, workspace_id: UUID, *, limit: int, cursor: Cursor | None
