@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -17,6 +19,13 @@ class Repository:
     def _on_postgresql(self) -> bool:
         """PostgreSQL rather than SQLite: row and advisory locks, and its own upsert, exist only there."""
         return self._session.get_bind().dialect.name == "postgresql"
+
+    def _insert_unless_present(self, entity: Any) -> postgresql.Insert | sqlite.Insert:
+        """``INSERT … ON CONFLICT DO NOTHING``, in the database's own dialect: a row already there is
+        skipped (``RETURNING`` gives nothing) rather than failing the transaction, or being logged by
+        PostgreSQL as an error."""
+        insert = postgresql.insert if self._on_postgresql else sqlite.insert
+        return insert(entity).on_conflict_do_nothing()
 
     async def _lock_in_id_order(self, table: Table, ids: Sequence[UUID]) -> None:
         """Lock several rows by id before one statement changes them all; one row needs no such care."""

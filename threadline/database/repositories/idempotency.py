@@ -7,8 +7,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import delete, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from threadline.database.models import IdempotencyKeyRow
 from threadline.database.repositories.base import Repository
@@ -29,11 +27,9 @@ class IdempotencyRepository(Repository):
 
         On PostgreSQL a concurrent claim of the same key waits here until the first one commits.
         """
-        insert = postgresql_insert if self._on_postgresql else sqlite_insert
         claimed = await self._session.scalar(
-            insert(IdempotencyKeyRow)
+            self._insert_unless_present(IdempotencyKeyRow)
             .values(user_id=user_id, key=key, request_hash=request_hash, response=None, created_at=now)
-            .on_conflict_do_nothing()
             .returning(IdempotencyKeyRow.key)
         )
         return claimed is not None

@@ -21,7 +21,7 @@ from threadline.database.models import (
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict, column_values
-from threadline.errors import Conflict
+from threadline.errors import Conflict, NotFound
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import User
 from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
@@ -217,11 +217,17 @@ class MemberRepository(Repository):
 
     async def add(self, workspace_id: UUID, user: User, *, role: Role, now: datetime) -> Member:
         """Make ``user`` a member; the member is built from what was written, not read back."""
-        self._session.add(MembershipRow(workspace_id=workspace_id, user_id=user.id, role=role, added_at=now))
         try:
-            await self._session.flush()
+            added = await self._session.scalar(
+                self._insert_unless_present(MembershipRow)
+                .values(workspace_id=workspace_id, user_id=user.id, role=role, added_at=now)
+                .returning(MembershipRow.user_id)
+            )
         except IntegrityError:
-            raise Conflict("This user is already a member of the workspace") from None
+            # Not a duplicate (those are skipped): the workspace is gone since the caller's check.
+            raise NotFound("Workspace not found") from None
+        if added is None:
+            raise Conflict("This user is already a member of the workspace")
         return Member(
             workspace_id=workspace_id,
             user_id=user.id,
