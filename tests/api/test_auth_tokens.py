@@ -94,6 +94,8 @@ async def test_stream_token_is_refused_by_every_rest_endpoint(
         pytest.param(lambda user_id: signed(access_claims(user_id, sub=None)), id="no subject"),
         pytest.param(lambda user_id: signed(access_claims("alice")), id="subject not a uuid"),
         pytest.param(lambda user_id: signed(access_claims(str(uuid4()))), id="no such user"),
+        pytest.param(lambda user_id: signed(access_claims(user_id, key=12)), id="key claim a number"),
+        pytest.param(lambda user_id: signed(access_claims(user_id, key="k")), id="key claim not a uuid"),
         pytest.param(lambda user_id: "not-a-jwt", id="malformed"),
         pytest.param(lambda user_id: "a.b.c", id="three garbage segments"),
     ],

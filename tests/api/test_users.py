@@ -83,6 +83,23 @@ async def test_password_change_with_a_wrong_current_password_changes_nothing(
     assert (await alice.get(ME)).json()["name"] == alice.user["name"]
 
 
+@pytest.mark.parametrize("body", [{"name": "Mallory"}, {}], ids=["with a new name", "alone"])
+async def test_a_wrong_current_password_is_refused_even_without_a_new_password(
+    alice: Account, body: dict[str, str]
+) -> None:
+    response = await alice.patch(ME, json={**body, "current_password": "not the password"})
+
+    assert_invalid(response, "body", "current_password")
+    assert (await alice.get(ME)).json()["name"] == alice.user["name"]
+
+
+async def test_a_right_current_password_without_a_new_password_changes_only_the_name(alice: Account) -> None:
+    response = await alice.patch(ME, json={"name": "Alice B.", "current_password": PASSWORD})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["name"] == "Alice B."
+
+
 @pytest.mark.parametrize(
     ("body", "bad_field"),
     [

@@ -99,7 +99,11 @@ class TokenIssuer:
                 options={"require": ["sub", "exp", "typ"], "verify_iat": False},
             )
             key = claims.get("key")
-            says = VerifiedToken(UUID(claims["sub"]), TokenKind(claims["typ"]), UUID(key) if key else None)
+            says = VerifiedToken(
+                _uuid_claim(claims["sub"]),
+                TokenKind(claims["typ"]),
+                None if key is None else _uuid_claim(key),
+            )
             verified = _RememberedToken(says, float(claims["exp"]))
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("The token has expired") from None
@@ -109,6 +113,14 @@ class TokenIssuer:
             del self._verified[next(iter(self._verified))]  # the oldest remembered
         self._verified[token] = verified
         return verified
+
+
+def _uuid_claim(value: object) -> UUID:
+    """A claim that names something by id; ``UUID`` itself fails on a number or a list otherwise than
+    with ``ValueError``."""
+    if not isinstance(value, str):
+        raise ValueError("an id claim must be a string")
+    return UUID(value)
 
 
 class VerifiedToken(NamedTuple):

@@ -27,14 +27,14 @@ class UserService:
     ) -> User:
         """Change the name and/or the password; the slow hashing runs outside the one writing transaction.
 
-        With neither, nothing is written (not even ``updated_at``): the account is answered as it is.
+        With neither, nothing is written (not even ``updated_at``): the account is answered as it is. A
+        ``current_password`` is checked whenever it is given: a wrong one is refused, not ignored.
         """
+        if password is not None or current_password is not None:
+            await self._check_current_password(actor, current_password)
         if name is None and password is None:
             return await self.get_me(actor=actor)
-        new_hash = None
-        if password is not None:
-            await self._check_current_password(actor, current_password)
-            new_hash = await self._hasher.hash(password)
+        new_hash = None if password is None else await self._hasher.hash(password)
         async with self._uow as uow:
             user = await uow.users.update(
                 actor.user_id, now=datetime.now(UTC), name=name, password_hash=new_hash
