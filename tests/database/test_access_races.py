@@ -210,16 +210,9 @@ CHANGES = {
 }
 
 
-async def _second_waits_for_first(
-    postgres_dsn: str,
-    monkeypatch: pytest.MonkeyPatch,
-    paused_at: tuple[type, str],
-    first: Awaitable[Any],
-    second: Awaitable[Any],
-) -> tuple[asyncio.Future[Any], asyncio.Future[Any]]:
-    """Start ``first`` and pause it at the repository method ``paused_at`` (past its permission check);
-    start ``second``, which must then wait on a lock; let ``first`` go on. Both are left to be awaited."""
-    owner, name = paused_at
+def _pause(monkeypatch: pytest.MonkeyPatch, at: tuple[type, str]) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make the repository method ``at`` wait, once reached, until told to go on: (reached, go_on)."""
+    owner, name = at
     reached, go_on = asyncio.Event(), asyncio.Event()
     original = getattr(owner, name)
 
@@ -229,6 +222,19 @@ async def _second_waits_for_first(
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(owner, name, paused)
+    return reached, go_on
+
+
+async def _second_waits_for_first(
+    postgres_dsn: str,
+    monkeypatch: pytest.MonkeyPatch,
+    paused_at: tuple[type, str],
+    first: Awaitable[Any],
+    second: Awaitable[Any],
+) -> tuple[asyncio.Future[Any], asyncio.Future[Any]]:
+    """Start ``first`` and pause it at the repository method ``paused_at`` (past its permission check);
+    start ``second``, which must then wait on a lock; let ``first`` go on. Both are left to be awaited."""
+    reached, go_on = _pause(monkeypatch, paused_at)
     started = _start(first)
     await reached.wait()
     waiting = await _waits_on_a_lock(postgres_dsn, second)
@@ -272,6 +278,32 @@ async def test_taking_a_members_right_waits_for_their_change_in_progress(
 
     order = [event.type for event in await _events(database) if event.type in {change.event, taken_away_by}]
     assert order == [change.event, taken_away_by]
+
+
+@pytest.mark.parametrize("change", CHANGES.values(), ids=CHANGES.keys())
+async def test_a_change_in_progress_lands_before_its_workspace_is_deleted_or_not_at_all(
+    database: Database, postgres_dsn: str, team: Team, monkeypatch: pytest.MonkeyPatch, change: Change
+) -> None:
+    """The deletion holds no member but the owner: a change in progress either has locked what it
+    changes (the deletion waits for it) or finds it gone (404), whatever the workspace's size."""
+    message_id = await _editors_message(database, team)
+    reached, go_on = _pause(monkeypatch, change.paused_at)
+    changing = _start(change.make(database, team, message_id))
+    await reached.wait()
+    deleting = _start(_delete_workspace(database, team))
+    waiting = asyncio.ensure_future(databases.until_waiting_on_locks(postgres_dsn, 1))
+    await asyncio.wait({deleting, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    go_on.set()
+    changed, _ = await asyncio.gather(changing, deleting, return_exceptions=True)
+
+    types = [event.type for event in await _events(database)]
+    deleted_at = types.index(EventType.WORKSPACE_DELETED)
+    if isinstance(changed, BaseException):
+        assert isinstance(changed, NotFound), changed
+    else:
+        assert change.event in types[:deleted_at]
+    assert change.event not in types[deleted_at:]
 
 
 async def test_a_member_removed_before_their_change_is_checked_is_refused(

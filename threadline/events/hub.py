@@ -104,8 +104,12 @@ class StreamHub:
 
     async def close(self) -> None:
         for task in self._tasks:
-            await cancel_and_wait(task)
-        self.drain()
+            task.cancel()  # all at once: a close cancelled while waiting for one still stops the others
+        try:
+            for task in self._tasks:
+                await cancel_and_wait(task)
+        finally:
+            self.drain()
 
     def subscribe(
         self, kind: StreamKind, *, user_id: UUID, topic_id: UUID | None, api_key_id: UUID | None = None

@@ -86,9 +86,11 @@ class WorkspaceService:
         """
         async with self._uow as uow:
             workspace = (await require_workspace(uow, actor, workspace_id, Role.OWNER)).workspace
-            # Every member is held as a removal holds them: their changes in progress finish first. (A
-            # member added meanwhile, by an owner's change that holds the owner, is seen by the deletion.)
-            await uow.access.hold_members(await uow.members.user_ids(workspace_id), exclusively=True)
+            # The owner is held exclusively: a member being added (the owner's change holds the owner) is
+            # then either seen by the deletion, and removed with an event, or refused after it. The other
+            # members need no hold, whatever their number: each of their changes locks a conversation or
+            # the workspace row, which the deletion locks too, so it commits before or finds its target gone.
+            await uow.access.hold_members([actor.user_id], exclusively=True)
             now = _now()
             # Rows first, the event log last: every writer takes the log's lock last.
             members = await uow.workspaces.delete(workspace_id)

@@ -190,12 +190,6 @@ class MemberRepository(Repository):
         row = result.first()
         return to_member(row[0], row[1]) if row else None
 
-    async def user_ids(self, workspace_id: UUID) -> list[UUID]:
-        result = await self._session.scalars(
-            select(MembershipRow.user_id).where(MembershipRow.workspace_id == workspace_id)
-        )
-        return list(result)
-
     async def list_for_workspace(
         self, workspace_id: UUID, *, limit: int, cursor: Cursor | None
     ) -> Page[Member]:
