@@ -116,8 +116,8 @@ class TokenIssuer:
 
 
 def _uuid_claim(value: object) -> UUID:
-    """A claim that names something by id; ``UUID`` itself fails on a number or a list otherwise than
-    with ``ValueError``."""
+    """A claim that names something by its id. ``UUID()`` given a number or a list raises
+    ``AttributeError``, which would escape as a 500; it must be a string."""
     if not isinstance(value, str):
         raise ValueError("an id claim must be a string")
     return UUID(value)
