@@ -85,30 +85,28 @@ class ResourceAccessRepository(Repository):
 
     async def workspace_for_user(self, user_id: UUID, workspace_id: UUID) -> WorkspaceAccess | None:
         """The workspace with the user's role in it, in one query."""
-        query = workspaces_of(user_id).where(MembershipRow.workspace_id == workspace_id)
-        row = (await self._session.execute(query)).first()
+        result = await self._session.execute(
+            workspaces_of(user_id).where(MembershipRow.workspace_id == workspace_id)
+        )
+        row = result.first()
         return to_workspace_access(row) if row else None
 
     async def role_for_conversation(self, user_id: UUID, conversation_id: UUID) -> tuple[UUID, Role] | None:
         """The conversation's workspace and the user's role there, in one query."""
-        row = (
-            await self._session.execute(
-                _ROLE_FOR_CONVERSATION,
-                {"conversation_id": conversation_id, "user_id": user_id},
-            )
-        ).first()
+        result = await self._session.execute(
+            _ROLE_FOR_CONVERSATION, {"conversation_id": conversation_id, "user_id": user_id}
+        )
+        row = result.first()
         return (row.workspace_id, Role(row.role)) if row else None
 
     async def conversation_for_user(
         self, user_id: UUID, conversation_id: UUID
     ) -> tuple[Conversation, Role] | None:
         """The conversation with the user's role in its workspace, in one query."""
-        row = (
-            await self._session.execute(
-                _CONVERSATION_FOR_MEMBER,
-                {"conversation_id": conversation_id, "user_id": user_id},
-            )
-        ).first()
+        result = await self._session.execute(
+            _CONVERSATION_FOR_MEMBER, {"conversation_id": conversation_id, "user_id": user_id}
+        )
+        row = result.first()
         return (to_conversation(row[0]), Role(row[1])) if row else None
 
     async def roles_for_conversations(
@@ -116,8 +114,7 @@ class ResourceAccessRepository(Repository):
     ) -> dict[UUID, tuple[UUID, Role]]:
         """``role_for_conversation`` for several conversations in one query."""
         result = await self._session.execute(
-            _ROLES_FOR_CONVERSATIONS,
-            {"conversation_ids": list(conversation_ids), "user_id": user_id},
+            _ROLES_FOR_CONVERSATIONS, {"conversation_ids": list(conversation_ids), "user_id": user_id}
         )
         return {conversation_id: (workspace_id, Role(role)) for conversation_id, workspace_id, role in result}
 

@@ -137,19 +137,10 @@ class WorkspaceRepository(Repository):
         """Delete the workspace with everything in it; returns the members it had at that moment, or
         ``None`` if it is gone already.
 
-        Rows are locked in the order every other writer locks them, so that none deadlock: memberships
-        (which tell whether another deletion got here first), conversations in id order, as a batch of
-        posts locks them, then the workspace row (a post locks its conversations, then touches the
-        workspace).
+        Conversations go first (locked in id order, as a batch of posts locks them), then memberships,
+        then the workspace row: the order in which every other writer locks them (a post locks its
+        conversations, then touches the workspace), so none deadlock.
         """
-        memberships = (
-            select(MembershipRow.user_id)
-            .where(MembershipRow.workspace_id == workspace_id)
-            .order_by(MembershipRow.user_id)
-            .with_for_update()
-        )
-        if not (await self._session.scalars(memberships)).all():
-            return None  # a workspace always has its owner as a member
         in_workspace = ConversationRow.workspace_id == workspace_id
         await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, in_workspace, to_delete=True)
         await self._session.execute(delete(ConversationRow).where(in_workspace))
@@ -160,6 +151,8 @@ class WorkspaceRepository(Repository):
                 .returning(MembershipRow.user_id, MembershipRow.role, MembershipRow.added_at)
             )
         ).all()
+        if not removed:
+            return None  # a workspace always has its owner as a member: another deletion got here first
         users = {
             user.id: user
             for user in await self._session.scalars(
