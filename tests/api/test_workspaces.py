@@ -327,8 +327,6 @@ INVALID_BODIES: dict[str, object] = {
     "metadata a string": {"name": "a", "metadata": "{}"},
     "metadata null": {"name": "a", "metadata": None},
     "metadata over 16 KiB": {"name": "a", "metadata": {"k": "v" * BIG}},
-    # 7 bytes a number as sent, but 301 written out in full, as PostgreSQL reads them back.
-    "metadata over 16 KiB with its numbers written out": {"name": "a", "metadata": {"f": [1e300] * 55}},
     "metadata 11 objects deep": {"name": "a", "metadata": _nested(11)},
     "metadata 11 deep through lists": {"name": "a", "metadata": {"l": json.loads("[" * 10 + "]" * 10)}},
     "NUL in a metadata value": {"name": "a", "metadata": {"k": ["\x00"]}},
@@ -447,20 +445,6 @@ async def test_the_limits_themselves_are_accepted(alice: Account) -> None:
     assert response.json()["metadata"] == body["metadata"]
     assert deep.status_code == 201, deep.text
     assert deep.json()["metadata"] == _nested(10)
-
-
-async def test_metadata_as_read_back_can_be_sent_back(alice: Account) -> None:
-    """PostgreSQL reads numbers back written out in full, far longer than ``1e+300``: a client that sends
-    back what it read (changing something else) must not find it over the limit."""
-    metadata = {"f": [1e300] * 53, "g": [-1.5e-7, 2.5e-100]}
-    created = await alice.post("/v1/workspaces", json={"name": "a", "metadata": metadata})
-    assert created.status_code == 201, created.text
-
-    read = (await alice.get(f"/v1/workspaces/{created.json()['id']}")).json()["metadata"]
-    sent_back = await alice.patch(f"/v1/workspaces/{created.json()['id']}", json={"metadata": read})
-
-    assert sent_back.status_code == 200, sent_back.text
-    assert sent_back.json()["metadata"] == read
 
 
 async def test_metadata_one_byte_over_the_limit_is_refused(alice: Account) -> None:

@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.engine import Connection
 
 from tests.support import databases
 from threadline.database.engine import create_engine
 from threadline.database.migrate import alembic_config, downgrade, upgrade
-from threadline.database.models import Base
+from threadline.database.models import EVENTS_TABLE, Base
 
 MODEL_TABLES = set(Base.metadata.tables)
 
@@ -108,3 +110,27 @@ async def test_models_and_migrations_agree(fresh_database_url: str) -> None:
     await asyncio.to_thread(upgrade, fresh_database_url)
 
     assert await on_connection(fresh_database_url, model_differences) == []
+
+
+async def test_json_documents_keep_their_value_through_0003_down_and_up(fresh_database_url: str) -> None:
+    """0003 changes how PostgreSQL stores JSON documents (``jsonb`` to ``json``); what is stored survives."""
+    payload = {"b": 1, "a": [1.5, "x", None, {"deep": True}]}
+    await asyncio.to_thread(upgrade, fresh_database_url, "0002")
+    await on_connection(fresh_database_url, lambda connection: _log_event(connection, payload))
+
+    read: list[Any] = []
+    for revision, step in (("0003", upgrade), ("0002", downgrade), ("head", upgrade)):
+        await asyncio.to_thread(step, fresh_database_url, revision)
+        read.append(await on_connection(fresh_database_url, _payloads))
+
+    assert read == [[payload]] * 3
+
+
+def _log_event(connection: Connection, payload: dict[str, Any]) -> None:
+    event = {"type": "t", "workspace_id": uuid4(), "payload": payload, "created_at": datetime.now(UTC)}
+    connection.execute(insert(EVENTS_TABLE).values(event))
+    connection.commit()
+
+
+def _payloads(connection: Connection) -> list[Any]:
+    return list(connection.scalars(select(EVENTS_TABLE.c.payload)))

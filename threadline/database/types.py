@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Dialect, Integer
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
 
@@ -48,8 +47,9 @@ def _parse_sqlite_utc(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value + "+00:00")
 
 
-JSONDocument = JSON().with_variant(JSONB(), "postgresql")
-"""JSON objects: JSONB on PostgreSQL, JSON text on SQLite."""
+JSONDocument = JSON()
+"""JSON objects kept as the text written, on both databases (``json``, not ``jsonb``, on PostgreSQL): a
+client reads back its keys in its order and its numbers as it sent them (migration 0003 says more)."""
 
 BigIntegerPK = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit key; SQLite only auto-increments a column declared exactly INTEGER."""

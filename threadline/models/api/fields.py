@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
@@ -34,21 +33,20 @@ def _reject_surrogates(value: str) -> str:
 
 
 def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
-    """At most ``METADATA_MAX_BYTES`` as JSON, as sent and as read back: PostgreSQL's JSONB returns a large
-    float as an integer in full (``1e+308`` as 309 digits), which must still fit when sent back."""
+    """At most ``METADATA_MAX_BYTES`` as compact JSON, nested at most ``METADATA_MAX_DEPTH`` deep."""
     _check_json_value(value, depth=1)
     try:
-        # allow_nan=False: NaN and Infinity are not JSON; PostgreSQL's JSONB refuses them.
+        # allow_nan=False: NaN and Infinity are not JSON.
         serialised = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
     except UnicodeEncodeError:
         raise ValueError("must not contain unpaired surrogates") from None
-    if len(serialised) + _growth_in_full(value) > METADATA_MAX_BYTES:
+    if len(serialised) > METADATA_MAX_BYTES:
         raise ValueError(f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
     return value
 
 
 def _check_json_value(value: Any, *, depth: int) -> None:
-    """Nesting depth and NUL-free strings (PostgreSQL's JSONB cannot store ``\\u0000``)."""
+    """Nesting depth, and strings free of NUL as everywhere else (PostgreSQL text cannot hold it)."""
     if isinstance(value, str):
         _reject_nul(value)
     elif isinstance(value, dict | list):
@@ -59,19 +57,6 @@ def _check_json_value(value: Any, *, depth: int) -> None:
             if isinstance(key, str):
                 _reject_nul(key)
             _check_json_value(item, depth=depth + 1)
-
-
-def _growth_in_full(value: Any) -> int:
-    """How many bytes longer ``value``'s floats with a positive exponent (``1e+20``) are as the integers
-    JSONB returns them as. (Tiny ones come back written out too, but are read back as floats.)"""
-    if isinstance(value, float):
-        shortest = repr(value)
-        return len(format(Decimal(shortest), "f")) - len(shortest) if "e+" in shortest else 0
-    if isinstance(value, dict):
-        return sum(_growth_in_full(item) for item in value.values())
-    if isinstance(value, list):
-        return sum(_growth_in_full(item) for item in value)
-    return 0
 
 
 Text = Annotated[str, AfterValidator(_reject_nul), AfterValidator(_reject_surrogates)]
