@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from fastapi import FastAPI
@@ -73,3 +75,44 @@ async def test_concurrent_posts_into_two_interleaved_conversations(app: FastAPI,
         assert sorted(answered[conversation_id]) == expected
         assert await _stored_seqs(alice, conversation_id) == expected
         assert await _event_seqs(app, conversation_id) == expected
+
+
+EDITS = 20
+
+
+async def test_concurrent_edits_take_their_times_in_commit_order(app: FastAPI, alice: Account) -> None:
+    """``updated_at`` follows the order edits commit in: the edit stored last has the latest time, and the
+    update events (whose ids follow commit order) carry rising times, for messages and conversations."""
+    workspace = await create_workspace(alice)
+    conversation = await create_conversation(alice, workspace["id"])
+    conversation_path = f"/v1/conversations/{conversation['id']}"
+    message = await alice.post(f"{conversation_path}/messages", json={"content": "first"})
+    paths = {
+        "message": f"{conversation_path}/messages/{message.json()['id']}",
+        "conversation": conversation_path,
+    }
+    edits = {"message": "content", "conversation": "title"}
+
+    answers = await asyncio.gather(
+        *[
+            alice.patch(paths[kind], json={field: f"edit {n}"})
+            for kind, field in edits.items()
+            for n in range(EDITS)
+        ]
+    )
+
+    assert [answer.status_code for answer in answers] == [200] * (2 * EDITS)
+    events = await stored_events(app)
+    for kind, field in edits.items():
+        answered = {
+            answer.json()[field]: _time(answer.json()) for answer in answers if answer.url.path == paths[kind]
+        }
+        stored = (await alice.get(paths[kind])).json()
+        assert answered[stored[field]] == _time(stored) == max(answered.values()), kind
+        times = [_time(event.data) for event in events if event.type == f"{kind}.updated"]
+        assert len(times) == EDITS, kind
+        assert times == sorted(times), kind
+
+
+def _time(resource: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(resource["updated_at"])

@@ -110,7 +110,7 @@ LISTS = ["/v1/workspaces", "/v1/workspaces/{workspace_id}/members"]
 
 
 @pytest.mark.parametrize("path", LISTS)
-@pytest.mark.parametrize("limit", ["0", "201", "-1", "1.5", "ten", ""])
+@pytest.mark.parametrize("limit", ["0", "201", "-1", "1.5", "ten", "", "5.0", "+5", " 5", "\u0665"])
 async def test_a_limit_outside_1_to_200_is_a_validation_error(alice: Account, path: str, limit: str) -> None:
     workspace = await create_workspace(alice)
 

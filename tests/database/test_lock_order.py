@@ -97,7 +97,7 @@ async def test_a_batch_of_posts_does_not_hold_up_new_conversations_in_its_worksp
         now = datetime.now(UTC)
         async with UnitOfWork(database) as batch:
             # Posts into two workspaces at once: they are locked explicitly, in id order.
-            await batch.conversations.lock_for_append([lower, other])
+            await batch.conversations.lock_for_writing([lower, other])
             await batch.conversations.reserve_seqs({lower: 1, other: 1}, now=now)
             await batch.workspaces.touch({workspace_id, other_workspace_id}, now=now)
             adding = asyncio.ensure_future(_add_conversation(database, workspace_id))

@@ -153,7 +153,7 @@ async def test_a_poster_that_waited_for_the_lock_stores_a_later_created_at(postg
         )
 
         async with UnitOfWork(database) as holder:
-            await holder.conversations.lock_for_append([conversation_id])
+            await holder.conversations.lock_for_writing([conversation_id])
             waiting = asyncio.ensure_future(_post_concurrently(database, actor, conversation_id, 1))
             await databases.until_waiting_on_locks(postgres_dsn, 1)
             [first] = await store_messages(holder, [post])

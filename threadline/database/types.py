@@ -49,7 +49,8 @@ def _parse_sqlite_utc(value: str | None) -> datetime | None:
 
 JSONDocument = JSON()
 """JSON objects kept as the text written, on both databases (``json``, not ``jsonb``, on PostgreSQL): a
-client reads back its keys in its order and its numbers as it sent them (migration 0003 says more)."""
+client reads back its keys in its order and its numbers with their values unchanged, ``-0.0`` and
+``1e+300`` included (migration 0003 says more)."""
 
 BigIntegerPK = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit key; SQLite only auto-increments a column declared exactly INTEGER."""

@@ -81,12 +81,12 @@ class UnitOfWork:
         for repository in _REPOSITORIES:
             vars(self).pop(repository, None)
         # The rollback on close is the first to hear of a connection that died after the last statement.
-        # Once the commit went through, though, the work is done: answering 503 would have a client
-        # retry, and store its change twice.
+        # Once the commit went through, though, the work is done: answering with any error would have a
+        # client retry, and store its change twice.
         try:
             with _unavailable_on_connection_errors():
                 await stack.aclose()
-        except Unavailable:
+        except Exception:
             if not self._committed:
                 raise
             logger.warning("closing the connection of a committed transaction failed", exc_info=True)

@@ -57,10 +57,9 @@ async def require_workspace(
 
 
 async def require_conversation(
-    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role, *, for_change: bool = False
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role
 ) -> Conversation:
-    """``require_conversation_role`` for a use case that needs the conversation itself: one query."""
-    await _hold_if(uow, actor, for_change=for_change)
+    """``require_conversation_role`` for a use case that reads the conversation itself: one query."""
     conversation, _ = _conversation_access(
         await uow.access.conversation_for_user(actor.user_id, conversation_id), needed
     )
@@ -82,12 +81,10 @@ async def conversation_roles(
     actor: Actor,
     conversation_ids: Collection[UUID],
     needed: Role,
-    *,
-    for_change: bool = False,
 ) -> dict[UUID, tuple[UUID, Role] | ThreadlineError]:
     """``require_conversation_role`` for several conversations in one query: for each, its workspace id and
-    the caller's role there, or the error that refuses it."""
-    await _hold_if(uow, actor, for_change=for_change)
+    the caller's role there, or the error that refuses it. A change holds its callers itself first (the
+    appender holds all of a batch's posters at once)."""
     found = await uow.access.roles_for_conversations(actor.user_id, conversation_ids)
     answers: dict[UUID, tuple[UUID, Role] | ThreadlineError] = {}
     for conversation_id in conversation_ids:

@@ -75,12 +75,16 @@ class ConversationService:
         title: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> Conversation:
-        """Apply the ``title`` and ``metadata`` given (editor or owner); nothing to apply writes no event."""
-        now = datetime.now(UTC)
+        """Apply the ``title`` and ``metadata`` given (editor or owner); nothing to apply writes no event.
+
+        The clock is read once the conversation is locked, so that ``updated_at`` follows commit order.
+        """
         async with self._uow as uow:
             if title is None and metadata is None:
                 return await require_conversation(uow, actor, conversation_id, Role.EDITOR)
             await require_conversation_role(uow, actor, conversation_id, Role.EDITOR, for_change=True)
+            await uow.conversations.lock_for_writing([conversation_id])
+            now = datetime.now(UTC)
             conversation = await uow.conversations.update(
                 conversation_id, now=now, title=title, metadata=metadata
             )

@@ -46,7 +46,7 @@ async def store_messages(uow: UnitOfWork, posts: Sequence[NewMessage]) -> list[M
     if not posts:
         return []
     counts = Counter(post.conversation_id for post in posts)
-    await uow.conversations.lock_for_append(counts)
+    await uow.conversations.lock_for_writing(counts)
     now = datetime.now(UTC)
     reserved = await uow.conversations.reserve_seqs(counts, now=now)
     seqs = {conversation_id: iter(seq_range) for conversation_id, seq_range in reserved.items()}

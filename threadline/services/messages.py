@@ -103,13 +103,14 @@ class MessageService:
 
         Nothing to apply changes nothing and writes no event, once the caller's right to change it is checked.
         """
-        now = datetime.now(UTC)
         async with self._uow as uow:
             if content is None and metadata is None:
                 _, unchanged = await _require_changeable(uow, actor, conversation_id, message_id)
                 return unchanged
-            workspace_id = await _lock_for_change(uow, actor, conversation_id, message_id, now=now)
-            message = await uow.messages.update(message_id, now=now, content=content, metadata=metadata)
+            workspace_id, now = await _lock_for_change(uow, actor, conversation_id, message_id)
+            message = await uow.messages.update(
+                conversation_id, message_id, now=now, content=content, metadata=metadata
+            )
             if message is None:
                 raise NotFound("Message not found")
             event = await log_activity(
@@ -123,12 +124,11 @@ class MessageService:
 
     async def delete_message(self, *, actor: Actor, conversation_id: UUID, message_id: UUID) -> None:
         """Delete the message (its author or the workspace owner); its ``seq`` is never handed out again."""
-        now = datetime.now(UTC)
         async with self._uow as uow:
-            workspace_id = await _lock_for_change(
-                uow, actor, conversation_id, message_id, now=now, count_delta=-1
+            workspace_id, now = await _lock_for_change(
+                uow, actor, conversation_id, message_id, count_delta=-1
             )
-            message = await uow.messages.delete(message_id)
+            message = await uow.messages.delete(conversation_id, message_id)
             if message is None:
                 raise NotFound("Message not found")
             event = await log_activity(
@@ -183,20 +183,18 @@ async def _require_changeable(
 
 
 async def _lock_for_change(
-    uow: UnitOfWork,
-    actor: Actor,
-    conversation_id: UUID,
-    message_id: UUID,
-    *,
-    now: datetime,
-    count_delta: int = 0,
-) -> UUID:
-    """Check the caller may change the message, then record the activity on its conversation.
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, message_id: UUID, *, count_delta: int = 0
+) -> tuple[UUID, datetime]:
+    """Check the caller may change the message, then lock its conversation and record the activity.
 
     That locks the conversation before the message, the order every writer takes them in (no deadlock
-    with a concurrent post or conversation delete). Returns the conversation's workspace id.
+    with a concurrent post or conversation delete), and reads the clock once it is locked, so that
+    ``updated_at`` follows the order the changes commit in. Returns the conversation's workspace id and
+    that time.
     """
     workspace_id, _ = await _require_changeable(uow, actor, conversation_id, message_id, for_change=True)
+    await uow.conversations.lock_for_writing([conversation_id])
+    now = datetime.now(UTC)
     if not await uow.conversations.record_activity(conversation_id, now=now, count_delta=count_delta):
         raise NotFound("Conversation not found")
-    return workspace_id
+    return workspace_id, now

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response
 
 from threadline.api.dependencies import CurrentActor, MessageServiceDep
-from threadline.api.pagination import DEFAULT_LIMIT, LimitQuery
+from threadline.api.pagination import DEFAULT_LIMIT, LimitQuery, QueryInteger
 from threadline.models.api.request.messages import PostMessageRequest, UpdateMessageRequest
 from threadline.models.api.response.messages import MessageResponse, MessageWindowResponse
 
@@ -18,10 +18,12 @@ _MAX_SEQ = 2**31 - 1
 """``seq`` is a 32-bit column: a larger bound could never match and would not fit a query parameter."""
 
 AfterQuery = Annotated[
-    int | None, Query(ge=0, le=_MAX_SEQ, description="The first `limit` messages with a greater `seq`.")
+    QueryInteger | None,
+    Query(ge=0, le=_MAX_SEQ, description="The first `limit` messages with a greater `seq`."),
 ]
 BeforeQuery = Annotated[
-    int | None, Query(ge=0, le=_MAX_SEQ, description="The last `limit` messages with a smaller `seq`.")
+    QueryInteger | None,
+    Query(ge=0, le=_MAX_SEQ, description="The last `limit` messages with a smaller `seq`."),
 ]
 IdempotencyKeyHeader = Annotated[
     str | None,

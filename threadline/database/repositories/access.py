@@ -63,9 +63,9 @@ class ResourceAccessRepository(Repository):
 
         Shared by a change that relies on its caller's role; exclusively by a removal or a change of
         role, which so waits for the changes in progress and never lands between one's check and its
-        commit. On PostgreSQL these are advisory locks, not row locks on the memberships: those queue
-        fairly, so a waiting removal is not overtaken by the member's later changes (a member who kept
-        changing things could otherwise put their removal off for good). Taken in one order, so that no
+        commit. On PostgreSQL these are advisory locks, which queue fairly, rather than row locks on the
+        memberships, which let later share locks overtake a waiting removal: a member who kept changing
+        things could otherwise put their removal off for good. Taken in one order, so that no
         two transactions wait for each other in a circle. SQLite runs one transaction at a time: nothing
         can land in between there.
         """

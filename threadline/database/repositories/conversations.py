@@ -108,19 +108,20 @@ class ConversationRepository(Repository):
         )
         return to_conversation(row) if row else None
 
-    async def lock_for_append(self, ids: Collection[UUID]) -> None:
-        """Lock the conversations that messages are about to be appended to, in id order, until commit.
+    async def lock_for_writing(self, ids: Collection[UUID]) -> None:
+        """Lock the conversations about to be written, in id order, until commit.
 
-        Other posters to them wait here and, once through, receive the following ``seq`` values: 1, 2, 3,
-        ... in commit order. Taken before ``reserve_seqs`` even for one conversation, so that a clock read
-        in between follows ``seq`` order too.
+        Every writer of a conversation or its messages takes this lock first (posts before
+        ``reserve_seqs``), so later writers wait here and read the clock after it: posts get ``seq`` 1, 2,
+        3, ... in commit order, and ``created_at`` and ``updated_at`` follow that order too, even for a
+        writer that waited for another's lock (in another process, perhaps).
         """
         await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, _CONVERSATIONS.id.in_(ids))
 
     async def reserve_seqs(self, counts: Mapping[UUID, int], *, now: datetime) -> dict[UUID, range]:
         """Hand out the next ``counts[id]`` values of ``seq`` of each conversation and count its new messages.
 
-        Call it with the conversations locked (``lock_for_append``): a writer meeting several rows in plan
+        Call it with the conversations locked (``lock_for_writing``): a writer meeting several rows in plan
         order would deadlock with one that meets them in id order. One UPDATE moves every counter, and costs
         the same however long the conversations are. A conversation that is gone is left out.
         """
@@ -144,8 +145,8 @@ class ConversationRepository(Repository):
     async def record_activity(self, conversation_id: UUID, *, now: datetime, count_delta: int = 0) -> bool:
         """A message is being edited (or removed, with ``count_delta=-1``): keep the summary columns right.
 
-        Like ``reserve_seqs`` this locks the conversation row, so message writers always lock the conversation
-        before the message. ``False`` if the conversation is gone.
+        Call it with the conversation locked (``lock_for_writing``), before the message is touched: message
+        writers always lock the conversation first. ``False`` if the conversation is gone.
         """
         changed = await self._session.scalar(
             update(ConversationRow)

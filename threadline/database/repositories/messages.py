@@ -80,6 +80,7 @@ class MessageRepository(Repository):
 
     async def update(
         self,
+        conversation_id: UUID,
         message_id: UUID,
         *,
         now: datetime,
@@ -89,14 +90,18 @@ class MessageRepository(Repository):
         """Apply the ``content`` and ``metadata`` given; ``None`` if the message is gone."""
         return await self._one(
             update(MESSAGES_TABLE)
-            .where(_COLUMNS.id == message_id)
+            .where(_COLUMNS.id == message_id, _COLUMNS.conversation_id == conversation_id)
             .values(**given(content=content, metadata=metadata), updated_at=now)
             .returning(*_COLUMNS)
         )
 
-    async def delete(self, message_id: UUID) -> Message | None:
+    async def delete(self, conversation_id: UUID, message_id: UUID) -> Message | None:
         """Delete the message; it as it was, or ``None`` if it is gone already."""
-        return await self._one(delete(MESSAGES_TABLE).where(_COLUMNS.id == message_id).returning(*_COLUMNS))
+        return await self._one(
+            delete(MESSAGES_TABLE)
+            .where(_COLUMNS.id == message_id, _COLUMNS.conversation_id == conversation_id)
+            .returning(*_COLUMNS)
+        )
 
     async def _one(self, statement: Executable) -> Message | None:
         """The message row ``statement`` reads or returns, if any."""
