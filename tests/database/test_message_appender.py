@@ -17,8 +17,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from tests.support import databases
 from tests.support.accounts import unique_email
-from threadline.database.engine import Database
+from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Forbidden, NotFound, ThreadlineError, Unavailable
 from threadline.events.bus import MemoryBus
@@ -334,3 +335,108 @@ async def test_store_messages_answers_none_for_every_post_when_every_conversatio
     assert stored == [None, None]
     async with UnitOfWork(database) as uow:
         assert (await uow.messages.window(team.conversations[0], limit=10)).items == []
+
+
+def _on_postgresql(test: Any) -> Any:
+    """PostgreSQL only: there other transactions hold row and advisory locks; SQLite has one writer."""
+    return pytest.mark.postgres(pytest.mark.parametrize("database_url", ["postgres"], indirect=True)(test))
+
+
+async def _add_editor(database: Database, team: Team) -> Actor:
+    """Another poster in the team's workspace."""
+    now = datetime.now(UTC)
+    async with UnitOfWork(database) as uow:
+        user = await uow.users.add(email=unique_email("editor"), name="editor", password_hash="-", now=now)
+        workspace_id = await uow.access.role_for_conversation(team.owner.user_id, team.conversations[0])
+        assert workspace_id is not None
+        await uow.members.add(workspace_id[0], user, role=Role.EDITOR, now=now)
+        await uow.commit()
+    return Actor(user_id=user.id, credential=Credential.ACCESS_TOKEN)
+
+
+@_on_postgresql
+async def test_a_conversation_another_transaction_holds_holds_up_only_the_posts_to_it(
+    database: Database, appender: MessageAppender, team: Team, postgres_dsn: str
+) -> None:
+    """A conversation locked for long (being deleted, say) must not hold up posts to other conversations,
+    which share the appender; its own posts wait, then get the next ``seq`` values in order."""
+    held, free = team.conversations
+    async with UnitOfWork(database) as holder:
+        await holder.conversations.lock_for_writing([held])
+        waiting = [
+            asyncio.ensure_future(appender.post(team.owner, _post(team.owner, held, f"held {n}")))
+            for n in range(3)
+        ]
+        await databases.until_waiting_on_locks(postgres_dsn, 1)
+        passing = await asyncio.wait_for(
+            _post_together(appender, [(team.owner, _post(team.owner, free, f"free {n}")) for n in range(3)]),
+            10,
+        )
+        assert [answer.seq for answer in passing if isinstance(answer, Message)] == [1, 2, 3]
+        assert not any(post.done() for post in waiting)
+
+    answers = await asyncio.wait_for(asyncio.gather(*waiting), 10)
+    assert sorted(answer.seq for answer in answers) == [1, 2, 3]
+    stored, event_seqs = await _stored(database, held)
+    assert sorted(message.content for message in stored) == ["held 0", "held 1", "held 2"]
+    assert event_seqs == [1, 2, 3]
+
+
+@_on_postgresql
+async def test_a_poster_whose_removal_is_under_way_holds_up_only_their_own_posts(
+    database: Database, appender: MessageAppender, team: Team, postgres_dsn: str
+) -> None:
+    """The removal holds the poster exclusively (``hold_members``): their post waits for it, the others
+    go on."""
+    editor = await _add_editor(database, team)
+    first, second = team.conversations
+    async with UnitOfWork(database) as removal:
+        await removal.access.hold_members([editor.user_id], exclusively=True)
+        held_up = asyncio.ensure_future(appender.post(editor, _post(editor, first, "editor")))
+        await databases.until_waiting_on_locks(postgres_dsn, 1)
+        passing = await asyncio.wait_for(appender.post(team.owner, _post(team.owner, second, "owner")), 10)
+        assert passing.seq == 1
+        assert not held_up.done()
+
+    assert (await asyncio.wait_for(held_up, 10)).seq == 1
+
+
+@_on_postgresql
+async def test_posts_set_aside_time_out_alone(database_url: str, team: Team, postgres_dsn: str) -> None:
+    """Posts waiting longer than the database timeout for a conversation answer 503; the others are stored."""
+    impatient = Database(create_engine(database_url, timeout=1.0))
+    appender = MessageAppender(partial(UnitOfWork, impatient), MemoryBus())
+    appender.start()
+    held, free = team.conversations
+    try:
+        async with UnitOfWork(impatient) as holder:
+            await holder.conversations.lock_for_writing([held])
+            answers = await _post_together(
+                appender,
+                [
+                    (team.owner, _post(team.owner, conversation, "m"))
+                    for conversation in (held, free, held, free)
+                ],
+            )
+    finally:
+        await appender.close()
+        await impatient.dispose()
+
+    assert [type(answer) for answer in answers] == [Unavailable, Message, Unavailable, Message]
+
+
+@_on_postgresql
+async def test_posts_set_aside_are_answered_when_the_appender_closes(
+    database: Database, team: Team, postgres_dsn: str
+) -> None:
+    appender = MessageAppender(partial(UnitOfWork, database), MemoryBus())
+    appender.start()
+    held, _ = team.conversations
+    async with UnitOfWork(database) as holder:
+        await holder.conversations.lock_for_writing([held])
+        post = asyncio.ensure_future(appender.post(team.owner, _post(team.owner, held, "m")))
+        await databases.until_waiting_on_locks(postgres_dsn, 1)
+        await asyncio.wait_for(appender.close(), 10)
+
+    with pytest.raises(Unavailable):
+        await post

@@ -7,6 +7,11 @@ together: each is still checked against its own caller's role, gets its own ``se
 and commits atomically with them. A post refused by its check fails alone. If the shared transaction
 fails (other than by the database being unavailable), each of its posts is written again in a transaction
 of its own, so none fails for another's sake.
+
+On PostgreSQL other transactions hold locks too: a conversation being deleted, another process's batch,
+a poster whose removal is under way. The shared transaction never waits for them: it takes only the locks
+it can have at once, and sets the other posts aside for a writer of their conversation's own, which waits.
+A conversation held up for long then holds up only the posts to it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,10 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH = 128
 """Posts written in one transaction at most: enough to share its cost, few enough to keep it short."""
+
+PATIENT_WRITERS = 4
+"""Conversations set aside that are written at once, each in a transaction that waits for its locks: a few
+conversations held up do not hold up the others, and the connection pool is left to requests."""
 
 
 async def store_messages(uow: UnitOfWork, posts: Sequence[NewMessage]) -> list[Message | None]:
@@ -86,7 +95,8 @@ class _Pending:
 class MessageAppender:
     """One per process: queues posts and writes them, a batch per transaction, from one task.
 
-    ``start`` it before the first post and ``close`` it at shutdown.
+    Posts to a conversation set aside (see the module) queue behind its earlier ones, on its own writer,
+    until that has written them all. ``start`` it before the first post and ``close`` it at shutdown.
     """
 
     def __init__(
@@ -98,15 +108,20 @@ class MessageAppender:
         self._queue: list[_Pending] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
+        self._set_aside: dict[UUID, list[_Pending]] = {}
+        self._patient_writers: set[asyncio.Task[None]] = set()
+        self._patience = asyncio.Semaphore(PATIENT_WRITERS)
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write_forever(), name="threadline-message-appender")
 
     async def close(self) -> None:
         writer, self._writer = self._writer, None
-        if writer is not None:
-            await cancel_and_wait(writer)
-        queued, self._queue = self._queue, []
+        for task in [*([writer] if writer else []), *self._patient_writers]:
+            await cancel_and_wait(task)
+        queued = [*self._queue, *(pending for waiting in self._set_aside.values() for pending in waiting)]
+        self._queue.clear()
+        self._set_aside.clear()
         for pending in queued:
             pending.settle(Unavailable("The server is shutting down"))
 
@@ -115,33 +130,47 @@ class MessageAppender:
         if self._writer is None:
             raise Unavailable("The server is not accepting messages")
         pending = _Pending(actor, post)
-        self._queue.append(pending)
-        self._wake.set()
+        waiting = self._set_aside.get(post.conversation_id)
+        if waiting is not None:
+            waiting.append(pending)
+        else:
+            self._queue.append(pending)
+            self._wake.set()
         return await pending.answer
 
     async def _write_forever(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._queue:
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                try:
-                    await self._write(batch)
-                except BaseException as error:
-                    # Cancelled at shutdown, or a bug: no caller may be left waiting either way.
-                    for pending in batch:
-                        pending.settle(Unavailable("The message could not be stored"))
-                    if not isinstance(error, Exception):
-                        raise
-                    logger.exception("writing a batch of messages failed")
+            await self._drain(self._queue, patient=False)
 
-    async def _write(self, batch: list[_Pending]) -> None:
+    async def _write_patiently(self, conversation_id: UUID, waiting: list[_Pending]) -> None:
+        """Write the posts set aside for one conversation, waiting for its locks, until none is left."""
+        async with self._patience:
+            await self._drain(waiting, patient=True)
+            del self._set_aside[conversation_id]  # at once: a post arriving now goes to the main queue
+
+    async def _drain(self, queue: list[_Pending], *, patient: bool) -> None:
+        """Write ``queue`` a batch at a time until it is empty (posts may join it meanwhile)."""
+        while queue:
+            batch = queue[: self._max_batch]
+            del queue[: self._max_batch]
+            try:
+                await self._write(batch, queue, patient=patient)
+            except BaseException as error:
+                # Cancelled at shutdown, or a bug: no caller may be left waiting either way.
+                for pending in batch:
+                    pending.settle(Unavailable("The message could not be stored"))
+                if not isinstance(error, Exception):
+                    raise
+                logger.exception("writing a batch of messages failed")
+
+    async def _write(self, batch: list[_Pending], queue: list[_Pending], *, patient: bool) -> None:
         batch = [pending for pending in batch if not pending.answer.done()]
         if not batch:
             return
         try:
-            last_event_id = await self._commit(batch)
+            last_event_id, busy = await self._commit(batch, patient=patient)
         except Exception as error:
             if isinstance(error, Unavailable):
                 # The database cannot be reached (or did not answer in time): every post queued behind this
@@ -149,20 +178,37 @@ class MessageAppender:
                 # Deadlocks, the other cause of Unavailable, are designed out of the appender's transactions
                 # (conversation rows locked in id order, the event log's lock last); were one to happen, the
                 # queued posts answer 503 with the batch and their clients retry.
-                batch += self._queue
-                self._queue = []
+                batch += queue
+                queue.clear()
             elif len(batch) > 1:
                 for pending in batch:
-                    await self._write([pending])  # skipped if answered already, committed
+                    await self._write([pending], queue, patient=patient)  # skipped if answered already
                 return
             for pending in batch:
                 pending.settle(error)
             return
+        self._put_aside(busy)
         if last_event_id is not None:
             await self._bus.ring(last_event_id)
 
-    async def _commit(self, batch: list[_Pending]) -> int | None:
-        """Write the batch in one transaction and answer each post; the last event id written.
+    def _put_aside(self, busy: list[_Pending]) -> None:
+        """Queue each post on its conversation's own writer, starting one where there is none."""
+        for pending in busy:
+            conversation_id = pending.post.conversation_id
+            waiting = self._set_aside.get(conversation_id)
+            if waiting is None:
+                waiting = self._set_aside[conversation_id] = []
+                writer = asyncio.create_task(
+                    self._write_patiently(conversation_id, waiting), name="threadline-message-appender-aside"
+                )
+                self._patient_writers.add(writer)
+                writer.add_done_callback(self._patient_writers.discard)
+            waiting.append(pending)
+
+    async def _commit(self, batch: list[_Pending], *, patient: bool) -> tuple[int | None, list[_Pending]]:
+        """Write the batch in one transaction and answer each post: the last event id written, and the posts
+        set aside unwritten because another transaction holds their poster or conversation (only unless
+        ``patient``, which waits for every lock instead).
 
         The answers go out as soon as the commit has gone through: whatever fails after it (closing the
         connection, a cancellation at shutdown) must not answer a stored post with an error, which its
@@ -177,18 +223,34 @@ class MessageAppender:
                 posters.setdefault(pending.actor.user_id, (pending.actor, set()))[1].add(
                     pending.post.conversation_id
                 )
-            await uow.access.hold_members(posters)
+            if patient:
+                await uow.access.hold_members(posters)
+                held = set(posters)
+            else:
+                held = await uow.access.try_hold_members(posters)
             roles = {
                 user_id: await conversation_roles(uow, actor, conversation_ids, Role.EDITOR)
                 for user_id, (actor, conversation_ids) in posters.items()
+                if user_id in held
             }
+            busy = [pending for pending in batch if pending.actor.user_id not in held]
             accepted: list[tuple[_Pending, UUID]] = []
             for pending in batch:
+                if pending.actor.user_id not in held:
+                    continue
                 access = roles[pending.actor.user_id][pending.post.conversation_id]
                 if isinstance(access, ThreadlineError):
                     outcomes.append((pending, access))
                 else:
                     accepted.append((pending, access[0]))
+            if not patient:
+                locked = await uow.conversations.try_lock_for_writing(
+                    {pending.post.conversation_id for pending, _ in accepted}
+                )
+                busy += [pending for pending, _ in accepted if pending.post.conversation_id not in locked]
+                accepted = [
+                    (pending, ws) for pending, ws in accepted if pending.post.conversation_id in locked
+                ]
             stored = await store_messages(uow, [pending.post for pending, _ in accepted])
             events = []
             for (pending, workspace_id), message in zip(accepted, stored, strict=True):
@@ -205,4 +267,4 @@ class MessageAppender:
             await uow.commit()
             for pending, outcome in outcomes:
                 pending.settle(outcome)
-        return logged[-1].id if logged else None
+        return (logged[-1].id if logged else None), busy

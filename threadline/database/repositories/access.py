@@ -23,6 +23,7 @@ from threadline.models.domain.workspace import Role, WorkspaceAccess
 
 _HOLD = text("SELECT pg_advisory_xact_lock_shared(:space, :key)")
 _HOLD_EXCLUSIVELY = text("SELECT pg_advisory_xact_lock(:space, :key)")
+_TRY_HOLD = text("SELECT pg_try_advisory_xact_lock_shared(:space, :key)")
 _MEMBER_LOCKS = 0x6D656D62
 """The advisory-lock space of members' holds ("memb"), apart from the event log's and the throttle's."""
 
@@ -74,6 +75,23 @@ class ResourceAccessRepository(Repository):
         statement = _HOLD_EXCLUSIVELY if exclusively else _HOLD
         for key in sorted({_member_lock_key(user_id) for user_id in user_ids}):
             await self._session.execute(statement, {"space": _MEMBER_LOCKS, "key": key})
+
+    async def try_hold_members(self, user_ids: Collection[UUID]) -> set[UUID]:
+        """``hold_members`` (shared) without waiting: the users whose memberships are now held.
+
+        A user is left out while their removal or change of role holds them, or waits to: such a change
+        is never overtaken, and the caller goes on without waiting for it. On SQLite, all of them.
+        """
+        if not self._on_postgresql:
+            return set(user_ids)
+        by_key: dict[int, list[UUID]] = {}
+        for user_id in user_ids:
+            by_key.setdefault(_member_lock_key(user_id), []).append(user_id)
+        held: set[UUID] = set()
+        for key, users in sorted(by_key.items()):
+            if await self._session.scalar(_TRY_HOLD, {"space": _MEMBER_LOCKS, "key": key}):
+                held.update(users)
+        return held
 
     async def role_in_workspace(self, user_id: UUID, workspace_id: UUID) -> Role | None:
         role = await self._session.scalar(

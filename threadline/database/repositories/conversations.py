@@ -118,6 +118,19 @@ class ConversationRepository(Repository):
         """
         await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, _CONVERSATIONS.id.in_(ids))
 
+    async def try_lock_for_writing(self, ids: Collection[UUID]) -> set[UUID]:
+        """``lock_for_writing`` without waiting: the conversations now locked, leaving out those another
+        transaction holds (and those that are gone). On SQLite, which has no row locks, all of them."""
+        if not ids or not self._on_postgresql:
+            return set(ids)
+        locking = (
+            select(_CONVERSATIONS.id)
+            .where(_CONVERSATIONS.id.in_(ids))
+            .order_by(_CONVERSATIONS.id)
+            .with_for_update(key_share=True, skip_locked=True)
+        )
+        return set(await self._session.scalars(locking))
+
     async def reserve_seqs(self, counts: Mapping[UUID, int], *, now: datetime) -> dict[UUID, range]:
         """Hand out the next ``counts[id]`` values of ``seq`` of each conversation and count its new messages.
 
