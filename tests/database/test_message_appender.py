@@ -440,3 +440,86 @@ async def test_posts_set_aside_are_answered_when_the_appender_closes(
 
     with pytest.raises(Unavailable):
         await post
+
+
+@_on_postgresql
+async def test_posts_to_a_conversation_set_aside_meanwhile_are_all_written_in_order_of_seq(
+    database: Database, appender: MessageAppender, team: Team, postgres_dsn: str
+) -> None:
+    """Posts that arrive while their conversation's set-aside transaction waits go back to the shared
+    queue after it, and are written there: every post is stored once, ``seq`` 1..n, events in order."""
+    held, _ = team.conversations
+    async with UnitOfWork(database) as holder:
+        await holder.conversations.lock_for_writing([held])
+        first = asyncio.ensure_future(appender.post(team.owner, _post(team.owner, held, "first")))
+        await databases.until_waiting_on_locks(postgres_dsn, 1)
+        later = [
+            asyncio.ensure_future(appender.post(team.owner, _post(team.owner, held, f"later {n}")))
+            for n in range(5)
+        ]
+        await asyncio.sleep(0.2)
+        assert not first.done()
+        assert not any(post.done() for post in later)
+
+    answers = await asyncio.wait_for(asyncio.gather(first, *later), 10)
+    assert sorted(answer.seq for answer in answers) == [1, 2, 3, 4, 5, 6]
+    stored, event_seqs = await _stored(database, held)
+    assert sorted(message.content for message in stored) == ["first"] + [f"later {n}" for n in range(5)]
+    assert event_seqs == [1, 2, 3, 4, 5, 6]
+
+
+@_on_postgresql
+async def test_a_conversation_held_past_the_timeout_gives_up_its_writer_to_the_next(
+    database_url: str, team: Team, postgres_dsn: str
+) -> None:
+    """With one set-aside writer, a conversation held for good takes it only until the database timeout:
+    its posts answer 503, and then another conversation set aside is written."""
+    impatient = Database(create_engine(database_url, timeout=1.0))
+    appender = MessageAppender(partial(UnitOfWork, impatient), MemoryBus(), patient_writers=1)
+    appender.start()
+    stuck, briefly = team.conversations
+    try:
+        async with UnitOfWork(impatient) as for_good:
+            await for_good.conversations.lock_for_writing([stuck])
+            stuck_post = asyncio.ensure_future(appender.post(team.owner, _post(team.owner, stuck, "stuck")))
+            await databases.until_waiting_on_locks(postgres_dsn, 1)
+            async with UnitOfWork(impatient) as for_a_moment:
+                await for_a_moment.conversations.lock_for_writing([briefly])
+                brief_post = asyncio.ensure_future(appender.post(team.owner, _post(team.owner, briefly, "b")))
+                await asyncio.sleep(0.2)  # set aside, and waiting for the one writer
+            with pytest.raises(Unavailable):
+                await asyncio.wait_for(stuck_post, 10)
+            assert (await asyncio.wait_for(brief_post, 10)).seq == 1
+    finally:
+        await appender.close()
+        await impatient.dispose()
+
+
+@_on_postgresql
+async def test_a_conversation_posted_to_without_pause_does_not_keep_the_set_aside_writer(
+    database: Database, team: Team, postgres_dsn: str
+) -> None:
+    """A set-aside writer writes one batch and gives its conversation back: posts that keep coming to it
+    must not keep the writer (here the only one) from another conversation set aside."""
+    appender = MessageAppender(partial(UnitOfWork, database), MemoryBus(), patient_writers=1)
+    appender.start()
+    busy, other = team.conversations
+    stop = asyncio.Event()
+
+    async def post_without_pause() -> None:
+        while not stop.is_set():
+            await appender.post(team.owner, _post(team.owner, busy, "again"))
+
+    posters = [asyncio.ensure_future(post_without_pause()) for _ in range(8)]
+    try:
+        async with UnitOfWork(database) as holder:
+            await holder.conversations.lock_for_writing([busy, other])
+            await asyncio.sleep(0.1)  # the busy conversation's posts are set aside first, and take the writer
+            other_post = asyncio.ensure_future(appender.post(team.owner, _post(team.owner, other, "other")))
+            await databases.until_waiting_on_locks(postgres_dsn, 1)
+            await asyncio.sleep(0.1)
+        assert (await asyncio.wait_for(other_post, 10)).seq == 1
+    finally:
+        stop.set()
+        await asyncio.gather(*posters, return_exceptions=True)
+        await appender.close()

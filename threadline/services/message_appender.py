@@ -8,10 +8,13 @@ and commits atomically with them. A post refused by its check fails alone. If th
 fails (other than by the database being unavailable), each of its posts is written again in a transaction
 of its own, so none fails for another's sake.
 
-On PostgreSQL other transactions hold locks too: a conversation being deleted, another process's batch,
-a poster whose removal is under way. The shared transaction never waits for them: it takes only the locks
-it can have at once, and sets the other posts aside for a writer of their conversation's own, which waits.
-A conversation held up for long then holds up only the posts to it.
+On PostgreSQL other transactions hold locks too, some for long: a conversation being deleted, another
+process's batch, a poster whose removal is under way. The shared transaction does not wait for those: it
+takes its posters' holds and its conversations only if it can have them at once, and sets the other posts
+aside, each conversation's for one transaction of its own that waits. (It still waits, briefly, for what
+is taken last and held only for short updates: workspace rows and the event log's lock.) A conversation
+held up for long so holds up only the posts to it, and only they answer 503 if the wait outlasts the
+database timeout.
 """
 
 from __future__ import annotations
@@ -41,21 +44,25 @@ MAX_BATCH = 128
 """Posts written in one transaction at most: enough to share its cost, few enough to keep it short."""
 
 PATIENT_WRITERS = 4
-"""Conversations set aside that are written at once, each in a transaction that waits for its locks: a few
-conversations held up do not hold up the others, and the connection pool is left to requests."""
+"""Transactions that wait for a conversation set aside, at most, at once: the connection pool is left to
+requests. Each writes one batch, so a slot is free again within the database timeout."""
 
 
-async def store_messages(uow: UnitOfWork, posts: Sequence[NewMessage]) -> list[Message | None]:
+async def store_messages(
+    uow: UnitOfWork, posts: Sequence[NewMessage], *, locked: bool = False
+) -> list[Message | None]:
     """Store posts under their conversations' next ``seq`` values, in the order given.
 
     Each answer is the stored message, or ``None`` where the post's conversation is gone. Their
-    ``created_at`` is read once the conversations are locked, so it follows ``seq``: a poster that waited
-    for another's lock (in another process, perhaps) stores a later time than the one it waited for.
+    ``created_at`` is read once the conversations are locked (here, unless ``locked`` already), so it
+    follows ``seq``: a poster that waited for another's lock (in another process, perhaps) stores a later
+    time than the one it waited for.
     """
     if not posts:
         return []
     counts = Counter(post.conversation_id for post in posts)
-    await uow.conversations.lock_for_writing(counts)
+    if not locked:
+        await uow.conversations.lock_for_writing(counts)
     now = datetime.now(UTC)
     reserved = await uow.conversations.reserve_seqs(counts, now=now)
     seqs = {conversation_id: iter(seq_range) for conversation_id, seq_range in reserved.items()}
@@ -93,14 +100,20 @@ class _Pending:
 
 
 class MessageAppender:
-    """One per process: queues posts and writes them, a batch per transaction, from one task.
+    """One per process: queues posts and writes them, a batch per transaction.
 
-    Posts to a conversation set aside (see the module) queue behind its earlier ones, on its own writer,
-    until that has written them all. ``start`` it before the first post and ``close`` it at shutdown.
+    One task writes the shared batches; on PostgreSQL, each conversation set aside (see the module) has a
+    task of its own for one batch, after which its later posts go back to the shared queue, first in line.
+    ``start`` it before the first post and ``close`` it at shutdown.
     """
 
     def __init__(
-        self, new_unit_of_work: Callable[[], UnitOfWork], bus: EventBus, *, max_batch: int = MAX_BATCH
+        self,
+        new_unit_of_work: Callable[[], UnitOfWork],
+        bus: EventBus,
+        *,
+        max_batch: int = MAX_BATCH,
+        patient_writers: int = PATIENT_WRITERS,
     ) -> None:
         self._new_unit_of_work = new_unit_of_work
         self._bus = bus
@@ -108,20 +121,22 @@ class MessageAppender:
         self._queue: list[_Pending] = []
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
-        self._set_aside: dict[UUID, list[_Pending]] = {}
+        self._aside: dict[UUID, list[_Pending]] = {}
         self._patient_writers: set[asyncio.Task[None]] = set()
-        self._patience = asyncio.Semaphore(PATIENT_WRITERS)
+        self._patience = asyncio.Semaphore(patient_writers)
 
     def start(self) -> None:
         self._writer = asyncio.create_task(self._write_forever(), name="threadline-message-appender")
 
     async def close(self) -> None:
         writer, self._writer = self._writer, None
-        for task in [*([writer] if writer else []), *self._patient_writers]:
-            await cancel_and_wait(task)
-        queued = [*self._queue, *(pending for waiting in self._set_aside.values() for pending in waiting)]
+        if writer is not None:
+            await cancel_and_wait(writer)
+        while self._patient_writers:  # each hands what it still holds back to the queue as it ends
+            await cancel_and_wait(next(iter(self._patient_writers)))
+        queued = [*self._queue, *(pending for aside in self._aside.values() for pending in aside)]
         self._queue.clear()
-        self._set_aside.clear()
+        self._aside.clear()
         for pending in queued:
             pending.settle(Unavailable("The server is shutting down"))
 
@@ -130,42 +145,45 @@ class MessageAppender:
         if self._writer is None:
             raise Unavailable("The server is not accepting messages")
         pending = _Pending(actor, post)
-        waiting = self._set_aside.get(post.conversation_id)
-        if waiting is not None:
-            waiting.append(pending)
-        else:
-            self._queue.append(pending)
-            self._wake.set()
+        self._queue.append(pending)
+        self._wake.set()
         return await pending.answer
 
     async def _write_forever(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self._drain(self._queue, patient=False)
+            while self._queue:
+                batch = self._queue[: self._max_batch]
+                del self._queue[: self._max_batch]
+                await self._write_batch(batch, self._queue, patient=False)
 
-    async def _write_patiently(self, conversation_id: UUID, waiting: list[_Pending]) -> None:
-        """Write the posts set aside for one conversation, waiting for its locks, until none is left."""
-        async with self._patience:
-            await self._drain(waiting, patient=True)
-            del self._set_aside[conversation_id]  # at once: a post arriving now goes to the main queue
+    async def _write_patiently(self, conversation_id: UUID, aside: list[_Pending]) -> None:
+        """Write one batch of the posts set aside for the conversation, waiting for its locks; then hand the
+        rest (set aside meanwhile) back to the shared queue, first in line, where they are tried again."""
+        try:
+            async with self._patience:
+                batch = aside[: self._max_batch]
+                del aside[: self._max_batch]
+                await self._write_batch(batch, aside, patient=True)
+        finally:
+            del self._aside[conversation_id]
+            self._queue[:0] = aside
+            self._wake.set()
 
-    async def _drain(self, queue: list[_Pending], *, patient: bool) -> None:
-        """Write ``queue`` a batch at a time until it is empty (posts may join it meanwhile)."""
-        while queue:
-            batch = queue[: self._max_batch]
-            del queue[: self._max_batch]
-            try:
-                await self._write(batch, queue, patient=patient)
-            except BaseException as error:
-                # Cancelled at shutdown, or a bug: no caller may be left waiting either way.
-                for pending in batch:
-                    pending.settle(Unavailable("The message could not be stored"))
-                if not isinstance(error, Exception):
-                    raise
-                logger.exception("writing a batch of messages failed")
+    async def _write_batch(self, batch: list[_Pending], behind: list[_Pending], *, patient: bool) -> None:
+        """``_write`` the batch (``behind`` it: the posts queued after it); answer its posts come what may."""
+        try:
+            await self._write(batch, behind, patient=patient)
+        except BaseException as error:
+            # Cancelled at shutdown, or a bug: no caller may be left waiting either way.
+            for pending in batch:
+                pending.settle(Unavailable("The message could not be stored"))
+            if not isinstance(error, Exception):
+                raise
+            logger.exception("writing a batch of messages failed")
 
-    async def _write(self, batch: list[_Pending], queue: list[_Pending], *, patient: bool) -> None:
+    async def _write(self, batch: list[_Pending], behind: list[_Pending], *, patient: bool) -> None:
         batch = [pending for pending in batch if not pending.answer.done()]
         if not batch:
             return
@@ -178,37 +196,38 @@ class MessageAppender:
                 # Deadlocks, the other cause of Unavailable, are designed out of the appender's transactions
                 # (conversation rows locked in id order, the event log's lock last); were one to happen, the
                 # queued posts answer 503 with the batch and their clients retry.
-                batch += queue
-                queue.clear()
+                batch += behind
+                behind.clear()
             elif len(batch) > 1:
                 for pending in batch:
-                    await self._write([pending], queue, patient=patient)  # skipped if answered already
+                    await self._write([pending], behind, patient=patient)  # skipped if answered already
                 return
             for pending in batch:
                 pending.settle(error)
             return
-        self._put_aside(busy)
+        self._set_aside(busy)
         if last_event_id is not None:
             await self._bus.ring(last_event_id)
 
-    def _put_aside(self, busy: list[_Pending]) -> None:
-        """Queue each post on its conversation's own writer, starting one where there is none."""
+    def _set_aside(self, busy: list[_Pending]) -> None:
+        """Queue each post for its conversation's own transaction, starting one where none is waiting."""
         for pending in busy:
             conversation_id = pending.post.conversation_id
-            waiting = self._set_aside.get(conversation_id)
-            if waiting is None:
-                waiting = self._set_aside[conversation_id] = []
+            aside = self._aside.get(conversation_id)
+            if aside is None:
+                aside = self._aside[conversation_id] = []
                 writer = asyncio.create_task(
-                    self._write_patiently(conversation_id, waiting), name="threadline-message-appender-aside"
+                    self._write_patiently(conversation_id, aside), name="threadline-message-appender-aside"
                 )
                 self._patient_writers.add(writer)
                 writer.add_done_callback(self._patient_writers.discard)
-            waiting.append(pending)
+            aside.append(pending)
 
     async def _commit(self, batch: list[_Pending], *, patient: bool) -> tuple[int | None, list[_Pending]]:
-        """Write the batch in one transaction and answer each post: the last event id written, and the posts
-        set aside unwritten because another transaction holds their poster or conversation (only unless
-        ``patient``, which waits for every lock instead).
+        """Write the batch in one transaction and answer its posts: the last event id written, and the posts
+        left unwritten, in batch order, to set aside. Unless ``patient`` (which waits for every lock
+        instead), a conversation is left out whole if another transaction holds it, or holds one of its
+        posters (or it is gone).
 
         The answers go out as soon as the commit has gone through: whatever fails after it (closing the
         connection, a cancellation at shutdown) must not answer a stored post with an error, which its
@@ -228,15 +247,17 @@ class MessageAppender:
                 held = set(posters)
             else:
                 held = await uow.access.try_hold_members(posters)
+            busy_conversations = {
+                pending.post.conversation_id for pending in batch if pending.actor.user_id not in held
+            }
             roles = {
                 user_id: await conversation_roles(uow, actor, conversation_ids, Role.EDITOR)
                 for user_id, (actor, conversation_ids) in posters.items()
                 if user_id in held
             }
-            busy = [pending for pending in batch if pending.actor.user_id not in held]
             accepted: list[tuple[_Pending, UUID]] = []
             for pending in batch:
-                if pending.actor.user_id not in held:
+                if pending.post.conversation_id in busy_conversations:
                     continue
                 access = roles[pending.actor.user_id][pending.post.conversation_id]
                 if isinstance(access, ThreadlineError):
@@ -244,14 +265,20 @@ class MessageAppender:
                 else:
                     accepted.append((pending, access[0]))
             if not patient:
-                locked = await uow.conversations.try_lock_for_writing(
-                    {pending.post.conversation_id for pending, _ in accepted}
-                )
-                busy += [pending for pending, _ in accepted if pending.post.conversation_id not in locked]
+                wanted = {pending.post.conversation_id for pending, _ in accepted}
+                busy_conversations |= wanted - await uow.conversations.try_lock_for_writing(wanted)
                 accepted = [
-                    (pending, ws) for pending, ws in accepted if pending.post.conversation_id in locked
+                    (pending, ws)
+                    for pending, ws in accepted
+                    if pending.post.conversation_id not in busy_conversations
                 ]
-            stored = await store_messages(uow, [pending.post for pending, _ in accepted])
+            refused = {pending for pending, _ in outcomes}
+            busy = [
+                pending
+                for pending in batch
+                if pending.post.conversation_id in busy_conversations and pending not in refused
+            ]
+            stored = await store_messages(uow, [pending.post for pending, _ in accepted], locked=not patient)
             events = []
             for (pending, workspace_id), message in zip(accepted, stored, strict=True):
                 if message is None:

@@ -79,8 +79,10 @@ class ResourceAccessRepository(Repository):
     async def try_hold_members(self, user_ids: Collection[UUID]) -> set[UUID]:
         """``hold_members`` (shared) without waiting: the users whose memberships are now held.
 
-        A user is left out while their removal or change of role holds them, or waits to: such a change
-        is never overtaken, and the caller goes on without waiting for it. On SQLite, all of them.
+        A user is left out while another transaction holds them exclusively, or waits to (their removal or
+        change of role, a deletion of a workspace they own, or any of these for a user whose key is the
+        same): such a change is never overtaken, and the caller goes on without waiting for it. On SQLite,
+        all of them.
         """
         if not self._on_postgresql:
             return set(user_ids)
