@@ -346,17 +346,17 @@ async def test_a_removal_waits_for_a_batch_of_posts_that_checked_the_member(
     """The appender's own path: its batch holds each poster's membership from its check to its commit."""
     checked, go_on = asyncio.Event(), asyncio.Event()
 
-    async def store_after_the_removal_started(uow: UnitOfWork, posts: Any) -> Any:
+    async def store_after_the_removal_started(uow: UnitOfWork, posts: Any, **options: Any) -> Any:
         checked.set()
         await go_on.wait()
-        return await store_messages(uow, posts)
+        return await store_messages(uow, posts, **options)
 
     monkeypatch.setattr(message_appender, "store_messages", store_after_the_removal_started)
     appender = MessageAppender(partial(UnitOfWork, database), MemoryBus())
     appender.start()
     try:
         posting = _start(appender.post(team.editor, _post(team)))
-        await checked.wait()
+        await asyncio.wait_for(checked.wait(), 10)
         removing = await _waits_on_a_lock(postgres_dsn, _remove_editor(database, team))
         go_on.set()
         message = await posting
