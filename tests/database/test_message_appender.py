@@ -443,11 +443,11 @@ async def test_posts_set_aside_are_answered_when_the_appender_closes(
 
 
 @_on_postgresql
-async def test_posts_to_a_conversation_set_aside_meanwhile_are_all_written_in_order_of_seq(
+async def test_posts_to_a_conversation_set_aside_meanwhile_are_all_written_once(
     database: Database, appender: MessageAppender, team: Team, postgres_dsn: str
 ) -> None:
-    """Posts that arrive while their conversation's set-aside transaction waits go back to the shared
-    queue after it, and are written there: every post is stored once, ``seq`` 1..n, events in order."""
+    """Posts that arrive while their conversation is set aside queue behind its first: every post is
+    stored once, ``seq`` 1..n, events in order."""
     held, _ = team.conversations
     async with UnitOfWork(database) as holder:
         await holder.conversations.lock_for_writing([held])
@@ -499,8 +499,8 @@ async def test_a_conversation_held_past_the_timeout_gives_up_its_writer_to_the_n
 async def test_a_conversation_posted_to_without_pause_does_not_keep_the_set_aside_writer(
     database: Database, team: Team, postgres_dsn: str
 ) -> None:
-    """A set-aside writer writes one batch and gives its conversation back: posts that keep coming to it
-    must not keep the writer (here the only one) from another conversation set aside."""
+    """A set-aside writer gives its conversation back after its turn: posts that keep coming to it must
+    not keep the writer (here the only one) from another conversation set aside."""
     appender = MessageAppender(partial(UnitOfWork, database), MemoryBus(), patient_writers=1)
     appender.start()
     busy, other = team.conversations

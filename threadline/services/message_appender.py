@@ -44,8 +44,13 @@ MAX_BATCH = 128
 """Posts written in one transaction at most: enough to share its cost, few enough to keep it short."""
 
 PATIENT_WRITERS = 4
-"""Transactions that wait for a conversation set aside, at most, at once: the connection pool is left to
-requests. Each writes one batch, so a slot is free again within the database timeout."""
+"""Conversations set aside that are written at once, at most, each by transactions that wait for its locks:
+the connection pool is left to requests."""
+
+PATIENT_TURN_SECONDS = 0.5
+"""How long a conversation set aside keeps its writer while posts to it keep coming (it finishes the batch
+it is writing): the posts of a conversation busy for long are written together, and yet a writer is free
+again within this and the database timeout, for the next conversation set aside."""
 
 
 async def store_messages(
@@ -102,9 +107,9 @@ class _Pending:
 class MessageAppender:
     """One per process: queues posts and writes them, a batch per transaction.
 
-    One task writes the shared batches; on PostgreSQL, each conversation set aside (see the module) has a
-    task of its own for one batch, after which its later posts go back to the shared queue, first in line.
-    ``start`` it before the first post and ``close`` it at shutdown.
+    One task writes the shared batches. On PostgreSQL, each conversation set aside (see the module) has a
+    task of its own, which later posts to it queue behind, for a turn; then what is left goes back to the
+    shared queue, first in line. ``start`` it before the first post and ``close`` it at shutdown.
     """
 
     def __init__(
@@ -145,8 +150,12 @@ class MessageAppender:
         if self._writer is None:
             raise Unavailable("The server is not accepting messages")
         pending = _Pending(actor, post)
-        self._queue.append(pending)
-        self._wake.set()
+        aside = self._aside.get(post.conversation_id)
+        if aside is not None:
+            aside.append(pending)
+        else:
+            self._queue.append(pending)
+            self._wake.set()
         return await pending.answer
 
     async def _write_forever(self) -> None:
@@ -159,13 +168,18 @@ class MessageAppender:
                 await self._write_batch(batch, self._queue, patient=False)
 
     async def _write_patiently(self, conversation_id: UUID, aside: list[_Pending]) -> None:
-        """Write one batch of the posts set aside for the conversation, waiting for its locks; then hand the
-        rest (set aside meanwhile) back to the shared queue, first in line, where they are tried again."""
+        """Write the posts set aside for the conversation, waiting for its locks, until none is left or its
+        turn is over; then hand the rest back to the shared queue, first in line, where they are tried
+        again."""
         try:
             async with self._patience:
-                batch = aside[: self._max_batch]
-                del aside[: self._max_batch]
-                await self._write_batch(batch, aside, patient=True)
+                turn_ends = asyncio.get_running_loop().time() + PATIENT_TURN_SECONDS
+                while aside:
+                    batch = aside[: self._max_batch]
+                    del aside[: self._max_batch]
+                    await self._write_batch(batch, aside, patient=True)
+                    if asyncio.get_running_loop().time() >= turn_ends:
+                        break
         finally:
             del self._aside[conversation_id]
             self._queue[:0] = aside
