@@ -163,9 +163,7 @@ class MessageAppender:
             await self._wake.wait()
             self._wake.clear()
             while self._queue:
-                batch = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                await self._write_batch(batch, self._queue, patient=False)
+                await self._write_batch(self._take_batch(self._queue), self._queue, patient=False)
 
     async def _write_patiently(self, conversation_id: UUID, aside: list[_Pending]) -> None:
         """Write the posts set aside for the conversation, waiting for its locks, until none is left or its
@@ -175,15 +173,19 @@ class MessageAppender:
             async with self._patience:
                 turn_ends = asyncio.get_running_loop().time() + PATIENT_TURN_SECONDS
                 while aside:
-                    batch = aside[: self._max_batch]
-                    del aside[: self._max_batch]
-                    await self._write_batch(batch, aside, patient=True)
+                    await self._write_batch(self._take_batch(aside), aside, patient=True)
                     if asyncio.get_running_loop().time() >= turn_ends:
                         break
         finally:
             del self._aside[conversation_id]
             self._queue[:0] = aside
             self._wake.set()
+
+    def _take_batch(self, queue: list[_Pending]) -> list[_Pending]:
+        """The next batch off the front of ``queue``."""
+        batch = queue[: self._max_batch]
+        del queue[: self._max_batch]
+        return batch
 
     async def _write_batch(self, batch: list[_Pending], behind: list[_Pending], *, patient: bool) -> None:
         """``_write`` the batch (``behind`` it: the posts queued after it); answer its posts come what may."""
