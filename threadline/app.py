@@ -35,6 +35,8 @@ from threadline.events.postgres_bus import PostgresBus
 from threadline.events.redis_bus import RedisBus
 from threadline.events.retention import RetentionPruner
 from threadline.resources import Resources
+from threadline.services.deltas import DeltaWriter
+from threadline.services.idle_replies import IdleReplySweeper
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
 from threadline.services.security import TokenIssuer
@@ -152,11 +154,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pruner = RetentionPruner(
             database,
             event_retention=timedelta(days=settings.event_retention_days),
+            delta_retention=timedelta(seconds=settings.delta_retention_seconds),
             login_window=timedelta(seconds=settings.login_window_seconds),
             # Often enough that failed logins, a flood of them included, outlive their window only briefly.
             interval_seconds=min(settings.event_prune_interval_seconds, settings.login_window_seconds),
         )
         appender = MessageAppender(partial(UnitOfWork, database), bus)
+        deltas = DeltaWriter(partial(UnitOfWork, database), bus)
+        sweeper = IdleReplySweeper(
+            partial(UnitOfWork, database),
+            bus,
+            idle_timeout=timedelta(seconds=settings.stream_idle_timeout_seconds),
+            # A reply fails within a quarter of the timeout past it; no sweep runs more than twice a minute.
+            interval_seconds=min(settings.stream_idle_timeout_seconds / 4, 30.0),
+        )
         throttle = LoginThrottle(
             partial(UnitOfWork, database),
             secret_key=secret_key,
@@ -167,6 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await bus.start(hub.ring)
         pruner.start()
         appender.start()
+        deltas.start()
+        sweeper.start()
         app.state.resources = Resources(
             settings=settings,
             database=database,
@@ -174,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tokens=tokens,
             hub=hub,
             appender=appender,
+            deltas=deltas,
             metrics=metrics,
             throttle=throttle,
         )
@@ -186,6 +200,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with streams_drained_on_exit_signals(hub):
                 yield
         finally:
+            await sweeper.close()
+            await deltas.close()
             await appender.close()
             await pruner.close()
             await bus.close()
