@@ -25,7 +25,16 @@ from threadline.api.metrics import Metrics
 from threadline.api.middleware import RequestContextMiddleware
 from threadline.api.openapi import install_problem_openapi
 from threadline.api.problems import install_problem_handlers
-from threadline.api.routers import auth, conversations, events, messages, operations, users, workspaces
+from threadline.api.routers import (
+    auth,
+    conversations,
+    events,
+    messages,
+    operations,
+    replies,
+    users,
+    workspaces,
+)
 from threadline.api.sse import encode_event
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
@@ -230,6 +239,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Requests are matched against the routes in this order, so the busiest come first.
     for router in (
         messages.router,
+        replies.router,
         conversations.router,
         events.router,
         workspaces.router,

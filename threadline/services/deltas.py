@@ -81,15 +81,17 @@ async def write_deltas(
             answers.append(await _place(uow, growth, post.delta))
         except ThreadlineError as refused:
             answers.append(refused)
-    now = datetime.now(UTC)
     grown = [growth for growth in growths.values() if growth.texts]
+    if not grown:
+        return answers, None
+    now = datetime.now(UTC)
     await uow.replies.grow(
         {growth.state.message_id: growth.length for growth in grown},
         [(growth.state.message_id, growth.state.length, "".join(growth.texts)) for growth in grown],
         now=now,
     )
     logged = await uow.events.append_all([_delta_event(growth) for growth in grown], now=now)
-    return answers, (logged[-1].id if logged else None)
+    return answers, logged[-1].id
 
 
 async def _check_senders(

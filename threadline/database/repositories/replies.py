@@ -66,7 +66,7 @@ class ReplyRepository(Repository):
         if not message_ids:
             return {}
         query = (
-            select(_STREAMS, _MESSAGES.conversation_id, _MESSAGES.seq, _MESSAGES.author_id)
+            select(*_STREAMS, _MESSAGES.conversation_id, _MESSAGES.seq, _MESSAGES.author_id)
             .join(MESSAGES_TABLE, _MESSAGES.id == _STREAMS.message_id)
             .where(_STREAMS.message_id.in_(message_ids))
             .order_by(_STREAMS.message_id)
@@ -87,10 +87,8 @@ class ReplyRepository(Repository):
     ) -> None:
         """Store new chunks ``(message_id, start, text)`` and the streams' new ``lengths``.
 
-        Call it with the streams locked (``lock_streams``).
+        Call it with the streams locked (``lock_streams``), and with at least one chunk.
         """
-        if not chunks:
-            return
         await self._session.execute(
             _GROW, [{"stream_id": id_, "length": length, "now": now} for id_, length in lengths.items()]
         )

@@ -19,6 +19,8 @@ MAX_CONTENT_LENGTH = 100_000
 
 
 class MessageStatus(StrEnum):
+    """Where a message stands: `complete`, or a streaming reply and how it ended."""
+
     COMPLETE = "complete"
     """Posted whole, or a reply that was finished: the default."""
     STREAMING = "streaming"

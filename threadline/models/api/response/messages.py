@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field
 
-from threadline.models.api.response.base import ResponseModel
+from threadline.models.api.response.base import ProblemResponse, ResponseModel
 from threadline.models.domain.conversation import MessageRole
 from threadline.models.domain.reply import MessageStatus
 
@@ -42,3 +42,10 @@ class DeltaResponse(ResponseModel):
     """Where a streaming reply stands after a delta."""
 
     length: int = Field(description="The reply's stored length: the next delta's `offset`.")
+
+
+class ReplyConflictResponse(ProblemResponse):
+    """A 409 for a write that does not fit a streaming reply: where the reply stands now."""
+
+    length: int = Field(description="The reply's stored length: resend from here.")
+    message_status: MessageStatus = Field(description="`streaming`, or how the reply ended: stop then.")
