@@ -57,6 +57,13 @@ class ApiClient:
         self._conn = Connection(host, port)
         self.token = ""
 
+    @classmethod
+    def of(cls, server: ServerProcess, token: str) -> ApiClient:
+        """A client of ``server`` that presents ``token`` (one signed by another server's key, say)."""
+        client = cls(server.host, server.port)
+        client.token = token
+        return client
+
     async def call(self, method: str, path: str, payload: Any = None, *, expect: int = 200) -> Any:
         return await self.send(method, path, b"" if payload is None else json.dumps(payload).encode(), expect)
 

@@ -116,13 +116,16 @@ async def running_server(
 
 
 @contextlib.asynccontextmanager
-async def running_baseline(module: str) -> AsyncIterator[ServerProcess]:
-    """Run a baseline module (one that calls ``serve_baseline``) on a free port for the block."""
+async def running_baseline(
+    module: str, *, env: Mapping[str, str] | None = None
+) -> AsyncIterator[ServerProcess]:
+    """Run a baseline module (one that calls ``serve_baseline``) on a free port for the block, with ``env``
+    added to its environment."""
     port = free_port()
     argv = [sys.executable, "-m", module, "--port", str(port)]
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         async with running_server(
-            argv, port=port, log_path=Path(tmp) / "server.log", ready_path="/ping"
+            argv, port=port, log_path=Path(tmp) / "server.log", ready_path="/ping", env=env
         ) as server:
             yield server
 

@@ -53,6 +53,11 @@ async def running_threadline(
             yield server
 
 
+def database_file(server: ServerProcess) -> Path:
+    """The SQLite file of a ``running_threadline`` server left on its default database."""
+    return server.log_path.parent / "bench.db"
+
+
 @contextlib.asynccontextmanager
 async def running_threadlines(
     config: BenchConfig, count: int, *, env: Mapping[str, str]

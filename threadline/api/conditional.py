@@ -48,12 +48,16 @@ class ReadTag:
     def answer(
         self, read: Versioned[ValueT], to_response: Callable[[ValueT], AnswerT], response: Response
     ) -> AnswerT | Response:
-        """The read as a response, tagged with its version; or 304, when the client holds it already."""
+        """The read as a response, tagged with its version; or 304, when the client holds it already.
+
+        ``to_response`` may build the ``Response`` itself (already encoded), or a model FastAPI encodes.
+        """
         headers = {"ETag": self.tag(read.version), "Cache-Control": CACHE_CONTROL}
         if read.value is None:
             return Response(status_code=304, headers=headers)
-        response.headers.update(headers)
-        return to_response(read.value)
+        answer = to_response(read.value)
+        (answer if isinstance(answer, Response) else response).headers.update(headers)
+        return answer
 
 
 IfNoneMatchHeader = Annotated[

@@ -76,6 +76,19 @@ async def require_conversation_role(
     )
 
 
+async def require_conversation_version(
+    uow: UnitOfWork, actor: Actor, conversation_id: UUID, needed: Role
+) -> int:
+    """``require_conversation_role`` for a conditional read: the conversation's version (its newest
+    event id), checked and read in one query."""
+    found = await uow.access.role_and_version_for_conversation(actor.user_id, conversation_id)
+    if found is None:
+        raise NotFound("Conversation not found")
+    _, role, version = found
+    _require(role, needed)
+    return version
+
+
 async def conversation_roles(
     uow: UnitOfWork,
     actor: Actor,

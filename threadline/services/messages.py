@@ -18,7 +18,11 @@ from threadline.models.domain.reply import MessageStatus, ReplyConflict
 from threadline.models.domain.user import Actor
 from threadline.models.domain.version import Versioned
 from threadline.models.domain.workspace import Role
-from threadline.services.access import require_conversation_role, require_message_change
+from threadline.services.access import (
+    require_conversation_role,
+    require_conversation_version,
+    require_message_change,
+)
 from threadline.services.events import log_activity, message_event
 from threadline.services.message_appender import MessageAppender, store_messages
 
@@ -97,10 +101,9 @@ class MessageService:
         if after is not None and before is not None:
             raise ValidationFailed("Give after or before, not both", loc=("query", "before"))
         async with self._uow as uow:
-            await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
             # The version first: the page then reflects at least it (on PostgreSQL each statement sees
             # the commits before it), so an unchanged version never hides a change the page missed.
-            version = await uow.events.newest_in_conversation(conversation_id)
+            version = await require_conversation_version(uow, actor, conversation_id, Role.VIEWER)
             if version == known_version:
                 return Versioned(version, None)
             window = await uow.messages.window(conversation_id, limit=limit, after=after, before=before)

@@ -12,9 +12,15 @@ from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, bindparam, select, text
+from sqlalchemy import Select, bindparam, func, select, text
 
-from threadline.database.models import CONVERSATIONS_TABLE, MEMBERSHIPS_TABLE, ConversationRow, MembershipRow
+from threadline.database.models import (
+    CONVERSATIONS_TABLE,
+    EVENTS_TABLE,
+    MEMBERSHIPS_TABLE,
+    ConversationRow,
+    MembershipRow,
+)
 from threadline.database.repositories.base import Repository
 from threadline.database.repositories.conversations import to_conversation
 from threadline.database.repositories.workspaces import to_workspace_access, workspaces_of
@@ -54,6 +60,15 @@ _ROLES_FOR_CONVERSATIONS = _MEMBER_OF_CONVERSATION.where(
     _CONVERSATIONS.id.in_(bindparam("conversation_ids", expanding=True))
 )
 _CONVERSATION_FOR_MEMBER = _member_of_conversation(ConversationRow).where(_ONE_CONVERSATION)
+_NEWEST_EVENT = (
+    select(func.coalesce(func.max(EVENTS_TABLE.c.id), 0))
+    .where(EVENTS_TABLE.c.conversation_id == _CONVERSATIONS.id)
+    .scalar_subquery()
+    .label("version")
+)
+_ROLE_AND_VERSION = _member_of_conversation(_CONVERSATIONS.workspace_id, _NEWEST_EVENT).where(
+    _ONE_CONVERSATION
+)
 
 
 class ResourceAccessRepository(Repository):
@@ -118,6 +133,17 @@ class ResourceAccessRepository(Repository):
         )
         row = result.first()
         return (row.workspace_id, Role(row.role)) if row else None
+
+    async def role_and_version_for_conversation(
+        self, user_id: UUID, conversation_id: UUID
+    ) -> tuple[UUID, Role, int] | None:
+        """``role_for_conversation`` and the conversation's newest event id (0 if none), in one query:
+        what a conditional read of it needs first (``EventRepository.newest_in_conversation``)."""
+        result = await self._session.execute(
+            _ROLE_AND_VERSION, {"conversation_id": conversation_id, "user_id": user_id}
+        )
+        row = result.first()
+        return (row.workspace_id, Role(row.role), row.version) if row else None
 
     async def conversation_for_user(
         self, user_id: UUID, conversation_id: UUID

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     and_,
+    bindparam,
     delete,
     false,
     func,
@@ -39,6 +40,9 @@ _LOG = EVENTS_TABLE
 _INSERT = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
 _NEWEST_ID = select(func.max(_LOG.c.id))
 _OLDEST_ID = select(func.min(_LOG.c.id))
+_NEWEST_IN_CONVERSATION = select(func.max(_LOG.c.id)).where(
+    _LOG.c.conversation_id == bindparam("conversation_id")
+)
 _MEMBERSHIP_TYPES = (EventType.MEMBER_ADDED, EventType.MEMBER_REMOVED)
 _UNKNOWN_TYPES_LOGGED: set[str] = set()
 
@@ -190,7 +194,7 @@ class EventRepository(Repository):
     async def newest_in_conversation(self, conversation_id: UUID) -> int:
         """The newest event about the conversation, 0 if none: what a read of it is versioned by."""
         newest: int | None = await self._session.scalar(
-            select(func.max(_LOG.c.id)).where(_LOG.c.conversation_id == conversation_id)
+            _NEWEST_IN_CONVERSATION, {"conversation_id": conversation_id}
         )
         return newest or 0
 

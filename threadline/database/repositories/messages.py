@@ -8,7 +8,18 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import TypeAdapter
-from sqlalchemy import Executable, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    String,
+    Uuid,
+    bindparam,
+    delete,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 
 from threadline.database.models import MESSAGES_TABLE
 from threadline.database.repositories.base import Repository
@@ -23,11 +34,22 @@ from threadline.models.domain.reply import MessageStatus
 # statements are built once.
 _INSERT = insert(MESSAGES_TABLE)
 _MESSAGE_LIST = TypeAdapter(list[Message])
+# Parametrised once: pydantic builds a class for each ``MessageWindow[Message]`` it is asked for, and its
+# cache of them keeps them only weakly, so building it per page cost a class creation every few pages.
+_MESSAGE_WINDOW = MessageWindow[Message]
 
 _COLUMNS = MESSAGES_TABLE.c
+
+
+def _as_read(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A page's column as the driver returns it when pydantic reads it faster than SQLAlchemy would: ids
+    (SQLite's 32 hex digits) are parsed by the page's one validation rather than by ``uuid.UUID`` first."""
+    return type_coerce(column, String).label(column.key) if isinstance(column.type, Uuid) else column
+
+
 _PAGE = (
     # Every column but the conversation's id, which the caller already has.
-    select(*(column for column in _COLUMNS if column.key != "conversation_id"))
+    select(*(_as_read(column) for column in _COLUMNS if column.key != "conversation_id"))
     .where(_COLUMNS.conversation_id == bindparam("conversation_id"))
     .limit(bindparam("limit"))
 )
@@ -78,7 +100,7 @@ class MessageRepository(Repository):
         items = _MESSAGE_LIST.validate_python(
             [dict(zip(fields, row, strict=True), conversation_id=conversation_id) for row in rows]
         )
-        return MessageWindow[Message](items=await self._with_streamed_text(items), has_more=has_more)
+        return _MESSAGE_WINDOW(items=await self._with_streamed_text(items), has_more=has_more)
 
     async def update(
         self,
