@@ -267,7 +267,7 @@ class Endpoints:
         return Call("POST", path, model(DeltaAccepted), json=body, retry=True)
 
     @endpoint
-    def finish_message(
+    def finish_reply(
         conversation_id: Id,
         message_id: Id,
         *,
@@ -281,7 +281,7 @@ class Endpoints:
         return Call("POST", path, model(Message), json=body, retry=True)
 
     @endpoint
-    def cancel_message(conversation_id: Id, message_id: Id) -> Call[Message]:
+    def cancel_reply(conversation_id: Id, message_id: Id) -> Call[Message]:
         """Stop a streaming reply (editor, owner): its author learns it and stops writing."""
         path = f"{_message(conversation_id, message_id)}/cancel"
         return Call("POST", path, model(Message), retry=True)

@@ -181,7 +181,7 @@ class Reply:
         await asyncio.wait({self._sender})
         self._check()
         try:
-            self._message = await self._client.finish_message(
+            self._message = await self._client.finish_reply(
                 self._conversation_id, self.message.id, status="complete"
             )
         except Conflict as conflict:
@@ -196,7 +196,7 @@ class Reply:
         await self._stop_sender()
         metadata = self._metadata | {"error": reason_of(error)}
         with contextlib.suppress(ThreadlineError, httpx.TransportError):
-            self._message = await self._client.finish_message(
+            self._message = await self._client.finish_reply(
                 self._conversation_id,
                 self.message.id,
                 status="failed",
