@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.client.conftest import QUICK_RETRY_MS, Place, sign_up, sqlite_url
+from tests.client.conftest import QUICK_RETRY_MS, Place, make_place, sign_up, sqlite_url
 from tests.client.support import WAIT_SECONDS
 from tests.support.proxy import TcpProxy
 from tests.support.server import ServerProcess
@@ -47,9 +47,11 @@ async def behind_proxy(
     server: ServerProcess, token: str | None
 ) -> AsyncIterator[tuple[TcpProxy, AsyncThreadline]]:
     """A client that reaches ``server`` through a proxy the test can cut."""
-    async with TcpProxy.in_front_of(server.url) as proxy:
-        async with AsyncThreadline(f"http://127.0.0.1:{proxy.port}", token=token) as client:
-            yield proxy, client
+    async with (
+        TcpProxy.in_front_of(server.url) as proxy,
+        AsyncThreadline(f"http://127.0.0.1:{proxy.port}", token=token) as client,
+    ):
+        yield proxy, client
 
 
 @pytest.mark.parametrize("stream_tokens", [False, True], ids=["header", "stream token"])
@@ -57,15 +59,17 @@ async def test_a_dropped_connection_loses_and_repeats_nothing(
     server: ServerProcess, alice: AsyncThreadline, place: Place, stream_tokens: bool
 ) -> None:
     conversation_id = place.conversation.id
-    async with behind_proxy(server, alice.token) as (proxy, client):
-        async with client.events(conversation_id=conversation_id, stream_tokens=stream_tokens) as events:
-            posted = await post(alice, conversation_id, 5)
-            heard = await hear(events, 3)
-            proxy.cut()
-            # Posted while the stream is down: only a new connection, resuming, can deliver these.
-            posted += await post(alice, conversation_id, 10, start=5)
-            proxy.restore()
-            heard += await hear(events, 7)
+    async with (
+        behind_proxy(server, alice.token) as (proxy, client),
+        client.events(conversation_id=conversation_id, stream_tokens=stream_tokens) as events,
+    ):
+        posted = await post(alice, conversation_id, 5)
+        heard = await hear(events, 3)
+        proxy.cut()
+        # Posted while the stream is down: only a new connection, resuming, can deliver these.
+        posted += await post(alice, conversation_id, 10, start=5)
+        proxy.restore()
+        heard += await hear(events, 7)
 
     assert heard_messages(heard) == ids_of(posted)
 
@@ -75,9 +79,7 @@ async def test_a_server_killed_and_restarted_loses_and_repeats_nothing(tmp_path:
     await server.start()
     try:
         async with await sign_up(server.url) as alice:
-            conversation_id = (
-                await alice.create_conversation((await alice.create_workspace(name="W")).id)
-            ).id
+            conversation_id = (await make_place(alice)).conversation.id
             async with alice.events(conversation_id=conversation_id) as events:
                 posted = await post(alice, conversation_id, 5)
                 heard = await hear(events, 2)
@@ -95,16 +97,18 @@ async def test_a_reset_is_yielded_then_the_stream_goes_on_live_and_resumes_from_
     server: ServerProcess, alice: AsyncThreadline, place: Place
 ) -> None:
     conversation_id = place.conversation.id
-    async with behind_proxy(server, alice.token) as (proxy, client):
-        async with client.events(conversation_id=conversation_id, after=10**12) as events:
-            reset = await anext(events)
-            posted = await post(alice, conversation_id, 2)
-            heard = await hear(events, 2)
-            proxy.cut()
-            posted += await post(alice, conversation_id, 4, start=2)
-            proxy.restore()
-            # Resumed from where the reset put it, so no second reset: the events, once each.
-            heard += await hear(events, 2)
+    async with (
+        behind_proxy(server, alice.token) as (proxy, client),
+        client.events(conversation_id=conversation_id, after=10**12) as events,
+    ):
+        reset = await anext(events)
+        posted = await post(alice, conversation_id, 2)
+        heard = await hear(events, 2)
+        proxy.cut()
+        posted += await post(alice, conversation_id, 4, start=2)
+        proxy.restore()
+        # Resumed from where the reset put it, so no second reset: the events, once each.
+        heard += await hear(events, 2)
 
     assert isinstance(reset, Reset)
     assert reset.reason
