@@ -126,10 +126,13 @@ class Reply:
         """Raise what ended the reply early: its cancellation, or the failure of its sender."""
         if self._cancelled:
             raise Cancelled(self.message.id)
-        if self._sender is not None and self._sender.done() and not self._sender.cancelled():
-            failure = self._sender.exception()
-            if failure is not None:
-                raise failure
+        if (failure := self._sender_failure()) is not None:
+            raise failure
+
+    def _sender_failure(self) -> BaseException | None:
+        if self._sender is None or not self._sender.done() or self._sender.cancelled():
+            return None
+        return self._sender.exception()
 
     async def _send(self) -> None:
         """Append what is unsent, one delta at a time, until the block ends and all is stored."""
@@ -141,6 +144,8 @@ class Reply:
                     continue
                 self._stored = await self._append(self._stored, self.text[self._stored :][:MAX_DELTA])
                 self._progress.set()
+        except Cancelled:
+            return  # ``_cancelled`` says so to ``write`` and the block
         finally:
             self._stopped.set()
             self._progress.set()
@@ -205,9 +210,11 @@ class Reply:
             )
 
     async def _stop_sender(self) -> None:
+        """Stop sending; what the sender failed with, if it did, is superseded by what the block raised."""
         if self._sender is not None:
             self._sender.cancel()
             await asyncio.wait({self._sender})
+            self._sender_failure()
 
 
 def reason_of(error: BaseException) -> str:

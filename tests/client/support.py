@@ -37,32 +37,48 @@ class Trouble:
     never_arrive: set[int] = field(default_factory=set)
 
 
-class TroubledTransport(httpx.AsyncBaseTransport):
+class TroubledTransport(httpx.AsyncBaseTransport, httpx.BaseTransport):
     """Real HTTP, except for the requests ``trouble`` picks, as a flaky network treats them: the client
-    sees a timeout or a refused connection, and must not tell whether the server acted."""
+    sees a timeout or a refused connection, and cannot tell whether the server acted. For either client."""
 
     def __init__(self, trouble: Trouble) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        self._async = httpx.AsyncHTTPTransport()
+        self._sync = httpx.HTTPTransport()
         self._trouble = trouble
         self.sent: list[httpx.Request] = []
         """Every picked request the client sent, retries included."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if not self._trouble.matches(request):
-            return await self._inner.handle_async_request(request)
+            return await self._async.handle_async_request(request)
+        self._before(request)
+        response = await self._async.handle_async_request(request)
+        await response.aread()
+        return self._after(request, response)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._trouble.matches(request):
+            return self._sync.handle_request(request)
+        self._before(request)
+        response = self._sync.handle_request(request)
+        response.read()
+        return self._after(request, response)
+
+    def _before(self, request: httpx.Request) -> None:
         self.sent.append(request)
-        number = len(self.sent)
-        if number in self._trouble.never_arrive:
+        if len(self.sent) in self._trouble.never_arrive:
             raise httpx.ConnectError("the connection dropped before the request left", request=request)
-        response = await self._inner.handle_async_request(request)
-        if number in self._trouble.lose_answer:
-            await response.aread()
-            await response.aclose()
+
+    def _after(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        if len(self.sent) in self._trouble.lose_answer:
             raise httpx.ReadTimeout("the answer was lost", request=request)
         return response
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        await self._async.aclose()
+
+    def close(self) -> None:
+        self._sync.close()
 
 
 class Balancer:
