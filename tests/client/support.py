@@ -165,11 +165,11 @@ class FakeModel:
                 status, message = self.fail
                 error = {"error": {"message": message, "type": "server_error"}}
                 return Response(json.dumps(error), status_code=status, media_type="application/json")
-            return StreamingResponse(self._stream(body["model"]), media_type="text/event-stream")
+            return StreamingResponse(self._stream(body["model"], request), media_type="text/event-stream")
 
         return app
 
-    async def _stream(self, model: str) -> AsyncIterator[str]:
+    async def _stream(self, model: str, request: Request) -> AsyncIterator[str]:
         finished = False
         try:
             yield _chunk(model, {"role": "assistant", "content": ""})
@@ -177,11 +177,13 @@ class FakeModel:
                 yield _chunk(model, {"content": text})
                 self.sent += 1
             if self.hang:
-                await asyncio.Event().wait()
+                await _until_disconnected(request)
+                return
             yield _chunk(model, {}, finish_reason="stop")
             yield "data: [DONE]\n\n"
             finished = True
         finally:
+            # Cancelled by the server when it hears of the disconnect, or returning once it polled it.
             if not finished:
                 self.disconnected.set()
 
@@ -190,6 +192,13 @@ class FakeModel:
         """Serve the fake; yields the base URL to give as ``--model-url``."""
         async with serving(self.app()) as url:
             yield f"{url}/v1"
+
+
+async def _until_disconnected(request: Request) -> None:
+    """Polled, since whether a server cancels a streaming response on a disconnect depends on its ASGI
+    version."""
+    while not await request.is_disconnected():  # noqa: ASYNC110 - nothing to wait on but the poll
+        await asyncio.sleep(0.02)
 
 
 def _chunk(model: str, delta: dict[str, str], finish_reason: str | None = None) -> str:
