@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 
 from tests.support.server import serving
+from threadline_client import AsyncEventStream, AsyncThreadline, Event, Message
 
 WAIT_SECONDS = 30.0
 """How long a test waits for what it expects: generous, since the machine may be busy."""
@@ -137,6 +138,29 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         pass
     finally:
         writer.transport.abort()
+
+
+async def hear(events: AsyncEventStream, count: int) -> list[Event]:
+    """The stream's next ``count`` items, which must all be events."""
+    async with asyncio.timeout(WAIT_SECONDS):
+        items = [await anext(events) for _ in range(count)]
+    assert all(isinstance(item, Event) for item in items), items
+    return [item for item in items if isinstance(item, Event)]
+
+
+def heard_messages(events: list[Event]) -> list[str]:
+    """The message each event is about, checking on the way that ids strictly increase."""
+    ids = [event.id for event in events]
+    assert ids == sorted(set(ids)), ids
+    return [str(event.message().id) for event in events]
+
+
+async def post(client: AsyncThreadline, conversation_id: object, count: int, start: int = 0) -> list[Message]:
+    return [await client.post_message(str(conversation_id), f"#{number}") for number in range(start, count)]
+
+
+def ids_of(messages: list[Message]) -> list[str]:
+    return [str(message.id) for message in messages]
 
 
 @dataclass

@@ -11,35 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.client.conftest import QUICK_RETRY_MS, Place, make_place, sign_up, sqlite_url
-from tests.client.support import WAIT_SECONDS
+from tests.client.support import WAIT_SECONDS, hear, heard_messages, ids_of, post
 from tests.support.proxy import TcpProxy
 from tests.support.server import ServerProcess
-from threadline_client import AsyncEventStream, AsyncThreadline, Event, Message, Reset, Revoked, Threadline
+from threadline_client import AsyncThreadline, Event, Reset, Revoked, Threadline
 
 pytestmark = pytest.mark.e2e
-
-
-async def hear(events: AsyncEventStream, count: int) -> list[Event]:
-    """The stream's next ``count`` items, which must all be events."""
-    async with asyncio.timeout(WAIT_SECONDS):
-        items = [await anext(events) for _ in range(count)]
-    assert all(isinstance(item, Event) for item in items), items
-    return [item for item in items if isinstance(item, Event)]
-
-
-def heard_messages(events: list[Event]) -> list[str]:
-    """The message each event is about, checking on the way that ids strictly increase."""
-    ids = [event.id for event in events]
-    assert ids == sorted(set(ids)), ids
-    return [str(event.message().id) for event in events]
-
-
-async def post(client: AsyncThreadline, conversation_id: object, count: int, start: int = 0) -> list[Message]:
-    return [await client.post_message(str(conversation_id), f"#{number}") for number in range(start, count)]
-
-
-def ids_of(messages: list[Message]) -> list[str]:
-    return [str(message.id) for message in messages]
 
 
 @contextlib.asynccontextmanager
