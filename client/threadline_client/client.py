@@ -8,20 +8,14 @@ import itertools
 import time
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
 from threadline_client._calls import Call, RetryPolicy
 from threadline_client._endpoints import Endpoints, Id
 from threadline_client.errors import error_of
-from threadline_client.events import (
-    IDLE_TIMEOUT,
-    AsyncEventStream,
-    EventStream,
-    StreamOptions,
-    stream_path,
-)
+from threadline_client.events import AsyncEventStream, EventStream, StreamScope
 from threadline_client.models import Message, MessageRole, MessageWindow, Token
 from threadline_client.reply import Reply
 
@@ -126,20 +120,10 @@ class AsyncThreadline(_Client):
                 return outcome
         raise AssertionError("unreachable")
 
-    def events(
-        self,
-        *,
-        workspace_id: Id | None = None,
-        conversation_id: Id | None = None,
-        after: int | None = None,
-        stream_tokens: bool = False,
-        idle_timeout: float = IDLE_TIMEOUT,
-    ) -> AsyncEventStream:
+    def events(self, **scope: Unpack[StreamScope]) -> AsyncEventStream:
         """Follow a stream (a conversation's, a workspace's, or by default everything you may see) with
         ``async with … as events: async for item in events``; see ``AsyncEventStream``."""
-        options = StreamOptions(after=after, stream_tokens=stream_tokens, idle_timeout=idle_timeout)
-        path = stream_path(workspace_id=workspace_id, conversation_id=conversation_id)
-        return AsyncEventStream(self, path, options)
+        return AsyncEventStream(self, scope)
 
     def reply(
         self, conversation_id: Id, *, role: MessageRole = "assistant", metadata: dict[str, Any] | None = None
@@ -218,16 +202,6 @@ class Threadline(_Client):
                 return outcome
         raise AssertionError("unreachable")
 
-    def events(
-        self,
-        *,
-        workspace_id: Id | None = None,
-        conversation_id: Id | None = None,
-        after: int | None = None,
-        stream_tokens: bool = False,
-        idle_timeout: float = IDLE_TIMEOUT,
-    ) -> EventStream:
+    def events(self, **scope: Unpack[StreamScope]) -> EventStream:
         """Follow a stream with ``with … as events: for item in events``; see ``AsyncEventStream``."""
-        options = StreamOptions(after=after, stream_tokens=stream_tokens, idle_timeout=idle_timeout)
-        path = stream_path(workspace_id=workspace_id, conversation_id=conversation_id)
-        return EventStream(self, path, options)
+        return EventStream(self, scope)

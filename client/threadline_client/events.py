@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Self, TypedDict
 
 import httpx
 
@@ -40,26 +39,34 @@ def stream_path(*, workspace_id: Id | None = None, conversation_id: Id | None = 
     return "/v1/events"
 
 
-@dataclass(frozen=True)
-class StreamOptions:
-    """How a stream starts and reconnects."""
+class StreamScope(TypedDict, total=False):
+    """The keyword arguments of ``events()``: which stream, and how to follow it."""
 
-    after: int | None = None
+    workspace_id: Id
+    """Follow one workspace."""
+    conversation_id: Id
+    """Follow one conversation. Neither this nor ``workspace_id``: everything you may see."""
+    after: int | None
     """Resume after this event id (a ``last_event_id`` kept from before); ``None`` starts from now."""
-    stream_tokens: bool = False
+    stream_tokens: bool
     """Authenticate each connection with a fresh ``?token=`` instead of the ``Authorization`` header."""
-    idle_timeout: float = IDLE_TIMEOUT
-    max_reconnect_delay: float = MAX_RECONNECT_DELAY
+    idle_timeout: float
+    """Seconds of silence after which a connection counts as dead (default 45: three missed pings)."""
+    max_reconnect_delay: float
+    """The longest wait between reconnects (default 30 s)."""
 
 
 class _Stream:
     """What both drivers share: the position, and how a connection is asked for and refused."""
 
-    def __init__(self, path: str, options: StreamOptions) -> None:
-        self._path = path
-        self._position = StreamPosition(options.after, max_delay=options.max_reconnect_delay)
-        self._stream_tokens = options.stream_tokens
-        self._timeout = httpx.Timeout(10.0, read=options.idle_timeout)
+    def __init__(self, scope: StreamScope) -> None:
+        self._path = stream_path(
+            workspace_id=scope.get("workspace_id"), conversation_id=scope.get("conversation_id")
+        )
+        max_delay = scope.get("max_reconnect_delay", MAX_RECONNECT_DELAY)
+        self._position = StreamPosition(scope.get("after"), max_delay=max_delay)
+        self._stream_tokens = scope.get("stream_tokens", False)
+        self._timeout = httpx.Timeout(10.0, read=scope.get("idle_timeout", IDLE_TIMEOUT))
 
     @property
     def last_event_id(self) -> int | None:
@@ -96,8 +103,8 @@ class AsyncEventStream(_Stream):
     as ``ThreadlineError`` (``Unauthenticated``, ``NotFound``).
     """
 
-    def __init__(self, client: AsyncThreadline, path: str, options: StreamOptions) -> None:
-        super().__init__(path, options)
+    def __init__(self, client: AsyncThreadline, scope: StreamScope) -> None:
+        super().__init__(scope)
         self._client = client
         self._response: httpx.Response | None = None
         self._lines: AsyncIterator[str] | None = None
@@ -163,8 +170,8 @@ class AsyncEventStream(_Stream):
 class EventStream(_Stream):
     """The synchronous ``AsyncEventStream``: ``with`` and ``for``, the same items and guarantees."""
 
-    def __init__(self, client: Threadline, path: str, options: StreamOptions) -> None:
-        super().__init__(path, options)
+    def __init__(self, client: Threadline, scope: StreamScope) -> None:
+        super().__init__(scope)
         self._client = client
         self._response: httpx.Response | None = None
         self._lines: Iterator[str] | None = None
