@@ -185,3 +185,37 @@ async def test_threadline_assistant_echo_answers_word_by_word(
         await bridge.wait()
 
     assert (reply.content, reply.status) == ("Say these  words back", "complete")
+
+
+async def test_one_reply_at_a_time_per_conversation_and_what_came_meanwhile_is_answered_together(
+    server: ServerProcess, alice: AsyncThreadline, place: Place
+) -> None:
+    model = FakeModel(chunks=["Thinking"], hang=True)
+    conversation_id = place.conversation.id
+    async with (
+        running_bridge(server, alice, place, model),
+        alice.events(conversation_id=conversation_id) as events,
+    ):
+        await alice.post_message(conversation_id, "First question")
+        busy_reply = await reply_showing(events, "Thinking")
+        await alice.post_message(conversation_id, "Second question")
+        last = await alice.post_message(conversation_id, "Third question")
+        model.hang = False
+        await alice.cancel_reply(conversation_id, busy_reply)
+        answer = await reply_once_ended(events, last)
+    messages = await alice.list_messages(conversation_id)
+
+    assert [(message.content, message.status) for message in messages.items] == [
+        ("First question", "complete"),
+        ("Thinking", "cancelled"),
+        ("Second question", "complete"),
+        ("Third question", "complete"),
+        ("Thinking", "complete"),
+    ]
+    assert answer.id == messages.items[-1].id
+    assert len(model.requests) == 2, "the questions that came while a reply streamed got one reply"
+    assert [message["content"] for message in model.requests[1]["messages"]] == [
+        "First question",
+        "Second question",
+        "Third question",
+    ]
