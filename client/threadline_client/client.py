@@ -143,13 +143,24 @@ class AsyncConversation:
         self.client = client
         self.id = conversation_id
 
-    async def post(self, content: str, *, role: MessageRole | None = None, **options: Any) -> Message:
+    async def post(
+        self,
+        content: str,
+        *,
+        role: MessageRole | None = None,
+        metadata: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
         """Post a message at most once (see ``AsyncThreadline.post_message``)."""
-        return await self.client.post_message(self.id, content, role=role, **options)
+        return await self.client.post_message(
+            self.id, content, role=role, metadata=metadata, idempotency_key=idempotency_key
+        )
 
-    async def messages(self, **window: int) -> MessageWindow:
-        """A slice of the messages (``limit``, ``after``, ``before``), oldest first."""
-        return await self.client.list_messages(self.id, **window)
+    async def messages(
+        self, *, limit: int | None = None, after: int | None = None, before: int | None = None
+    ) -> MessageWindow:
+        """A slice of the messages, oldest first: the latest, or those after or before a ``seq``."""
+        return await self.client.list_messages(self.id, limit=limit, after=after, before=before)
 
     def events(self, *, after: int | None = None) -> AsyncEventStream:
         """Follow this conversation's events."""
