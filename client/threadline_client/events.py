@@ -19,7 +19,7 @@ import httpx
 from threadline_client._calls import ident
 from threadline_client._endpoints import Id
 from threadline_client._sse import StreamPosition
-from threadline_client.errors import error_of
+from threadline_client.errors import RateLimited, ServerError, Unavailable, error_of
 from threadline_client.models import StreamItem
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ def stream_path(*, workspace_id: Id | None = None, conversation_id: Id | None = 
     if workspace_id is not None:
         return f"/v1/workspaces/{ident(workspace_id)}/events"
     return "/v1/events"
+
+
+_TRANSIENT = (httpx.TransportError, Unavailable, RateLimited, ServerError)
+"""Failures to open a connection (or fetch its stream token) that a later attempt may not meet."""
 
 
 class StreamScope(TypedDict, total=False):
@@ -67,6 +71,7 @@ class _Stream:
         self._position = StreamPosition(scope.get("after"), max_delay=max_delay)
         self._stream_tokens = scope.get("stream_tokens", False)
         self._timeout = httpx.Timeout(10.0, read=scope.get("idle_timeout", IDLE_TIMEOUT))
+        self._closed = False
 
     @property
     def last_event_id(self) -> int | None:
@@ -122,14 +127,14 @@ class AsyncEventStream(_Stream):
         return self
 
     async def __anext__(self) -> StreamItem:
-        while not self._position.ended:
+        while not (self._position.ended or self._closed):
             if self._lines is None:
                 await self._connect()
             assert self._lines is not None
             try:
                 item = self._position.take(await anext(self._lines))
             except (StopAsyncIteration, httpx.TransportError):
-                await self.aclose()
+                await self._disconnect()
                 continue
             if item is not None:
                 return item
@@ -137,7 +142,11 @@ class AsyncEventStream(_Stream):
         raise StopAsyncIteration
 
     async def aclose(self) -> None:
-        """Close the current connection (iterating again opens a new one, resuming)."""
+        """Close the stream for good: iterating ends."""
+        self._closed = True
+        await self._disconnect()
+
+    async def _disconnect(self) -> None:
         response, self._response, self._lines = self._response, None, None
         if response is not None:
             await response.aclose()
@@ -145,7 +154,7 @@ class AsyncEventStream(_Stream):
     async def _connect(self) -> None:
         """Open a connection and read it up to ``ready``, waiting and trying again until one does."""
         while not await self._subscribe():
-            await self.aclose()
+            await self._disconnect()
             await asyncio.sleep(self._position.reconnect_delay())
 
     async def _subscribe(self) -> bool:
@@ -162,7 +171,7 @@ class AsyncEventStream(_Stream):
                 self._position.take(line)
                 if self._position.subscribed:
                     return True
-        except httpx.TransportError:
+        except _TRANSIENT:
             pass
         return False
 
@@ -189,14 +198,14 @@ class EventStream(_Stream):
         return self
 
     def __next__(self) -> StreamItem:
-        while not self._position.ended:
+        while not (self._position.ended or self._closed):
             if self._lines is None:
                 self._connect()
             assert self._lines is not None
             try:
                 item = self._position.take(next(self._lines))
             except (StopIteration, httpx.TransportError):
-                self.close()
+                self._disconnect()
                 continue
             if item is not None:
                 return item
@@ -204,14 +213,18 @@ class EventStream(_Stream):
         raise StopIteration
 
     def close(self) -> None:
-        """Close the current connection (iterating again opens a new one, resuming)."""
+        """Close the stream for good: iterating ends."""
+        self._closed = True
+        self._disconnect()
+
+    def _disconnect(self) -> None:
         response, self._response, self._lines = self._response, None, None
         if response is not None:
             response.close()
 
     def _connect(self) -> None:
         while not self._subscribe():
-            self.close()
+            self._disconnect()
             time.sleep(self._position.reconnect_delay())
 
     def _subscribe(self) -> bool:
@@ -228,6 +241,6 @@ class EventStream(_Stream):
                 self._position.take(line)
                 if self._position.subscribed:
                     return True
-        except httpx.TransportError:
+        except _TRANSIENT:
             pass
         return False

@@ -165,7 +165,7 @@ class Reply:
             except httpx.TransportError:
                 if loop.time() > deadline:
                     raise
-            await asyncio.sleep(backoff(attempt, base=0.25, cap=2.0))
+            await asyncio.sleep(backoff(attempt, base=0.25, cap=1.0))
         raise AssertionError("unreachable")
 
     def _resume_from(self, conflict: Conflict) -> int:
