@@ -88,7 +88,8 @@ class Reply:
             await self._stop_sender()
 
     async def write(self, text: str) -> None:
-        """Append ``text``; waits only while more than ``MAX_UNSENT`` characters are still unsent."""
+        """Append ``text``; waits only while more than ``MAX_UNSENT`` characters are still unsent. Raises
+        ``Cancelled`` once the reply was cancelled."""
         self._check()
         self.text += text
         self._wake.set()
@@ -121,6 +122,8 @@ class Reply:
         ``write``, ``pipe`` and the block raise ``Cancelled``."""
         self._cancelled = True
         self._stopped.set()
+        if self._sender is not None:
+            self._sender.cancel()
 
     def _check(self) -> None:
         """Raise what ended the reply early: its cancellation, or the failure of its sender."""
