@@ -8,24 +8,24 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml client/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]' -e ./client
 	touch $(STAMP)
 
 run: install
 	$(BIN)/threadline serve --host 127.0.0.1 --port 8000
 
 lint: install
-	$(BIN)/ruff check threadline tests bench
-	$(BIN)/ruff format --check threadline tests bench
+	$(BIN)/ruff check threadline client tests bench
+	$(BIN)/ruff format --check threadline client tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: install
-	$(BIN)/ruff check --fix threadline tests bench
-	$(BIN)/ruff format threadline tests bench
+	$(BIN)/ruff check --fix threadline client tests bench
+	$(BIN)/ruff format threadline client tests bench
 
 test: lint
 	$(BIN)/pytest

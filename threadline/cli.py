@@ -1,4 +1,5 @@
-"""The ``threadline`` command: ``serve`` (migrate, then serve) and ``migrate``."""
+"""The ``threadline`` command: ``serve`` (migrate, then serve), ``migrate``, and ``assistant`` (the bridge
+of ``threadline_client.assistant``, which needs only the client package)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from threadline.api.metrics import MULTIPROCESS_DIR
 from threadline.app import ConfigurationError, require_bus_database, require_secret_key
 from threadline.database.migrate import upgrade
 from threadline.settings import EventBusKind, Settings
+from threadline_client import assistant
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     commands.add_parser("migrate", help="apply pending migrations only")
+    assistant.add_arguments(
+        commands.add_parser("assistant", help="answer user messages with replies streamed from a model")
+    )
     args = parser.parse_args(argv)
+    if args.command == "assistant":
+        return assistant.run(args)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
