@@ -85,7 +85,8 @@ class FanResult:
     """Latency from publish to arrival, per round and over all rounds, at one subscriber count.
 
     ``groups`` holds the latency over all rounds of each group of streams ``measure_rounds`` was given
-    (for example, the streams connected to each server process).
+    (for example, the streams connected to each server process); ``answered`` the time from sending each
+    publishing request to its answer, the write's own latency that delivery adds to.
     """
 
     subscribers: int
@@ -95,6 +96,7 @@ class FanResult:
     duplicates: int
     out_of_order: int
     groups: list[Distribution]
+    answered: Distribution
 
     @property
     def median_round_p99(self) -> float:
@@ -130,10 +132,12 @@ async def measure_rounds(
     per_round: list[Distribution] = []
     everything: list[float] = []
     by_group: list[list[float]] = [[] for _ in groups]
+    answered: list[float] = []
     missing = 0
     for round_ in range(rounds):
         sent = time.monotonic()
         await publish(round_)
+        answered.append(time.monotonic() - sent)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(round_within):
                 await tracker.wait(round_, subscribers)
@@ -153,4 +157,5 @@ async def measure_rounds(
         tracker.duplicates,
         tracker.out_of_order,
         [Distribution.of(latencies) for latencies in by_group],
+        Distribution.of(answered),
     )
