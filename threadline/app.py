@@ -27,6 +27,7 @@ from threadline.api.openapi import install_problem_openapi
 from threadline.api.problems import install_problem_handlers
 from threadline.api.routers import auth, conversations, events, messages, operations, users, workspaces
 from threadline.api.sse import encode_event
+from threadline.api.web import WebFiles, web_router
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import EventBus, MemoryBus
@@ -220,6 +221,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users.router,
         auth.router,
         operations.router,
+        web_router(WebFiles.load()),
     ):
         app.include_router(router)
     if settings.cors_origins:

@@ -1,0 +1,61 @@
+/** Modal dialogs on the native <dialog> element: it traps focus, closes on Escape and gives focus back to
+ * what opened it. Each function answers a promise of what the person chose (null or false: cancelled). */
+
+import { h } from "./dom.js";
+
+let fieldNumber = 0;
+
+function field({ name, label, value = "", type = "text", options, required = false, maxlength }) {
+  const id = `field-${++fieldNumber}`;
+  const input = options
+    ? h("select", { id, name }, options.map((option) => h("option", { value: option, selected: option === value }, option)))
+    : h("input", { id, name, type, value, required, maxlength, autocomplete: "off" });
+  return h("div", { class: "field" }, h("label", { for: id }, label), input);
+}
+
+function openDialog(dialog) {
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.showModal();
+}
+
+/** A form in a dialog; answers its values by field name, or null. */
+export function formDialog({ title, fields, submit, danger = false }) {
+  return new Promise((resolve) => {
+    const form = h("form", { method: "dialog" },
+      h("h2", {}, title),
+      fields.map(field),
+      h("div", { class: "dialog-actions" },
+        h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
+        h("button", { type: "submit", class: danger ? "danger" : "primary" }, submit)));
+    const dialog = h("dialog", { "aria-label": title }, form);
+    form.addEventListener("submit", () => resolve(Object.fromEntries(new FormData(form))));
+    dialog.addEventListener("close", () => resolve(null));  // after a submit: already resolved
+    openDialog(dialog);
+  });
+}
+
+/** A yes/no question; answers true when confirmed. */
+export async function confirmDialog({ title, message, confirm, danger = true }) {
+  return new Promise((resolve) => {
+    const dialog = h("dialog", { "aria-label": title },
+      h("h2", {}, title),
+      h("p", {}, message),
+      h("div", { class: "dialog-actions" },
+        h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
+        h("button", { type: "button", class: danger ? "danger" : "primary", onclick: () => { resolve(true); dialog.close(); } }, confirm)));
+    dialog.addEventListener("close", () => resolve(false));
+    openDialog(dialog);
+  });
+}
+
+/** A dialog whose content the caller builds and keeps up to date; answers the element and a close(). */
+export function panelDialog(title, ...content) {
+  const dialog = h("dialog", { class: "panel", "aria-label": title },
+    h("div", { class: "panel-head" },
+      h("h2", {}, title),
+      h("button", { type: "button", class: "icon", "aria-label": "Close", onclick: () => dialog.close() }, "✕")),
+    ...content);
+  openDialog(dialog);
+  return dialog;
+}
