@@ -66,14 +66,6 @@ export class ConversationView {
     this.scrollToEnd();
   }
 
-  /** Read the open conversation again (after the stream's `reset`). */
-  async reload() {
-    const id = this.conversationId;
-    if (!id) return;
-    this.close();
-    await this.open(id);
-  }
-
   apply(event) {
     if (!this.conversationId || event.conversation_id !== this.conversationId) return;
     if (this.pending) {

@@ -10,11 +10,17 @@ function signedIn(session) {
   new Shell(root, session, { onSignOut: signedOut }).start();
 }
 
+/** After a sign-out the route is dropped, so the next person starts afresh; a link followed while signed
+ * out keeps its route, to be opened once signed in. */
 function signedOut(notice = null) {
   history.replaceState(null, "", location.pathname);
+  showSignIn(notice);
+}
+
+function showSignIn(notice = null) {
   renderAuth(root, { notice, onSignedIn: (login) => signedIn(saveSession(login)) });
 }
 
 const session = loadSession();
 if (session) signedIn(session);
-else signedOut();
+else showSignIn();

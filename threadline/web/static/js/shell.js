@@ -105,9 +105,8 @@ export class Shell {
     this.renderSidebar();
     const open = chosen === workspaceId ? conversationId : null;
     this.frame.dataset.pane = open ? "conversation" : "list";
-    if (!open) this.conversationView.close();
-    else if (reloading) await this.conversationView.reload();
-    else await this.conversationView.open(open);
+    if (!open || reloading) this.conversationView.close();
+    if (open) await this.conversationView.open(open);
     if (!this.workspace) this.showNoWorkspace();
   }
 
