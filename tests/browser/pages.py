@@ -10,8 +10,8 @@ from tests.support.accounts import Account
 async def sign_in(page: Page, account: Account, route: str = "") -> None:
     """Sign in through the form (at ``route``, e.g. ``#/w/<id>/c/<id>``) and wait for the live stream."""
     await page.goto(f"/app{route}")
-    await page.get_by_label("Email").fill(account.email)
-    await page.get_by_label("Password").fill(account.password)
+    await page.get_by_label("Email", exact=True).fill(account.email)
+    await page.get_by_label("Password", exact=True).fill(account.password)
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(connection(page)).to_have_text("Live")
 

@@ -13,6 +13,12 @@ function field({ name, label, value = "", type = "text", options, required = fal
   return h("div", { class: "field" }, h("label", { for: id }, label), input);
 }
 
+/** A dialog named by its heading. */
+function dialogWith(title, ...content) {
+  const id = `dialog-title-${++fieldNumber}`;
+  return h("dialog", { "aria-labelledby": id }, h("h2", { id }, title), ...content);
+}
+
 function openDialog(dialog) {
   document.body.append(dialog);
   dialog.addEventListener("close", () => dialog.remove());
@@ -23,12 +29,11 @@ function openDialog(dialog) {
 export function formDialog({ title, fields, submit, danger = false }) {
   return new Promise((resolve) => {
     const form = h("form", { method: "dialog" },
-      h("h2", {}, title),
       fields.map(field),
       h("div", { class: "dialog-actions" },
         h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
         h("button", { type: "submit", class: danger ? "danger" : "primary" }, submit)));
-    const dialog = h("dialog", { "aria-label": title }, form);
+    const dialog = dialogWith(title, form);
     form.addEventListener("submit", () => resolve(Object.fromEntries(new FormData(form))));
     dialog.addEventListener("close", () => resolve(null));  // after a submit: already resolved
     openDialog(dialog);
@@ -38,8 +43,7 @@ export function formDialog({ title, fields, submit, danger = false }) {
 /** A yes/no question; answers true when confirmed. */
 export async function confirmDialog({ title, message, confirm, danger = true }) {
   return new Promise((resolve) => {
-    const dialog = h("dialog", { "aria-label": title },
-      h("h2", {}, title),
+    const dialog = dialogWith(title,
       h("p", {}, message),
       h("div", { class: "dialog-actions" },
         h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
@@ -51,11 +55,10 @@ export async function confirmDialog({ title, message, confirm, danger = true }) 
 
 /** A dialog whose content the caller builds and keeps up to date; answers the element and a close(). */
 export function panelDialog(title, ...content) {
-  const dialog = h("dialog", { class: "panel", "aria-label": title },
-    h("div", { class: "panel-head" },
-      h("h2", {}, title),
-      h("button", { type: "button", class: "icon", "aria-label": "Close", onclick: () => dialog.close() }, "✕")),
+  const dialog = dialogWith(title,
+    h("button", { type: "button", class: "icon close", "aria-label": "Close", onclick: () => dialog.close() }, "✕"),
     ...content);
+  dialog.classList.add("panel");
   openDialog(dialog);
   return dialog;
 }
