@@ -25,7 +25,16 @@ from threadline.api.metrics import Metrics
 from threadline.api.middleware import RequestContextMiddleware
 from threadline.api.openapi import install_problem_openapi
 from threadline.api.problems import install_problem_handlers
-from threadline.api.routers import auth, conversations, events, messages, operations, users, workspaces
+from threadline.api.routers import (
+    auth,
+    conversations,
+    events,
+    messages,
+    operations,
+    replies,
+    users,
+    workspaces,
+)
 from threadline.api.sse import encode_event
 from threadline.api.web import WebFiles, web_router
 from threadline.database.engine import Database, create_engine
@@ -36,6 +45,8 @@ from threadline.events.postgres_bus import PostgresBus
 from threadline.events.redis_bus import RedisBus
 from threadline.events.retention import RetentionPruner
 from threadline.resources import Resources
+from threadline.services.deltas import DeltaWriter
+from threadline.services.idle_replies import IdleReplySweeper
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
 from threadline.services.security import TokenIssuer
@@ -153,11 +164,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pruner = RetentionPruner(
             database,
             event_retention=timedelta(days=settings.event_retention_days),
+            delta_retention=timedelta(seconds=settings.delta_retention_seconds),
             login_window=timedelta(seconds=settings.login_window_seconds),
             # Often enough that failed logins, a flood of them included, outlive their window only briefly.
             interval_seconds=min(settings.event_prune_interval_seconds, settings.login_window_seconds),
         )
         appender = MessageAppender(partial(UnitOfWork, database), bus)
+        deltas = DeltaWriter(partial(UnitOfWork, database), bus)
+        sweeper = IdleReplySweeper(
+            partial(UnitOfWork, database),
+            bus,
+            idle_timeout=timedelta(seconds=settings.stream_idle_timeout_seconds),
+            # A reply fails within a quarter of the timeout past it; no sweep runs more than twice a minute.
+            interval_seconds=min(settings.stream_idle_timeout_seconds / 4, 30.0),
+        )
         throttle = LoginThrottle(
             partial(UnitOfWork, database),
             secret_key=secret_key,
@@ -168,6 +188,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await bus.start(hub.ring)
         pruner.start()
         appender.start()
+        deltas.start()
+        sweeper.start()
         app.state.resources = Resources(
             settings=settings,
             database=database,
@@ -175,6 +197,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tokens=tokens,
             hub=hub,
             appender=appender,
+            deltas=deltas,
             metrics=metrics,
             throttle=throttle,
         )
@@ -187,6 +210,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with streams_drained_on_exit_signals(hub):
                 yield
         finally:
+            await sweeper.close()
+            await deltas.close()
             await appender.close()
             await pruner.close()
             await bus.close()
@@ -215,6 +240,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Requests are matched against the routes in this order, so the busiest come first.
     for router in (
         messages.router,
+        replies.router,
         conversations.router,
         events.router,
         workspaces.router,

@@ -8,6 +8,7 @@ from threadline.api.metrics import Metrics
 from threadline.database.engine import Database
 from threadline.events.bus import EventBus
 from threadline.events.hub import StreamHub
+from threadline.services.deltas import DeltaWriter
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
 from threadline.services.security import PasswordHasher, TokenIssuer
@@ -22,6 +23,7 @@ class Resources:
     tokens: TokenIssuer
     hub: StreamHub
     appender: MessageAppender
+    deltas: DeltaWriter
     metrics: Metrics
     throttle: LoginThrottle
     hasher: PasswordHasher = field(init=False)

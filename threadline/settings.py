@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     event_poll_seconds: float = Field(default=1.0, gt=0)
     event_retention_days: float = Field(default=7, gt=0)
     event_prune_interval_seconds: float = Field(default=3600.0, gt=0)
+    #: A streaming reply with no delta for this long is failed by the server: its author went away.
+    stream_idle_timeout_seconds: float = Field(default=300.0, gt=0)
+    #: ``message.delta`` events of replies that ended are pruned once this old: the final
+    #: ``message.updated`` carries the whole text.
+    delta_retention_seconds: float = Field(default=3600.0, gt=0)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     login_max_failures: int = Field(default=5, ge=1)
     login_window_seconds: float = Field(default=300.0, gt=0)

@@ -20,6 +20,7 @@ MESSAGE_FIELDS = {
     "content",
     "metadata",
     "author_id",
+    "status",
     "created_at",
     "updated_at",
 }

@@ -15,6 +15,8 @@ from threadline.settings import Settings
 
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemResponse"}
 NOT_READY_SCHEMA = {"$ref": "#/components/schemas/NotReadyResponse"}
+REPLY_CONFLICT_SCHEMA = {"$ref": "#/components/schemas/ReplyConflictResponse"}
+REPLY_WRITES = {"deltas", "finish", "cancel"}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +80,11 @@ async def test_errors_are_documented_as_problem_documents(document: dict[str, An
         }
         assert {"4XX", "5XX"} <= set(errors), name
         for status, response in errors.items():
-            schema = NOT_READY_SCHEMA if (name, status) == ("GET /ready", "503") else PROBLEM_SCHEMA
+            schema = PROBLEM_SCHEMA
+            if (name, status) == ("GET /ready", "503"):
+                schema = NOT_READY_SCHEMA
+            elif status == "409" and name.rsplit("/", 1)[-1] in REPLY_WRITES:
+                schema = REPLY_CONFLICT_SCHEMA
             assert response["content"] == {"application/problem+json": {"schema": schema}}, (name, status)
 
 

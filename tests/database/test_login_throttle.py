@@ -158,7 +158,11 @@ async def test_retention_prunes_failures_once_their_window_has_passed(
     await throttle.admit("email:a")  # in it
 
     await RetentionPruner(
-        database, event_retention=timedelta(days=7), login_window=WINDOW, interval_seconds=3600
+        database,
+        event_retention=timedelta(days=7),
+        delta_retention=timedelta(hours=1),
+        login_window=WINDOW,
+        interval_seconds=3600,
     ).prune()
 
     async with database.session() as session:

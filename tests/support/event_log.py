@@ -73,6 +73,7 @@ async def prune_every_event(app: FastAPI) -> None:
     await RetentionPruner(
         app.state.resources.database,
         event_retention=timedelta(0),
+        delta_retention=timedelta(0),
         login_window=timedelta(minutes=5),
         interval_seconds=1,
     ).prune()

@@ -193,7 +193,11 @@ async def test_the_pruner_drops_only_a_prefix_of_the_log(database: Database) -> 
     late = await append(database, conversation_id, age=timedelta(days=8))
 
     await RetentionPruner(
-        database, event_retention=timedelta(days=7), login_window=timedelta(minutes=5), interval_seconds=3600
+        database,
+        event_retention=timedelta(days=7),
+        delta_retention=timedelta(hours=1),
+        login_window=timedelta(minutes=5),
+        interval_seconds=3600,
     ).prune()
 
     async with UnitOfWork(database) as uow:
@@ -207,7 +211,11 @@ async def test_the_pruner_drops_events_past_retention_and_keeps_the_rest(databas
     recent = await append(database, uuid4())
 
     await RetentionPruner(
-        database, event_retention=timedelta(days=7), login_window=timedelta(minutes=5), interval_seconds=3600
+        database,
+        event_retention=timedelta(days=7),
+        delta_retention=timedelta(hours=1),
+        login_window=timedelta(minutes=5),
+        interval_seconds=3600,
     ).prune()
 
     async with UnitOfWork(database) as uow:

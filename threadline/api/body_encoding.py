@@ -61,12 +61,16 @@ class _Utf8Form:
         return None
 
 
+_JSON_TYPES = (b"application/json", b"application/x-ndjson")
+"""JSON, and JSON a value a line (a reply's deltas, streamed)."""
+
+
 def body_check(scope: Scope) -> BodyCheck | None:
     """The check for the request's media type, or ``None`` for a body that is not text (or none at all)."""
     for name, value in scope["headers"]:
         if name == b"content-type":
             media_type = value.split(b";", 1)[0].strip().lower()
-            if media_type == b"application/json" or media_type.endswith(b"+json"):
+            if media_type in _JSON_TYPES or media_type.endswith(b"+json"):
                 return _Utf8Json()
             if media_type == b"application/x-www-form-urlencoded":
                 return _Utf8Form()

@@ -18,6 +18,7 @@ from threadline.resources import Resources
 from threadline.services.auth import AuthService
 from threadline.services.conversations import ConversationService
 from threadline.services.messages import MessageService
+from threadline.services.replies import ReplyService
 from threadline.services.streams import StreamService
 from threadline.services.users import UserService
 from threadline.services.workspaces import WorkspaceService
@@ -93,6 +94,14 @@ async def get_message_service(request: Request) -> MessageService:
 
 
 MessageServiceDep = Annotated[MessageService, Depends(get_message_service)]
+
+
+async def get_reply_service(request: Request) -> ReplyService:
+    resources = _resources(request)
+    return ReplyService(UnitOfWork(resources.database), resources.bus, resources.deltas)
+
+
+ReplyServiceDep = Annotated[ReplyService, Depends(get_reply_service)]
 
 
 async def get_stream_service(request: Request) -> StreamService:

@@ -23,6 +23,7 @@ from threadline.errors import (
     Unavailable,
     ValidationFailed,
 )
+from threadline.models.domain.reply import ReplyConflict
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, ReplyConflict):
+        extra.update(message_status=error.status.value, length=error.length)
     if isinstance(error, ValidationFailed):
         extra["errors"] = [{"loc": list(error.loc), "msg": error.detail, "type": "value_error"}]
     if isinstance(error, Unavailable):

@@ -94,8 +94,39 @@ class MessageRow(Base):
     content: Mapped[str] = mapped_column(Text)
     meta_data: Mapped[dict[str, Any]] = mapped_column("metadata")
     author_id: Mapped[UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), server_default="complete")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class MessageStreamRow(Base):
+    """A reply while it streams: how long it is and when it last grew. Gone once it ends.
+
+    Kept apart from its message so that a delta updates this small row and adds a chunk, and never
+    rewrites the message's text: a delta costs the same at the 5,000th as at the first.
+    """
+
+    __tablename__ = "message_streams"
+
+    message_id: Mapped[UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    """Characters stored so far: the message's own content and its chunks."""
+    last_delta_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MessageChunkRow(Base):
+    """Text appended to a streaming reply, after its message's own content, at ``start``.
+
+    Joined into the message's content when the reply ends, and removed with its stream.
+    """
+
+    __tablename__ = "message_chunks"
+
+    message_id: Mapped[UUID] = mapped_column(
+        ForeignKey("message_streams.message_id", ondelete="CASCADE"), primary_key=True
+    )
+    start: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class IdempotencyKeyRow(Base):
@@ -154,3 +185,5 @@ MEMBERSHIPS_TABLE: Table = Base.metadata.tables[MembershipRow.__tablename__]
 CONVERSATIONS_TABLE: Table = Base.metadata.tables[ConversationRow.__tablename__]
 MESSAGES_TABLE: Table = Base.metadata.tables[MessageRow.__tablename__]
 EVENTS_TABLE: Table = Base.metadata.tables[EventRow.__tablename__]
+STREAMS_TABLE: Table = Base.metadata.tables[MessageStreamRow.__tablename__]
+CHUNKS_TABLE: Table = Base.metadata.tables[MessageChunkRow.__tablename__]

@@ -20,6 +20,7 @@ from threadline.database.repositories.events import EventRepository
 from threadline.database.repositories.idempotency import IdempotencyRepository
 from threadline.database.repositories.login_failures import LoginFailureRepository
 from threadline.database.repositories.messages import MessageRepository
+from threadline.database.repositories.replies import ReplyRepository
 from threadline.database.repositories.users import UserRepository
 from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
 from threadline.errors import Unavailable
@@ -41,6 +42,7 @@ class UnitOfWork:
     access: ResourceAccessRepository
     conversations: ConversationRepository
     messages: MessageRepository
+    replies: ReplyRepository
     idempotency: IdempotencyRepository
     login_failures: LoginFailureRepository
     events: EventRepository
@@ -65,6 +67,7 @@ class UnitOfWork:
         self.access = ResourceAccessRepository(session)
         self.conversations = ConversationRepository(session)
         self.messages = MessageRepository(session)
+        self.replies = ReplyRepository(session)
         self.idempotency = IdempotencyRepository(session)
         self.login_failures = LoginFailureRepository(session)
         self.events = EventRepository(session)

@@ -30,11 +30,13 @@ class RetentionPruner:
         database: Database,
         *,
         event_retention: timedelta,
+        delta_retention: timedelta,
         login_window: timedelta,
         interval_seconds: float,
     ) -> None:
         self._database = database
         self._event_retention = event_retention
+        self._delta_retention = delta_retention
         self._login_window = login_window
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
@@ -53,7 +55,7 @@ class RetentionPruner:
             async with UnitOfWork(self._database) as uow:
                 pruned_events = await uow.events.prune(
                     older_than=now - self._event_retention, limit=PRUNE_BATCH
-                )
+                ) + await uow.events.prune_deltas(older_than=now - self._delta_retention, limit=PRUNE_BATCH)
                 pruned_keys = await uow.idempotency.prune(
                     older_than=now - IDEMPOTENCY_KEY_RETENTION, limit=PRUNE_BATCH
                 )

@@ -40,12 +40,13 @@ def conversation_event(kind: EventType, conversation: Conversation, actor: Actor
     )
 
 
-def message_event(kind: EventType, message: Message, *, workspace_id: UUID, actor: Actor) -> NewEvent:
+def message_event(kind: EventType, message: Message, *, workspace_id: UUID, actor: Actor | None) -> NewEvent:
+    """``actor`` is ``None`` for a change the server made itself (a reply failed for going silent)."""
     return NewEvent(
         type=kind,
         workspace_id=workspace_id,
         conversation_id=message.conversation_id,
-        actor_id=actor.user_id,
+        actor_id=actor.user_id if actor else None,
         data=message.model_dump(mode="json"),
     )
 

@@ -32,6 +32,7 @@ from threadline.errors import NotFound, ThreadlineError, Unavailable
 from threadline.events.bus import EventBus
 from threadline.models.domain.conversation import Message, NewMessage
 from threadline.models.domain.event import EventType
+from threadline.models.domain.reply import MessageStatus
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import conversation_roles
@@ -84,6 +85,9 @@ async def store_messages(
         for post in posts
     ]
     await uow.messages.add_all([message for message in stored if message is not None])
+    await uow.replies.start_all(
+        [message for message in stored if message is not None and message.status is MessageStatus.STREAMING]
+    )
     return stored
 
 

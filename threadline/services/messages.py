@@ -14,6 +14,7 @@ from threadline.events.bus import EventBus
 from threadline.models.domain.conversation import Message, MessageRole, NewMessage
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import MessageWindow
+from threadline.models.domain.reply import MessageStatus, ReplyConflict
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_conversation_role, require_message_change
@@ -35,9 +36,11 @@ class MessageService:
         content: str,
         role: MessageRole,
         metadata: dict[str, Any],
+        status: MessageStatus = MessageStatus.COMPLETE,
         idempotency_key: str | None = None,
     ) -> Message:
-        """Append a message with the conversation's next ``seq`` (editor or owner).
+        """Append a message with the conversation's next ``seq`` (editor or owner); a ``streaming`` one
+        starts a reply that grows by deltas (``ReplyService``).
 
         With an ``idempotency_key`` the post happens at most once: a repeat answers the first message.
         Without one it is written together with the posts that arrive alongside it (group commit).
@@ -48,6 +51,7 @@ class MessageService:
             content=content,
             metadata=metadata,
             author_id=actor.user_id,
+            status=status,
         )
         if idempotency_key is None:
             return await self._appender.post(actor, post)
@@ -107,7 +111,13 @@ class MessageService:
             if content is None and metadata is None:
                 _, unchanged = await _require_changeable(uow, actor, conversation_id, message_id)
                 return unchanged
-            workspace_id, now = await _lock_for_change(uow, actor, conversation_id, message_id)
+            workspace_id, now, current = await _lock_for_change(uow, actor, conversation_id, message_id)
+            if content is not None and current.status is MessageStatus.STREAMING:
+                raise ReplyConflict(
+                    "A streaming reply's text changes by deltas; finish it with its final content",
+                    status=current.status,
+                    length=len(current.content),
+                )
             message = await uow.messages.update(
                 conversation_id, message_id, now=now, content=content, metadata=metadata
             )
@@ -125,7 +135,7 @@ class MessageService:
     async def delete_message(self, *, actor: Actor, conversation_id: UUID, message_id: UUID) -> None:
         """Delete the message (its author or the workspace owner); its ``seq`` is never handed out again."""
         async with self._uow as uow:
-            workspace_id, now = await _lock_for_change(
+            workspace_id, now, _ = await _lock_for_change(
                 uow, actor, conversation_id, message_id, count_delta=-1
             )
             message = await uow.messages.delete(conversation_id, message_id)
@@ -142,7 +152,9 @@ class MessageService:
 
 def _request_hash(post: NewMessage) -> str:
     """What a repeat of an idempotent post must match: its canonical body and its conversation."""
-    body = post.model_dump(mode="json", exclude={"author_id"})
+    # A post's status joined the body later: leaving out the default keeps the hash of keys used before.
+    left_out = {"author_id"} | ({"status"} if post.status is MessageStatus.COMPLETE else set())
+    body = post.model_dump(mode="json", exclude=left_out)
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -184,17 +196,19 @@ async def _require_changeable(
 
 async def _lock_for_change(
     uow: UnitOfWork, actor: Actor, conversation_id: UUID, message_id: UUID, *, count_delta: int = 0
-) -> tuple[UUID, datetime]:
+) -> tuple[UUID, datetime, Message]:
     """Check the caller may change the message, then lock its conversation and record the activity.
 
     That locks the conversation before the message, the order every writer takes them in (no deadlock
     with a concurrent post or conversation delete), and reads the clock once it is locked, so that
-    ``updated_at`` follows the order the changes commit in. Returns the conversation's workspace id and
-    that time.
+    ``updated_at`` follows the order the changes commit in. Returns the conversation's workspace id, that
+    time, and the message as it was read before the lock.
     """
-    workspace_id, _ = await _require_changeable(uow, actor, conversation_id, message_id, for_change=True)
+    workspace_id, message = await _require_changeable(
+        uow, actor, conversation_id, message_id, for_change=True
+    )
     await uow.conversations.lock_for_writing([conversation_id])
     now = datetime.now(UTC)
     if not await uow.conversations.record_activity(conversation_id, now=now, count_delta=count_delta):
         raise NotFound("Conversation not found")
-    return workspace_id, now
+    return workspace_id, now, message

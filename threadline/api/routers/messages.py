@@ -11,6 +11,7 @@ from threadline.api.dependencies import CurrentActor, MessageServiceDep
 from threadline.api.pagination import DEFAULT_LIMIT, LimitQuery, QueryInteger
 from threadline.models.api.request.messages import PostMessageRequest, UpdateMessageRequest
 from threadline.models.api.response.messages import MessageResponse, MessageWindowResponse
+from threadline.models.domain.reply import MessageStatus
 
 router = APIRouter(prefix="/v1/conversations/{conversation_id}/messages", tags=["messages"])
 
@@ -46,6 +47,9 @@ async def post_message(
 ) -> MessageResponse:
     """Append a message (editor or owner); it gets the conversation's next `seq`.
 
+    With `"status": "streaming"` it starts an assistant's reply, which may be empty at first and grows by
+    deltas until it is finished (see `docs/streaming.md`).
+
     With `Idempotency-Key`, a repeat with the same body answers the same message (201, no second event),
     and a repeat with a different body answers 409.
     """
@@ -55,6 +59,7 @@ async def post_message(
         content=body.content,
         role=body.role,
         metadata=body.metadata,
+        status=MessageStatus(body.status),
         idempotency_key=idempotency_key,
     )
     return MessageResponse.model_validate(message)

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.database.models import EVENTS_TABLE, EventRow
+from threadline.database.models import EVENTS_TABLE, MESSAGES_TABLE, STREAMS_TABLE, EventRow
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict
 from threadline.models.domain.event import Event, EventLogRead, EventType, NewEvent
@@ -202,6 +202,31 @@ class EventRepository(Repository):
             return 0
         await self._session.execute(delete(EventRow).where(EventRow.id <= expired[-1]))
         return len(expired)
+
+    async def prune_deltas(self, *, older_than: datetime, limit: int) -> int:
+        """Delete up to ``limit`` ``message.delta`` events created before ``older_than`` in conversations
+        with no reply streaming; returns how many.
+
+        These holes in the log are harmless: each reply's final ``message.updated``, later in the log and
+        kept, carries its whole text.
+        """
+        streaming = select(MESSAGES_TABLE.c.conversation_id).join(
+            STREAMS_TABLE, STREAMS_TABLE.c.message_id == MESSAGES_TABLE.c.id
+        )
+        expired = (
+            select(_LOG.c.id)
+            .where(
+                _LOG.c.type == EventType.MESSAGE_DELTA,
+                _LOG.c.created_at < older_than,
+                _LOG.c.conversation_id.not_in(streaming),
+            )
+            .order_by(_LOG.c.id)
+            .limit(limit)
+        )
+        ids = list(await self._session.scalars(expired))
+        if ids:
+            await self._session.execute(delete(_LOG).where(_LOG.c.id.in_(ids)))
+        return len(ids)
 
     async def _lock_log(self) -> None:
         """On PostgreSQL, take the log's transaction-scoped lock before the first event is inserted.

@@ -12,9 +12,11 @@ from sqlalchemy import Executable, bindparam, delete, insert, select, update
 
 from threadline.database.models import MESSAGES_TABLE
 from threadline.database.repositories.base import Repository
+from threadline.database.repositories.replies import streamed_texts
 from threadline.database.types import given
 from threadline.models.domain.conversation import Message
 from threadline.models.domain.pagination import MessageWindow
+from threadline.models.domain.reply import MessageStatus
 
 # Messages are read and written as plain rows of the Core table, whose columns are named as the domain's
 # fields: no ORM entity would outlive its statement. Appends and pages are the hot paths, so their
@@ -76,7 +78,7 @@ class MessageRepository(Repository):
         items = _MESSAGE_LIST.validate_python(
             [dict(zip(fields, row, strict=True), conversation_id=conversation_id) for row in rows]
         )
-        return MessageWindow[Message](items=items, has_more=has_more)
+        return MessageWindow[Message](items=await self._with_streamed_text(items), has_more=has_more)
 
     async def update(
         self,
@@ -86,12 +88,13 @@ class MessageRepository(Repository):
         now: datetime,
         content: str | None = None,
         metadata: dict[str, Any] | None = None,
+        status: MessageStatus | None = None,
     ) -> Message | None:
-        """Apply the ``content`` and ``metadata`` given; ``None`` if the message is gone."""
+        """Apply the ``content``, ``metadata`` and ``status`` given; ``None`` if the message is gone."""
         return await self._one(
             update(MESSAGES_TABLE)
             .where(_COLUMNS.id == message_id, _COLUMNS.conversation_id == conversation_id)
-            .values(**given(content=content, metadata=metadata), updated_at=now)
+            .values(**given(content=content, metadata=metadata, status=status), updated_at=now)
             .returning(*_COLUMNS)
         )
 
@@ -106,4 +109,20 @@ class MessageRepository(Repository):
     async def _one(self, statement: Executable) -> Message | None:
         """The message row ``statement`` reads or returns, if any."""
         row = (await self._session.execute(statement)).first()
-        return Message(**row._mapping) if row else None
+        if row is None:
+            return None
+        [message] = await self._with_streamed_text([Message(**row._mapping)])
+        return message
+
+    async def _with_streamed_text(self, messages: list[Message]) -> list[Message]:
+        """The messages with the text streamed so far into those still ``streaming`` (one query, if any)."""
+        streaming = [message.id for message in messages if message.status is MessageStatus.STREAMING]
+        if not streaming:
+            return messages
+        streamed = await streamed_texts(self._session, streaming)
+        return [
+            message.model_copy(update={"content": message.content + streamed[message.id]})
+            if message.id in streamed
+            else message
+            for message in messages
+        ]

@@ -8,6 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from threadline.models.domain.base import DomainModel
+from threadline.models.domain.reply import MessageStatus
 
 DEFAULT_MODALITY = "chat"
 MODALITY_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
@@ -43,6 +44,8 @@ class NewMessage(DomainModel):
     content: str
     metadata: dict[str, Any]
     author_id: UUID
+    status: MessageStatus = MessageStatus.COMPLETE
+    """``streaming`` to start a reply that grows by deltas; otherwise ``complete``."""
 
 
 class Message(DomainModel):
@@ -53,6 +56,7 @@ class Message(DomainModel):
     content: str
     metadata: dict[str, Any]
     author_id: UUID | None
+    status: MessageStatus = MessageStatus.COMPLETE
     created_at: datetime
     updated_at: datetime
 

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     MESSAGE_CREATED = "message.created"
     MESSAGE_UPDATED = "message.updated"
     MESSAGE_DELETED = "message.deleted"
+    MESSAGE_DELTA = "message.delta"
 
 
 class NewEvent(DomainModel):

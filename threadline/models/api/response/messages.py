@@ -8,8 +8,9 @@ from uuid import UUID
 
 from pydantic import Field
 
-from threadline.models.api.response.base import ResponseModel
+from threadline.models.api.response.base import ProblemResponse, ResponseModel
 from threadline.models.domain.conversation import MessageRole
+from threadline.models.domain.reply import MessageStatus
 
 
 class MessageResponse(ResponseModel):
@@ -22,6 +23,10 @@ class MessageResponse(ResponseModel):
     content: str
     metadata: dict[str, Any]
     author_id: UUID | None = Field(description="Who posted it; null once that account is deleted.")
+    status: MessageStatus = Field(
+        description="`complete`, or a reply's: `streaming` while it grows, then `complete`, `failed` or "
+        "`cancelled`."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -31,3 +36,16 @@ class MessageWindowResponse(ResponseModel):
 
     items: list[MessageResponse]
     has_more: bool = Field(description="Whether more messages lie beyond this slice, in the direction read.")
+
+
+class DeltaResponse(ResponseModel):
+    """Where a streaming reply stands after a delta."""
+
+    length: int = Field(description="The reply's stored length: the next delta's `offset`.")
+
+
+class ReplyConflictResponse(ProblemResponse):
+    """A 409 for a write that does not fit a streaming reply: where the reply stands now."""
+
+    length: int = Field(description="The reply's stored length: resend from here.")
+    message_status: MessageStatus = Field(description="`streaming`, or how the reply ended: stop then.")

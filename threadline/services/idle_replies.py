@@ -1,0 +1,69 @@
+"""Replies whose author went silent: failed by the server, so that none streams forever."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from threadline.database.unit_of_work import UnitOfWork
+from threadline.events.bus import EventBus
+from threadline.services.replies import fail_if_idle
+from threadline.tasks import cancel_and_wait
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 100
+"""Idle replies looked up at once; each is failed in a transaction of its own."""
+
+
+class IdleReplySweeper:
+    """A background task of the app's lifespan: every ``interval_seconds``, fails the replies that had no
+    delta for ``idle_timeout``. Every process runs one; each reply is failed once, by whichever gets it."""
+
+    def __init__(
+        self,
+        new_unit_of_work: Callable[[], UnitOfWork],
+        bus: EventBus,
+        *,
+        idle_timeout: timedelta,
+        interval_seconds: float,
+    ) -> None:
+        self._new_unit_of_work = new_unit_of_work
+        self._bus = bus
+        self._idle_timeout = idle_timeout
+        self._interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="idle-reply-sweeper")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await cancel_and_wait(self._task)
+
+    async def sweep(self) -> int:
+        """Fail every reply idle for longer than the timeout now; how many this process failed."""
+        before = datetime.now(UTC) - self._idle_timeout
+        async with self._new_unit_of_work() as uow:
+            idle = await uow.replies.idle_since(before, limit=SWEEP_BATCH)
+        failed = 0
+        for message_id, conversation_id in idle:
+            async with self._new_unit_of_work() as uow:
+                event_id = await fail_if_idle(uow, conversation_id, message_id, before=before)
+                await uow.commit()
+            if event_id is not None:
+                failed += 1
+                await self._bus.ring(event_id)
+        if failed:
+            logger.info("failed %d replies idle for %s", failed, self._idle_timeout)
+        return failed
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.sweep()
+            except Exception:
+                logger.exception("failing idle replies failed; retrying in %.1f s", self._interval)
