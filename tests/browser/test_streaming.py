@@ -67,9 +67,17 @@ async def test_a_streamed_reply_grows_on_screen_and_stops_on_the_stop_button(
     await reply.start()
     shown = message(page, reply.message["id"])
     await expect(shown).to_have_attribute("data-status", "streaming")
-    for piece in ("Event sourcing ", "stores every change ", "as an event, ", "and the state ", "is their sum"):
+    for piece in ("Event sourcing ", "stores every change "):
         assert (await reply.append(piece)).status_code == 200
         await expect(shown.locator(".content")).to_have_text(reply.text)
+    # Opened mid-reply: it reads the text so far over REST and applies the deltas that follow.
+    late_page = await open_page(web_server.url)
+    await open_conversation(late_page, person, conversation)
+    late = message(late_page, reply.message["id"])
+    for piece in ("as an event, ", "and the state ", "is their sum"):
+        assert (await reply.append(piece)).status_code == 200
+        await expect(shown.locator(".content")).to_have_text(reply.text)
+        await expect(late.locator(".content")).to_have_text(reply.text)
     await screenshot(page, "streaming-reply")
 
     await shown.get_by_role("button", name="Stop").click()
@@ -81,4 +89,4 @@ async def test_a_streamed_reply_grows_on_screen_and_stops_on_the_stop_button(
     assert stored["content"] == reply.text
     assert (await reply.append(" and more")).status_code == 409
     await expect(shown.locator(".content")).to_have_text(reply.text)
-
+    await expect(late).to_have_attribute("data-status", "cancelled")
