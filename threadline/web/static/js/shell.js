@@ -24,6 +24,7 @@ export class Shell {
     this.conversations = new Map();
     this.members = new Map();
     this.loadingEvents = null;  // events of the workspace being loaded, applied once it is
+    this.openConversationId = null;  // as the route says, while the view may still be loading it
     this.membersPanel = null;
     this.conversationView = new ConversationView(this);
     this.live = new LiveStream(this.api, {
@@ -102,8 +103,9 @@ export class Shell {
     if (workspaceId && chosen !== workspaceId) toast("That workspace is not one of yours.");
     if (chosen !== workspaceId) history.replaceState(null, "", chosen ? `#/w/${chosen}` : "#/");
     if (chosen !== this.workspace?.id) await this.selectWorkspace(chosen);
-    this.renderSidebar();
     const open = chosen === workspaceId ? conversationId : null;
+    this.openConversationId = open;
+    this.renderSidebar();
     this.frame.dataset.pane = open ? "conversation" : "list";
     if (!open || reloading) this.conversationView.close();
     if (open) await this.conversationView.open(open);
@@ -314,7 +316,7 @@ export class Shell {
 
   renderConversations() {
     if (!this.conversationList) return;
-    const open = this.conversationView.conversationId;
+    const open = this.openConversationId;
     const conversations = [...this.conversations.values()].sort(byLastActive);
     replaceChildren(this.conversationList, conversations.map((conversation) =>
       h("li", {}, h("a", {
