@@ -35,15 +35,20 @@ OpenPage = Callable[..., Awaitable[Page]]
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
+def chromium() -> Path:
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: apt-get install -y chromium"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         # launch() gives each run a fresh, temporary profile.
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
         yield browser
         await browser.close()
 
@@ -87,7 +92,7 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
 
 @pytest.fixture(scope="session")
 def screenshot() -> Callable[[Page, str], Awaitable[None]]:
-    """Save a screen for review under tests/browser/screenshots/ (ignored by git), replacing the last run's."""
+    """Save a screen for review in tests/browser/screenshots/ (ignored by git), replacing the last run's."""
     SCREENSHOTS.mkdir(exist_ok=True)
 
     async def take(page: Page, name: str) -> None:

@@ -25,6 +25,11 @@ async def open_conversation(page: Page, account: Account, conversation: dict[str
     await expect(page.get_by_role("heading", name=str(conversation["title"]))).to_be_visible()
 
 
+async def confirm(page: Page, question: str, answer: str) -> None:
+    """Press ``answer`` in the dialog that asks ``question``."""
+    await page.get_by_role("dialog", name=question).get_by_role("button", name=answer, exact=True).click()
+
+
 def connection(page: Page) -> Locator:
     """The live stream's state, as the top bar shows it: "Live" or "Reconnecting…"."""
     return page.locator(".connection")

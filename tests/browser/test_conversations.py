@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.browser.conftest import OpenPage
-from tests.browser.pages import messages, open_conversation, send, sign_in
+from tests.browser.pages import confirm, messages, open_conversation, send, sign_in
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
 from tests.support.server import ServerProcess
@@ -49,7 +49,7 @@ async def test_create_rename_and_delete_a_conversation_and_its_messages(
     await expect(messages(page)).to_have_text(["first", "second"])
     await expect(page.get_by_text("(edited)")).to_be_visible()
     await page.get_by_role("button", name="Delete message from Alice").first.click()
-    await page.get_by_role("dialog", name="Delete this message?").get_by_role("button", name="Delete").click()
+    await confirm(page, "Delete this message?", "Delete")
     await expect(messages(page)).to_have_text(["second"])
     (conversation,) = (await alice.get(f"/v1/workspaces/{workspace['id']}/conversations")).json()["items"]
     stored = (await alice.get(f"/v1/conversations/{conversation['id']}/messages")).json()["items"]
@@ -57,7 +57,7 @@ async def test_create_rename_and_delete_a_conversation_and_its_messages(
     assert [message["content"] for message in stored] == ["second"]
 
     await header.get_by_role("button", name="Delete").click()
-    await page.get_by_role("dialog", name="Delete this conversation?").get_by_role("button", name="Delete").click()
+    await confirm(page, "Delete this conversation?", "Delete")
     await expect(page.get_by_role("heading", name="No conversation open")).to_be_visible()
     await expect(page.get_by_role("list", name="Conversations")).to_have_text("No conversations yet.")
     assert (await alice.get(f"/v1/conversations/{conversation['id']}")).status_code == 404
@@ -70,7 +70,9 @@ async def test_history_pages_back_with_before(
     conversation = await create_conversation(
         alice, (await create_workspace(alice))["id"], title="A long conversation"
     )
-    texts = [(await post_message(alice, conversation["id"], f"message {n}"))["content"] for n in range(HISTORY)]
+    texts = [f"message {n}" for n in range(HISTORY)]
+    for text in texts:
+        await post_message(alice, conversation["id"], text)
     page = await open_page(web_server.url)
     await open_conversation(page, alice, conversation)
 

@@ -42,7 +42,8 @@ class StreamedReply:
         self.message = response.json()
 
     async def append(self, text: str) -> httpx.Response:
-        response = await self.assistant.post(f"{self.path}/deltas", json={"offset": len(self.text), "text": text})
+        delta = {"offset": len(self.text), "text": text}
+        response = await self.assistant.post(f"{self.path}/deltas", json=delta)
         if response.status_code == 200:
             self.text += text
         return response

@@ -11,8 +11,8 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import OpenPage
-from tests.browser.pages import connection, sign_in
-from tests.support.accounts import PASSWORD, sign_up, unique_email
+from tests.browser.pages import confirm, connection, sign_in
+from tests.support.accounts import PASSWORD, Account, sign_up, unique_email
 from tests.support.conversations import create_conversation
 from tests.support.server import ServerProcess
 from tests.support.teams import add_member, create_workspace
@@ -55,20 +55,19 @@ async def test_sign_up_create_a_workspace_and_manage_its_members(
     await members.get_by_role("button", name="Add").click()
     role = members.get_by_label("Role of Bob Okafor")
     await expect(role).to_have_value("viewer")
-    workspaces = (await bob.get("/v1/workspaces")).json()["items"]
-    assert [(workspace["name"], workspace["role"]) for workspace in workspaces] == [("Research lab", "viewer")]
+    assert await roles(bob) == [("Research lab", "viewer")]
     await role.select_option("editor")
     await screenshot(page, "members")
 
     async def bob_is_an_editor() -> bool:
-        return [workspace["role"] for workspace in (await bob.get("/v1/workspaces")).json()["items"]] == ["editor"]
+        return await roles(bob) == [("Research lab", "editor")]
 
     await eventually(bob_is_an_editor, within=15)
 
     await members.get_by_role("button", name="Remove Bob Okafor").click()
-    await page.get_by_role("dialog", name="Remove Bob Okafor?").get_by_role("button", name="Remove").click()
+    await confirm(page, "Remove Bob Okafor?", "Remove")
     await expect(members.get_by_text("Bob Okafor")).to_have_count(0)
-    assert (await bob.get("/v1/workspaces")).json()["items"] == []
+    assert await roles(bob) == []
     await members.get_by_role("button", name="Close").click()
 
     await page.get_by_role("button", name="Sign out").click()
@@ -77,6 +76,12 @@ async def test_sign_up_create_a_workspace_and_manage_its_members(
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("heading", name="Research lab")).to_be_visible()
+
+
+async def roles(account: Account) -> list[tuple[str, str]]:
+    """The account's workspaces, by name, with its role in each."""
+    workspaces = (await account.get("/v1/workspaces")).json()["items"]
+    return [(workspace["name"], workspace["role"]) for workspace in workspaces]
 
 
 async def test_removed_and_leaving_members_are_seen_live(
@@ -94,7 +99,7 @@ async def test_removed_and_leaving_members_are_seen_live(
     members = alice_page.get_by_role("dialog", name="Members of Team")
 
     await members.get_by_role("button", name="Remove Bob").click()
-    await alice_page.get_by_role("dialog", name="Remove Bob?").get_by_role("button", name="Remove").click()
+    await confirm(alice_page, "Remove Bob?", "Remove")
     await expect(bob_page.get_by_text("You are no longer a member of Team.")).to_be_visible()
     await expect(bob_page.get_by_role("heading", name="Welcome to Threadline")).to_be_visible()
 
@@ -102,6 +107,6 @@ async def test_removed_and_leaving_members_are_seen_live(
     await expect(members.get_by_text("Bob", exact=True)).to_be_visible()
     await bob_page.get_by_role("link", name="Team editor").click()
     await bob_page.get_by_role("button", name="Leave").click()
-    await bob_page.get_by_role("dialog", name="Leave Team?").get_by_role("button", name="Leave").click()
+    await confirm(bob_page, "Leave Team?", "Leave")
     await expect(bob_page.get_by_text("You left Team.")).to_be_visible()
     await expect(members.get_by_text("Bob", exact=True)).to_have_count(0)
