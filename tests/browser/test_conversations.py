@@ -57,7 +57,7 @@ async def test_create_rename_and_delete_a_conversation_and_its_messages(
     assert [message["content"] for message in stored] == ["second"]
 
     await header.get_by_role("button", name="Delete").click()
-    await confirm(page, "Delete this conversation?", "Delete")
+    await confirm(page, "Delete this conversation?", "Delete conversation")
     await expect(page.get_by_role("heading", name="No conversation open")).to_be_visible()
     await expect(page.get_by_role("list", name="Conversations")).to_have_text("No conversations yet.")
     assert (await alice.get(f"/v1/conversations/{conversation['id']}")).status_code == 404
