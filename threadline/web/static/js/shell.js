@@ -259,7 +259,8 @@ export class Shell {
     this.workspaceSection = h("section", { class: "current-workspace", "aria-labelledby": "workspace-title" });
     this.frame = h("div", { class: "shell", dataset: { pane: "list" } },
       h("header", { class: "topbar" },
-        h("a", { class: "skip-link", href: "#main" }, "Skip to conversation"),
+        // Not a plain #main link: the hash is the route.
+        h("a", { class: "skip-link", href: "#main", onclick: (event) => { event.preventDefault(); this.conversationView.element.focus(); } }, "Skip to conversation"),
         h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }), "Threadline"),
         this.connection,
         h("span", { class: "user", title: this.me.email }, this.me.name || this.me.email),
