@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
 from tests.support.event_log import stored_events
 from tests.support.replies import cancel, finish, rebuild, reply_path, send_delta, start_reply, stream_text
+from tests.support.server import serving
 from tests.support.teams import Team, make_team
 from tests.support.waiting import eventually
 from threadline.app import create_app
@@ -334,3 +336,32 @@ async def test_an_abandoned_reply_fails_after_the_idle_timeout(
         assert [(event.data["status"], event.actor_id) for event in updates] == [("failed", None)]
         late = await send_delta(team.editor, reply, 12, "...")
         assert (late.status_code, late.json()["message_status"]) == (409, "failed")
+
+
+async def test_a_dropped_upload_keeps_the_lines_that_arrived(
+    app: FastAPI, team: Team, conversation: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    reply = await start_reply(team.editor, conversation["id"])
+    lines_sent = [{"offset": 0, "text": "ab"}, {"offset": 2, "text": "cd"}]
+    async with serving(app) as url:
+        host, port = url.removeprefix("http://").split(":")
+        _, writer = await asyncio.open_connection(host, int(port))
+        head = (
+            f"POST {reply_path(conversation['id'], reply['id'])}/deltas HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: Bearer {team.editor.token}\r\nContent-Type: application/x-ndjson\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        )
+        writer.write(head.encode())
+        for line in lines_sent:
+            chunk = (json.dumps(line) + "\n").encode()
+            writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+
+        async def both_applied() -> bool:
+            return (await read_message(team.editor, reply))["content"] == "abcd"
+
+        await eventually(both_applied, within=10)
+        writer.close()  # mid-upload: no last chunk
+        await writer.wait_closed()
+        resumed = await send_delta(team.editor, reply, 4, "e")
+    assert (resumed.status_code, resumed.json()) == (200, {"length": 5})
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]

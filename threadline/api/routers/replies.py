@@ -8,6 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.requests import ClientDisconnect
 
 from threadline.api.dependencies import CurrentActor, ReplyServiceDep
 from threadline.api.ndjson import NDJSON, is_ndjson, lines, parse
@@ -68,6 +69,8 @@ async def _append_lines(
             body = parse(DeltaRequest, line, loc=("body", line_number))
             queued.append(replies.append_delta(actor=actor, delta=_delta(conversation_id, message_id, body)))
             line_number += 1
+    except ClientDisconnect:
+        pass  # a dropped upload: the lines that arrived stand, and its author resumes from the stored length
     finally:
         # Every queued delta is answered before this one is, whatever ended the upload.
         answers = await asyncio.gather(*queued, return_exceptions=True)
