@@ -23,7 +23,8 @@ export class Shell {
     this.workspace = null;
     this.conversations = new Map();
     this.members = new Map();
-    this.loadingEvents = null;  // events of the workspace being loaded, applied once it is
+    this.reads = 0;  // REST reads in flight: live events wait for them (see holdingEvents)
+    this.held = [];
     this.openConversationId = null;  // as the route says, while the view may still be loading it
     this.membersPanel = null;
     this.conversationView = new ConversationView(this);
@@ -80,7 +81,7 @@ export class Shell {
   /** Read everything shown again: at the start, and when the stream cannot resume (`reset`). */
   async reload() {
     try {
-      const workspaces = await this.api.all("/v1/workspaces");
+      const workspaces = await this.holdingEvents(() => this.api.all("/v1/workspaces"));
       this.workspaces = new Map(workspaces.map((workspace) => [workspace.id, workspace]));
     } catch (error) {
       toast(`Could not load your workspaces: ${error.message}`);
@@ -88,6 +89,23 @@ export class Shell {
     }
     this.workspace = null;
     await this.route({ reloading: true });
+  }
+
+  /** Run a REST read with the live events held back, then apply them in order. Each event carries its
+   * resource as it is after the change, so what is shown ends as the log says, however the read and the
+   * events interleave. */
+  async holdingEvents(read) {
+    this.reads += 1;
+    try {
+      return await read();
+    } finally {
+      this.reads -= 1;
+      if (!this.reads) {
+        const held = this.held;
+        this.held = [];
+        for (const event of held) this.apply(event);
+      }
+    }
   }
 
   navigate(workspaceId = null, conversationId = null) {
@@ -112,34 +130,34 @@ export class Shell {
     if (!this.workspace) this.showNoWorkspace();
   }
 
-  /** Make a workspace current and read its conversations and members; its events that arrive meanwhile
-   * are applied afterwards, in order, so the lists end as the log says whatever the timing. */
+  /** Make a workspace current and read its conversations and members. */
   async selectWorkspace(workspaceId) {
     this.membersPanel?.dialog.close();
     this.workspace = workspaceId ? this.workspaces.get(workspaceId) : null;
     this.conversations = new Map();
     this.members = new Map();
     if (!this.workspace) return;
-    this.loadingEvents = [];
-    try {
-      const [conversations, members] = await Promise.all([
-        this.api.all(`/v1/workspaces/${workspaceId}/conversations`),
-        this.api.all(`/v1/workspaces/${workspaceId}/members`)]);
-      if (this.workspace?.id !== workspaceId) return;
-      this.conversations = new Map(conversations.map((conversation) => [conversation.id, conversation]));
-      this.members = new Map(members.map((member) => [member.user_id, member]));
-    } catch (error) {
-      toast(`Could not load ${this.workspace.name}: ${error.message}`);
-    } finally {
-      const waiting = this.loadingEvents ?? [];
-      this.loadingEvents = null;
-      for (const event of waiting) this.apply(event);
-    }
+    await this.holdingEvents(async () => {
+      try {
+        const [conversations, members] = await Promise.all([
+          this.api.all(`/v1/workspaces/${workspaceId}/conversations`),
+          this.api.all(`/v1/workspaces/${workspaceId}/members`)]);
+        if (this.workspace?.id !== workspaceId) return;
+        this.conversations = new Map(conversations.map((conversation) => [conversation.id, conversation]));
+        this.members = new Map(members.map((member) => [member.user_id, member]));
+      } catch (error) {
+        toast(`Could not load ${this.workspace.name}: ${error.message}`);
+      }
+    });
   }
 
   // --- live events
 
   apply(event) {
+    if (this.reads) {
+      this.held.push(event);
+      return;
+    }
     const [kind] = event.type.split(".");
     if (kind === "member" && event.data.user_id === this.me.id) {
       this.applyOwnMembership(event);
@@ -150,10 +168,6 @@ export class Shell {
       return;
     }
     if (event.workspace_id !== this.workspace?.id) return;
-    if (this.loadingEvents) {
-      this.loadingEvents.push(event);
-      return;
-    }
     if (kind === "member") this.applyMember(event);
     else if (kind === "conversation") this.applyConversation(event);
     else this.applyMessage(event);
@@ -179,7 +193,7 @@ export class Shell {
     }
     if (type === "member.added") {
       try {
-        const workspace = await this.api.get(`/v1/workspaces/${workspaceId}`);
+        const workspace = await this.holdingEvents(() => this.api.get(`/v1/workspaces/${workspaceId}`));
         this.workspaces.set(workspace.id, workspace);
         if (!this.workspace) await this.route();
         else this.renderSidebar();
