@@ -10,7 +10,8 @@ const STATUS_LABELS = { streaming: "writing…", cancelled: "stopped", failed: "
 
 export class ConversationView {
   /** `workspace` answers what the view needs of the shell: `api`, `me`, `canWrite()`, `isOwner()`,
-   * `authorName(message)`, `back()`, `rename(conversation)` and `remove(conversation)`. */
+   * `authorName(message)`, `holdingEvents(read)`, `back()`, `rename(conversation)` and
+   * `remove(conversation)`. */
   constructor(workspace) {
     this.workspace = workspace;
     this.api = workspace.api;
@@ -27,30 +28,31 @@ export class ConversationView {
     this.opening = null;
     this.messages = new MessageList();
     this.rows = new Map();
-    this.pending = null;
-    this.refetching = new Map();
     replaceChildren(this.element,
       h("div", { class: "empty" },
         h("h2", {}, "No conversation open"),
         h("p", { class: "muted" }, "Pick a conversation, or start a new one.")));
   }
 
-  /** Load a conversation. Events for it that arrive meanwhile wait and are applied after the read, which
-   * the delta rule makes safe in any overlap. */
+  /** Load a conversation; the events that arrive meanwhile are applied after it is drawn, which the
+   * delta rule makes safe in any overlap. */
   async open(conversationId) {
     if (this.conversationId === conversationId) return;
     this.close();
     this.opening = conversationId;
-    this.pending = [];
     replaceChildren(this.element, h("p", { class: "empty muted" }, "Loading…"));
+    const path = `/v1/conversations/${conversationId}`;
     try {
-      const path = `/v1/conversations/${conversationId}`;
-      const [conversation, window] = await Promise.all([
-        this.api.get(path), this.api.get(`${path}/messages`, { limit: PAGE_SIZE })]);
-      if (this.opening !== conversationId) return;
-      this.conversation = conversation;
-      for (const message of window.items) this.messages.put(message);
-      this.messages.hasMore = window.has_more;
+      await this.workspace.holdingEvents(async () => {
+        const [conversation, window] = await Promise.all([
+          this.api.get(path), this.api.get(`${path}/messages`, { limit: PAGE_SIZE })]);
+        if (this.opening !== conversationId) return;
+        this.opening = null;
+        this.conversation = conversation;
+        for (const message of window.items) this.messages.put(message);
+        this.messages.hasMore = window.has_more;
+        this.render();
+      });
     } catch (error) {
       if (this.opening !== conversationId) return;
       this.close();
@@ -58,20 +60,11 @@ export class ConversationView {
       if (error.status === 404) this.workspace.back();
       return;
     }
-    const pending = this.pending;
-    this.opening = null;
-    this.pending = null;
-    this.render();
-    for (const event of pending) this.apply(event);
     this.scrollToEnd();
   }
 
   apply(event) {
-    if (!this.conversationId || event.conversation_id !== this.conversationId) return;
-    if (this.pending) {
-      this.pending.push(event);
-      return;
-    }
+    if (!this.conversation || event.conversation_id !== this.conversation.id) return;
     switch (event.type) {
       case "conversation.updated":
         this.conversation = event.data;
@@ -98,32 +91,24 @@ export class ConversationView {
   }
 
   grow(delta) {
-    const waiting = this.refetching.get(delta.message_id);
-    if (waiting) {
-      waiting.push(delta);
-      return;
-    }
     const grown = this.messages.grow(delta);
     if (grown) this.show(grown);
     else if (this.isNewer(delta)) this.refetch(delta);
   }
 
-  /** A delta past the text shown (or for a message not loaded): read the message, then apply the deltas
-   * that came meanwhile. */
+  /** A delta past the text shown (or for a message not loaded): read the message, then apply this delta
+   * and those that come meanwhile. */
   async refetch(delta) {
-    const waiting = [delta];
-    this.refetching.set(delta.message_id, waiting);
+    const path = `/v1/conversations/${delta.conversation_id}/messages/${delta.message_id}`;
     try {
-      const message = await this.api.get(`/v1/conversations/${delta.conversation_id}/messages/${delta.message_id}`);
-      if (delta.conversation_id !== this.conversationId) return;
-      this.messages.put(message);
-      let shown = message;
-      for (const piece of waiting) shown = this.messages.grow(piece) ?? shown;
-      this.show(shown);
+      await this.workspace.holdingEvents(async () => {
+        const message = await this.api.get(path);
+        if (delta.conversation_id !== this.conversation?.id) return;
+        this.messages.put(message);
+        this.show(this.messages.grow(delta) ?? message);
+      });
     } catch {
       // Deleted meanwhile, or the server is away: its `message.updated` brings the whole text.
-    } finally {
-      this.refetching.delete(delta.message_id);
     }
   }
 
@@ -304,14 +289,18 @@ export class ConversationView {
   }
 
   async loadEarlier() {
-    const before = this.messages.oldestSeq;
+    const conversationId = this.conversation.id;
+    const query = { before: this.messages.oldestSeq, limit: PAGE_SIZE };
     try {
-      const window = await this.api.get(`/v1/conversations/${this.conversation.id}/messages`, { before, limit: PAGE_SIZE });
-      const height = this.scroller.scrollHeight;
-      for (const message of window.items) this.show(this.messages.put(message));
-      this.messages.hasMore = window.has_more;
-      this.earlier.hidden = !window.has_more;
-      this.scroller.scrollTop += this.scroller.scrollHeight - height;  // keep what was in view in place
+      await this.workspace.holdingEvents(async () => {
+        const window = await this.api.get(`/v1/conversations/${conversationId}/messages`, query);
+        if (this.conversation?.id !== conversationId) return;
+        const height = this.scroller.scrollHeight;
+        for (const message of window.items) this.show(this.messages.put(message));
+        this.messages.hasMore = window.has_more;
+        this.earlier.hidden = !window.has_more;
+        this.scroller.scrollTop += this.scroller.scrollHeight - height;  // keep what was in view in place
+      });
     } catch (error) {
       toast(`Could not load earlier messages: ${error.message}`);
     }
