@@ -1,7 +1,7 @@
 /** Sign in and sign up: one form with two modes. */
 
 import { Api } from "./api.js";
-import { h, replaceChildren } from "./dom.js";
+import { button, h, replaceChildren } from "./dom.js";
 
 export function renderAuth(root, { onSignedIn, notice = null }) {
   const api = new Api();
@@ -12,8 +12,8 @@ export function renderAuth(root, { onSignedIn, notice = null }) {
     h("input", { id: "auth-name", name: "name", autocomplete: "name", maxlength: 100 }));
   const submit = h("button", { type: "submit", class: "primary wide" }, "Sign in");
   const tabs = {
-    "sign-in": h("button", { type: "button", role: "tab", onclick: () => setMode("sign-in") }, "Sign in"),
-    "sign-up": h("button", { type: "button", role: "tab", onclick: () => setMode("sign-up") }, "Create account"),
+    "sign-in": button("Sign in", () => setMode("sign-in"), { role: "tab" }),
+    "sign-up": button("Create account", () => setMode("sign-up"), { role: "tab" }),
   };
   const form = h("form", { class: "auth-form", "aria-labelledby": "auth-title", onsubmit: send },
     nameField,

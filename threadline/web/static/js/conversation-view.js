@@ -2,7 +2,7 @@
  * grow, the composer, and editing. */
 
 import { confirmDialog } from "./dialogs.js";
-import { formatTime, h, replaceChildren, toast } from "./dom.js";
+import { button, formatTime, h, replaceChildren, toast } from "./dom.js";
 import { MessageList } from "./messages.js";
 
 const PAGE_SIZE = 50;
@@ -116,7 +116,7 @@ export class ConversationView {
     const conversation = this.conversation;
     this.header = h("header", { class: "conversation-head" });
     this.list = h("ol", { class: "messages", "aria-label": "Messages" });
-    this.earlier = h("button", { type: "button", class: "secondary earlier", onclick: () => this.loadEarlier() }, "Load earlier messages");
+    this.earlier = button("Load earlier messages", () => this.loadEarlier(), { class: "secondary earlier" });
     this.scroller = h("div", { class: "scroller", role: "log", "aria-live": "polite", "aria-relevant": "additions" },
       this.earlier, this.list);
     this.footer = h("footer", { class: "composer-area" });
@@ -140,13 +140,13 @@ export class ConversationView {
     const conversation = this.conversation;
     const canWrite = this.workspace.canWrite();
     replaceChildren(this.header,
-      h("button", { type: "button", class: "icon back", "aria-label": "Back to conversations", onclick: () => this.workspace.back() }, "‹"),
+      button("‹", () => this.workspace.back(), { class: "icon back", "aria-label": "Back to conversations" }),
       h("div", { class: "title" },
         h("h2", { id: "conversation-title" }, conversation.title || "Untitled conversation"),
         h("span", { class: "badge" }, conversation.modality)),
       canWrite && h("div", { class: "actions" },
-        h("button", { type: "button", class: "secondary small", onclick: () => this.workspace.rename(this.conversation) }, "Rename"),
-        h("button", { type: "button", class: "secondary small danger-text", onclick: () => this.workspace.remove(this.conversation) }, "Delete")));
+        button("Rename", () => this.workspace.rename(this.conversation), { class: "secondary small" }),
+        button("Delete", () => this.workspace.remove(this.conversation), { class: "secondary small danger-text" })));
     this.element.setAttribute("aria-labelledby", "conversation-title");
   }
 
@@ -231,9 +231,9 @@ export class ConversationView {
           STATUS_LABELS[status] && h("span", { class: `status status-${status}` }, STATUS_LABELS[status]),
           h("span", { class: "message-actions" },
           status === "streaming" && this.workspace.canWrite() &&
-            h("button", { type: "button", class: "secondary small stop", onclick: () => this.stop(message) }, "■ Stop"),
-          canChange && h("button", { type: "button", class: "link", "aria-label": `Edit message from ${author}`, onclick: () => this.edit(message) }, "Edit"),
-          canChange && h("button", { type: "button", class: "link danger-text", "aria-label": `Delete message from ${author}`, onclick: () => this.delete(message) }, "Delete"))),
+            button("■ Stop", () => this.stop(message), { class: "secondary small stop" }),
+          canChange && button("Edit", () => this.edit(message), { class: "link", "aria-label": `Edit message from ${author}` }),
+          canChange && button("Delete", () => this.delete(message), { class: "link danger-text", "aria-label": `Delete message from ${author}` }))),
         h("div", { class: "content" }, message.content)));
   }
 
@@ -258,7 +258,7 @@ export class ConversationView {
       h("label", { for: input.id, class: "visually-hidden" }, "Edit message"),
       input,
       h("div", { class: "dialog-actions" },
-        h("button", { type: "button", class: "secondary small", onclick: done }, "Cancel"),
+        button("Cancel", done, { class: "secondary small" }),
         h("button", { type: "submit", class: "primary small" }, "Save")));
     form.addEventListener("keydown", (event) => { if (event.key === "Escape") done(); });
     form.addEventListener("submit", async (event) => {

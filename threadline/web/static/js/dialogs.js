@@ -1,7 +1,7 @@
 /** Modal dialogs on the native <dialog> element: it traps focus, closes on Escape and gives focus back to
  * what opened it. Each function answers a promise of what the person chose (null or false: cancelled). */
 
-import { h } from "./dom.js";
+import { button, h } from "./dom.js";
 
 let fieldNumber = 0;
 
@@ -25,13 +25,14 @@ function openDialog(dialog) {
   dialog.showModal();
 }
 
-/** A form in a dialog; answers its values by field name, or null. */
-export function formDialog({ title, fields, submit, danger = false }) {
+/** A form in a dialog, under an optional message; answers its values by field name, or null. */
+export function formDialog({ title, message = null, fields = [], submit, danger = false }) {
   return new Promise((resolve) => {
     const form = h("form", { method: "dialog" },
+      message && h("p", {}, message),
       fields.map(field),
       h("div", { class: "dialog-actions" },
-        h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
+        button("Cancel", () => dialog.close(), { class: "secondary" }),
         h("button", { type: "submit", class: danger ? "danger" : "primary" }, submit)));
     const dialog = dialogWith(title, form);
     form.addEventListener("submit", () => resolve(Object.fromEntries(new FormData(form))));
@@ -42,21 +43,13 @@ export function formDialog({ title, fields, submit, danger = false }) {
 
 /** A yes/no question; answers true when confirmed. */
 export async function confirmDialog({ title, message, confirm, danger = true }) {
-  return new Promise((resolve) => {
-    const dialog = dialogWith(title,
-      h("p", {}, message),
-      h("div", { class: "dialog-actions" },
-        h("button", { type: "button", class: "secondary", onclick: () => dialog.close() }, "Cancel"),
-        h("button", { type: "button", class: danger ? "danger" : "primary", onclick: () => { resolve(true); dialog.close(); } }, confirm)));
-    dialog.addEventListener("close", () => resolve(false));
-    openDialog(dialog);
-  });
+  return (await formDialog({ title, message, submit: confirm, danger })) !== null;
 }
 
-/** A dialog whose content the caller builds and keeps up to date; answers the element and a close(). */
+/** A dialog whose content the caller builds and keeps up to date; answers the <dialog>. */
 export function panelDialog(title, ...content) {
   const dialog = dialogWith(title,
-    h("button", { type: "button", class: "icon close", "aria-label": "Close", onclick: () => dialog.close() }, "✕"),
+    button("✕", () => dialog.close(), { class: "icon close", "aria-label": "Close" }),
     ...content);
   dialog.classList.add("panel");
   openDialog(dialog);

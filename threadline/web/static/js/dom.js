@@ -17,6 +17,11 @@ export function h(tag, props = {}, ...children) {
   return element;
 }
 
+/** A button that submits nothing: `button("Rename", onclick, { class: "secondary small" })`. */
+export function button(label, onclick, props = {}) {
+  return h("button", { type: "button", ...props, onclick }, label);
+}
+
 /** Swap an element's children for new ones. */
 export function replaceChildren(element, ...children) {
   element.replaceChildren(...children.flat(Infinity).filter((child) => child !== null && child !== undefined && child !== false));

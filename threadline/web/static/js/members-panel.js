@@ -2,7 +2,7 @@
  * anyone else may leave. Kept up to date live while open. */
 
 import { confirmDialog, panelDialog } from "./dialogs.js";
-import { h, replaceChildren, toast } from "./dom.js";
+import { button, h, replaceChildren, toast } from "./dom.js";
 
 const GRANTABLE_ROLES = ["editor", "viewer"];
 
@@ -27,7 +27,7 @@ export class MembersPanel {
     const members = [...this.shell.members.values()].sort((a, b) => a.added_at.localeCompare(b.added_at));
     replaceChildren(this.list, members.map((member) => this.row(member, owner)));
     replaceChildren(this.footer,
-      owner ? this.addForm() : h("button", { type: "button", class: "secondary danger-text", onclick: () => this.shell.leaveWorkspace() }, "Leave workspace"));
+      owner ? this.addForm() : button("Leave workspace", () => this.shell.leaveWorkspace(), { class: "secondary danger-text" }));
     if (!this.dialog.open) return;
     if (me && !this.shell.members.has(me.id)) this.dialog.close();
   }
@@ -45,7 +45,7 @@ export class MembersPanel {
         h("span", { class: "name" }, label, you && h("span", { class: "muted" }, " (you)")),
         h("span", { class: "muted small" }, member.email)),
       role,
-      editable && h("button", { type: "button", class: "link danger-text", "aria-label": `Remove ${label}`, onclick: () => this.remove(member) }, "Remove"));
+      editable && button("Remove", () => this.remove(member), { class: "link danger-text", "aria-label": `Remove ${label}` }));
   }
 
   addForm() {

@@ -4,7 +4,7 @@
 import { Api } from "./api.js";
 import { ConversationView } from "./conversation-view.js";
 import { confirmDialog, formDialog } from "./dialogs.js";
-import { byLastActive, formatTime, h, replaceChildren, toast } from "./dom.js";
+import { button, byLastActive, formatTime, h, replaceChildren, toast } from "./dom.js";
 import { LiveStream } from "./live.js";
 import { MembersPanel } from "./members-panel.js";
 import { clearSession } from "./session.js";
@@ -278,12 +278,12 @@ export class Shell {
         h("div", { class: "brand" }, h("span", { class: "logo", "aria-hidden": "true" }), "Threadline"),
         this.connection,
         h("span", { class: "user", title: this.me.email }, this.me.name || this.me.email),
-        h("button", { type: "button", class: "secondary small", onclick: () => this.signOut() }, "Sign out")),
+        button("Sign out", () => this.signOut(), { class: "secondary small" })),
       h("nav", { class: "sidebar", "aria-label": "Workspaces and conversations" },
         h("section", { class: "workspaces", "aria-labelledby": "workspaces-title" },
           h("div", { class: "section-head" },
             h("h2", { id: "workspaces-title" }, "Workspaces"),
-            h("button", { type: "button", class: "secondary small", onclick: () => this.createWorkspace() }, "+ New workspace")),
+            button("+ New workspace", () => this.createWorkspace(), { class: "secondary small" })),
           this.workspaceList),
         this.workspaceSection),
       this.conversationView.element);
@@ -319,12 +319,12 @@ export class Shell {
         h("h2", { id: "workspace-title" }, workspace.name),
         h("span", { class: `badge role-${workspace.role}` }, workspace.role)),
       h("div", { class: "toolbar" },
-        h("button", { type: "button", class: "secondary small", onclick: () => this.openMembers() }, "Members"),
-        owner && h("button", { type: "button", class: "secondary small", onclick: () => this.renameWorkspace() }, "Rename"),
+        button("Members", () => this.openMembers(), { class: "secondary small" }),
+        owner && button("Rename", () => this.renameWorkspace(), { class: "secondary small" }),
         owner
-          ? h("button", { type: "button", class: "secondary small danger-text", onclick: () => this.deleteWorkspace() }, "Delete")
-          : h("button", { type: "button", class: "secondary small danger-text", onclick: () => this.leaveWorkspace() }, "Leave")),
-      this.canWrite() && h("button", { type: "button", class: "primary wide", onclick: () => this.createConversation() }, "+ New conversation"),
+          ? button("Delete", () => this.deleteWorkspace(), { class: "secondary small danger-text" })
+          : button("Leave", () => this.leaveWorkspace(), { class: "secondary small danger-text" })),
+      this.canWrite() && button("+ New conversation", () => this.createConversation(), { class: "primary wide" }),
       this.conversationList);
     this.renderConversations();
   }
@@ -351,7 +351,7 @@ export class Shell {
       h("div", { class: "empty" },
         h("h2", {}, "Welcome to Threadline"),
         h("p", { class: "muted" }, "A workspace holds conversations you share with others."),
-        h("button", { type: "button", class: "primary", onclick: () => this.createWorkspace() }, "Create your first workspace")));
+        button("Create your first workspace", () => this.createWorkspace(), { class: "primary" })));
   }
 
   // --- actions
