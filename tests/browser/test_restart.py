@@ -20,11 +20,16 @@ from tests.support.teams import add_member, create_workspace
 
 pytestmark = pytest.mark.e2e
 
+STREAM_TOKEN_TTL = 2
+
 
 async def test_the_page_resumes_after_a_crash_and_shows_every_message_once(
     tmp_path: Path, open_page: OpenPage, screenshot: Callable[[Page, str], Awaitable[None]]
 ) -> None:
-    server = ServerProcess(f"sqlite+aiosqlite:///{tmp_path}/threadline.db", tmp_path)
+    # Stream tokens that expire within the test: the page renews them, and reconnects with a fresh one.
+    server = ServerProcess(
+        f"sqlite+aiosqlite:///{tmp_path}/threadline.db", tmp_path, stream_token_ttl_seconds=STREAM_TOKEN_TTL
+    )
     await server.start()
     try:
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as api:

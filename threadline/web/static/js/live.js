@@ -25,6 +25,7 @@ export class LiveStream {
     this.lastEventId = null;
     this.source = null;
     this.token = null;
+    this.renewal = null;
     this.failures = 0;
     this.timers = new Set();
     this.stopped = false;
@@ -91,16 +92,19 @@ export class LiveStream {
     this.later(delay, () => this.open());
   }
 
-  /** A stream token with a minute to spare; a new one is fetched before the old expires, so a reconnect
-   * rarely waits for one. */
+  /** A stream token with a minute to spare (or half its life, if shorter). */
   async streamToken() {
-    if (!this.token || this.token.expiresAt - Date.now() < RENEW_BEFORE_EXPIRY_MS) {
-      const { token, expires_in: expiresIn } = await this.api.post("/v1/auth/stream-tokens");
-      this.token = { value: token, expiresAt: Date.now() + expiresIn * 1000 };
-      const renewIn = Math.max(expiresIn * 1000 - RENEW_BEFORE_EXPIRY_MS, 1000);
-      this.later(renewIn, () => this.streamToken().catch(() => { this.token = null; }));
-    }
+    if (!this.token || Date.now() > this.token.renewAt) await this.renewToken();
     return this.token.value;
+  }
+
+  /** Fetch a stream token, and its successor before it expires, so a reconnect rarely waits for one. */
+  async renewToken() {
+    const { token, expires_in: expiresIn } = await this.api.post("/v1/auth/stream-tokens");
+    const renewIn = Math.max(expiresIn * 1000 - RENEW_BEFORE_EXPIRY_MS, expiresIn * 500);
+    this.token = { value: token, renewAt: Date.now() + renewIn };
+    clearTimeout(this.renewal);  // one chain of renewals, however often a reconnect renewed first
+    this.renewal = this.later(renewIn, () => this.renewToken().catch(() => { this.token = null; }));
   }
 
   later(delay, callback) {
@@ -109,5 +113,6 @@ export class LiveStream {
       callback();
     }, delay);
     this.timers.add(timer);
+    return timer;
   }
 }
