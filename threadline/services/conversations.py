@@ -13,6 +13,7 @@ from threadline.models.domain.conversation import Conversation, ConversationWith
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor
+from threadline.models.domain.version import Versioned
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_conversation, require_conversation_role, require_workspace_role
 from threadline.services.events import conversation_event, log_activity
@@ -53,19 +54,29 @@ class ConversationService:
                 workspace_id, modality=modality, limit=limit, cursor=position
             )
 
-    async def get_conversation(self, *, actor: Actor, conversation_id: UUID) -> Conversation:
+    async def get_conversation(
+        self, *, actor: Actor, conversation_id: UUID, known_version: int | None = None
+    ) -> Versioned[Conversation]:
+        """The conversation (any member); not read again if it is still at ``known_version``."""
         async with self._uow as uow:
-            return await require_conversation(uow, actor, conversation_id, Role.VIEWER)
+            await uow.use_one_snapshot()  # so that the version is the conversation's
+            conversation = await require_conversation(uow, actor, conversation_id, Role.VIEWER)
+            version = await uow.events.newest_in_conversation(conversation_id)
+        return Versioned(version, None if version == known_version else conversation)
 
     async def get_conversation_with_messages(
-        self, *, actor: Actor, conversation_id: UUID
-    ) -> ConversationWithMessages:
-        """The conversation with its latest ``INCLUDED_MESSAGES`` messages, oldest first."""
+        self, *, actor: Actor, conversation_id: UUID, known_version: int | None = None
+    ) -> Versioned[ConversationWithMessages]:
+        """The conversation with its latest ``INCLUDED_MESSAGES`` messages, oldest first; not read again
+        if it is still at ``known_version``."""
         async with self._uow as uow:
-            await uow.use_one_snapshot()  # so that message_count and the messages agree
+            await uow.use_one_snapshot()  # so that message_count, the messages and the version agree
             conversation = await require_conversation(uow, actor, conversation_id, Role.VIEWER)
+            version = await uow.events.newest_in_conversation(conversation_id)
+            if version == known_version:
+                return Versioned(version, None)
             latest = await uow.messages.window(conversation_id, limit=INCLUDED_MESSAGES)
-        return ConversationWithMessages(conversation=conversation, messages=latest.items)
+        return Versioned(version, ConversationWithMessages(conversation=conversation, messages=latest.items))
 
     async def update_conversation(
         self,

@@ -16,6 +16,7 @@ from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import MessageWindow
 from threadline.models.domain.reply import MessageStatus, ReplyConflict
 from threadline.models.domain.user import Actor
+from threadline.models.domain.version import Versioned
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_conversation_role, require_message_change
 from threadline.services.events import log_activity, message_event
@@ -80,14 +81,30 @@ class MessageService:
         return message
 
     async def list_messages(
-        self, *, actor: Actor, conversation_id: UUID, limit: int, after: int | None, before: int | None
-    ) -> MessageWindow[Message]:
-        """The first ``limit`` after ``after``, the last before ``before``, or the latest; oldest first."""
+        self,
+        *,
+        actor: Actor,
+        conversation_id: UUID,
+        limit: int,
+        after: int | None,
+        before: int | None,
+        known_version: int | None = None,
+    ) -> Versioned[MessageWindow[Message]]:
+        """The first ``limit`` after ``after``, the last before ``before``, or the latest; oldest first.
+
+        Not read at all when the conversation is still at ``known_version``, which the caller holds.
+        """
         if after is not None and before is not None:
             raise ValidationFailed("Give after or before, not both", loc=("query", "before"))
         async with self._uow as uow:
             await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
-            return await uow.messages.window(conversation_id, limit=limit, after=after, before=before)
+            # The version first: the page then reflects at least it (on PostgreSQL each statement sees
+            # the commits before it), so an unchanged version never hides a change the page missed.
+            version = await uow.events.newest_in_conversation(conversation_id)
+            if version == known_version:
+                return Versioned(version, None)
+            window = await uow.messages.window(conversation_id, limit=limit, after=after, before=before)
+        return Versioned(version, window)
 
     async def get_message(self, *, actor: Actor, conversation_id: UUID, message_id: UUID) -> Message:
         async with self._uow as uow:

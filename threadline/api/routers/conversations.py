@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
+from threadline.api.conditional import NOT_MODIFIED, IfNoneMatchHeader, ReadTag
 from threadline.api.dependencies import ConversationServiceDep, CurrentActor
 from threadline.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
 from threadline.models.api.request.conversations import CreateConversationRequest, UpdateConversationRequest
@@ -62,21 +63,36 @@ async def list_conversations(
     return PageResponse[ConversationResponse].model_validate(page, from_attributes=True)
 
 
-@router.get("/conversations/{conversation_id}", summary="Get a conversation")
+@router.get(
+    "/conversations/{conversation_id}",
+    summary="Get a conversation",
+    response_model=ConversationWithMessagesResponse | ConversationResponse,
+    responses=NOT_MODIFIED,
+)
 async def get_conversation(
     conversation_id: UUID,
     actor: CurrentActor,
     conversations: ConversationServiceDep,
+    response: Response,
     include: IncludeQuery = None,
-) -> ConversationWithMessagesResponse | ConversationResponse:
-    """A conversation (any member); with `include=messages` it carries its latest 50 messages."""
+    if_none_match: IfNoneMatchHeader = None,
+) -> ConversationWithMessagesResponse | ConversationResponse | Response:
+    """A conversation (any member); with `include=messages` it carries its latest 50 messages.
+
+    The answer's `ETag` changes with any change to the conversation or its messages; send it back as
+    `If-None-Match` to get 304 while it is current.
+    """
+    read = ReadTag("conversation", conversation_id, include or "")
+    known = read.known_version(if_none_match)
     if include == "messages":
         found = await conversations.get_conversation_with_messages(
-            actor=actor, conversation_id=conversation_id
+            actor=actor, conversation_id=conversation_id, known_version=known
         )
-        return ConversationWithMessagesResponse.of(found)
-    conversation = await conversations.get_conversation(actor=actor, conversation_id=conversation_id)
-    return ConversationResponse.model_validate(conversation)
+        return read.answer(found, ConversationWithMessagesResponse.of, response)
+    plain = await conversations.get_conversation(
+        actor=actor, conversation_id=conversation_id, known_version=known
+    )
+    return read.answer(plain, ConversationResponse.model_validate, response)
 
 
 @router.patch("/conversations/{conversation_id}", summary="Update a conversation")

@@ -7,10 +7,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
 
+from threadline.api.conditional import NOT_MODIFIED, IfNoneMatchHeader, ReadTag
 from threadline.api.dependencies import CurrentActor, MessageServiceDep
 from threadline.api.pagination import DEFAULT_LIMIT, LimitQuery, QueryInteger
 from threadline.models.api.request.messages import PostMessageRequest, UpdateMessageRequest
 from threadline.models.api.response.messages import MessageResponse, MessageWindowResponse
+from threadline.models.domain.conversation import Message
+from threadline.models.domain.pagination import MessageWindow
 from threadline.models.domain.reply import MessageStatus
 
 router = APIRouter(prefix="/v1/conversations/{conversation_id}/messages", tags=["messages"])
@@ -65,22 +68,36 @@ async def post_message(
     return MessageResponse.model_validate(message)
 
 
-@router.get("", summary="List messages")
+@router.get("", summary="List messages", response_model=MessageWindowResponse, responses=NOT_MODIFIED)
 async def list_messages(
     conversation_id: UUID,
     actor: CurrentActor,
     messages: MessageServiceDep,
+    response: Response,
     limit: LimitQuery = DEFAULT_LIMIT,
     after: AfterQuery = None,
     before: BeforeQuery = None,
-) -> MessageWindowResponse:
+    if_none_match: IfNoneMatchHeader = None,
+) -> MessageWindowResponse | Response:
     """A slice of the conversation's messages, oldest first (any member).
 
     Without `after` or `before`, the latest `limit` messages; `after` and `before` cannot be combined.
+    The answer's `ETag` changes with any change to the conversation; send it back as `If-None-Match`
+    to get 304 while it is current.
     """
+    read = ReadTag("messages", conversation_id, f"{limit}:{after}:{before}")
     window = await messages.list_messages(
-        actor=actor, conversation_id=conversation_id, limit=limit, after=after, before=before
+        actor=actor,
+        conversation_id=conversation_id,
+        limit=limit,
+        after=after,
+        before=before,
+        known_version=read.known_version(if_none_match),
     )
+    return read.answer(window, _window_response, response)
+
+
+def _window_response(window: MessageWindow[Message]) -> MessageWindowResponse:
     return MessageWindowResponse.model_validate(window, from_attributes=True)
 
 

@@ -187,6 +187,13 @@ class EventRepository(Repository):
         newest: int | None = await self._session.scalar(_NEWEST_ID)
         return newest
 
+    async def newest_in_conversation(self, conversation_id: UUID) -> int:
+        """The newest event about the conversation, 0 if none: what a read of it is versioned by."""
+        newest: int | None = await self._session.scalar(
+            select(func.max(_LOG.c.id)).where(_LOG.c.conversation_id == conversation_id)
+        )
+        return newest or 0
+
     async def prune(self, *, older_than: datetime, limit: int) -> int:
         """Delete up to ``limit`` of the oldest events created before ``older_than``; returns how many.
 
