@@ -1,6 +1,6 @@
-"""Accounts, workspaces and members through the page: sign up, sign out and in, create and rename a
-workspace, add a member by email, change their role, remove them; a removed member's page leaves the
-workspace, and one who leaves disappears from the owner's list, live."""
+"""Accounts, workspaces and members through the page: sign up, sign out and in, create, rename and
+delete a workspace, add a member by email, change their role, remove them; a removed member's page
+leaves the workspace, and one who leaves disappears from the owner's list, live."""
 
 from __future__ import annotations
 
@@ -76,6 +76,11 @@ async def test_sign_up_create_a_workspace_and_manage_its_members(
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_role("button", name="Sign in", exact=True).click()
     await expect(page.get_by_role("heading", name="Research lab")).to_be_visible()
+
+    await page.get_by_role("button", name="Delete", exact=True).click()
+    await confirm(page, "Delete Research lab?", "Delete workspace")
+    await expect(page.get_by_role("heading", name="Welcome to Threadline")).to_be_visible()
+    await expect(page.get_by_role("link", name="Research lab owner")).to_have_count(0)
 
 
 async def roles(account: Account) -> list[tuple[str, str]]:
