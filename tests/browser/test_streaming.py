@@ -68,7 +68,8 @@ async def test_a_streamed_reply_grows_on_screen_and_stops_on_the_stop_button(
     await reply.start()
     shown = message(page, reply.message["id"])
     await expect(shown).to_have_attribute("data-status", "streaming")
-    for piece in ("Event sourcing ", "stores every change "):
+    # Offsets count code points, as Python does: the emoji is one, though two UTF-16 units in JavaScript.
+    for piece in ("Event sourcing 🗂️ ", "stores every change "):
         assert (await reply.append(piece)).status_code == 200
         await expect(shown.locator(".content")).to_have_text(reply.text)
     # Opened mid-reply: it reads the text so far over REST and applies the deltas that follow.

@@ -28,6 +28,7 @@ export class ConversationView {
     this.opening = null;
     this.messages = new MessageList();
     this.rows = new Map();
+    document.title = "Threadline";
     replaceChildren(this.element,
       h("div", { class: "empty" },
         h("h2", {}, "No conversation open"),
@@ -148,6 +149,7 @@ export class ConversationView {
         button("Rename", () => this.workspace.rename(this.conversation), { class: "secondary small" }),
         button("Delete", () => this.workspace.remove(this.conversation), { class: "secondary small danger-text" })));
     this.element.setAttribute("aria-labelledby", "conversation-title");
+    document.title = `${conversation.title || "Untitled conversation"} · Threadline`;
   }
 
   renderFooter() {
