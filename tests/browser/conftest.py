@@ -32,6 +32,7 @@ PHONE: ViewportSize = {"width": 375, "height": 720}
 expect.set_options(timeout=15_000)
 
 OpenPage = Callable[..., Awaitable[Page]]
+Screenshot = Callable[[Page, str], Awaitable[None]]
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +92,7 @@ async def open_page(browser: Browser) -> AsyncIterator[OpenPage]:
 
 
 @pytest.fixture(scope="session")
-def screenshot() -> Callable[[Page, str], Awaitable[None]]:
+def screenshot() -> Screenshot:
     """Save a screen for review in tests/browser/screenshots/ (ignored by git), replacing the last run's."""
     SCREENSHOTS.mkdir(exist_ok=True)
 

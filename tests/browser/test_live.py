@@ -3,13 +3,11 @@ without a reload."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.browser.conftest import OpenPage
+from tests.browser.conftest import OpenPage, Screenshot
 from tests.browser.pages import messages, open_conversation, send
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
@@ -23,7 +21,7 @@ async def test_one_person_posts_and_the_other_sees_it_live(
     api: httpx.AsyncClient,
     web_server: ServerProcess,
     open_page: OpenPage,
-    screenshot: Callable[[Page, str], Awaitable[None]],
+    screenshot: Screenshot,
 ) -> None:
     alice = await sign_up(api, name="Alice Moreau")
     bob = await sign_up(api, name="Bob Okafor")

@@ -4,14 +4,13 @@ while it was away included. A message sent while the server was down is sent aga
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.browser.conftest import OpenPage
+from tests.browser.conftest import OpenPage, Screenshot
 from tests.browser.pages import composer, connection, messages, open_conversation, send
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
@@ -24,7 +23,7 @@ STREAM_TOKEN_TTL = 2
 
 
 async def test_the_page_resumes_after_a_crash_and_shows_every_message_once(
-    tmp_path: Path, open_page: OpenPage, screenshot: Callable[[Page, str], Awaitable[None]]
+    tmp_path: Path, open_page: OpenPage, screenshot: Screenshot
 ) -> None:
     # Stream tokens that expire within the test: the page renews them, and reconnects with a fresh one.
     server = ServerProcess(

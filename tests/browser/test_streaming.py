@@ -3,14 +3,13 @@ delta by delta, and the stop button cancels it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.browser.conftest import OpenPage
+from tests.browser.conftest import OpenPage, Screenshot
 from tests.browser.pages import message, open_conversation
 from tests.support.accounts import Account, sign_up
 from tests.support.conversations import create_conversation, post_message
@@ -53,7 +52,7 @@ async def test_a_streamed_reply_grows_on_screen_and_stops_on_the_stop_button(
     api: httpx.AsyncClient,
     web_server: ServerProcess,
     open_page: OpenPage,
-    screenshot: Callable[[Page, str], Awaitable[None]],
+    screenshot: Screenshot,
 ) -> None:
     person = await sign_up(api, name="Grace Hopper")
     assistant = await sign_up(api, name="Assistant")

@@ -3,13 +3,11 @@ refuses; when the owner makes them an editor, the composer appears without a rel
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.browser.conftest import PHONE, OpenPage
+from tests.browser.conftest import PHONE, OpenPage, Screenshot
 from tests.browser.pages import composer, messages, open_conversation, send
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
@@ -23,7 +21,7 @@ async def test_a_viewer_cannot_post_until_made_an_editor(
     api: httpx.AsyncClient,
     web_server: ServerProcess,
     open_page: OpenPage,
-    screenshot: Callable[[Page, str], Awaitable[None]],
+    screenshot: Screenshot,
 ) -> None:
     owner = await sign_up(api, name="Olivia Owner")
     viewer = await sign_up(api, name="Victor Viewer")

@@ -4,13 +4,11 @@ leaves the workspace, and one who leaves disappears from the owner's list, live.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import httpx
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 
-from tests.browser.conftest import OpenPage
+from tests.browser.conftest import OpenPage, Screenshot
 from tests.browser.pages import confirm, connection, sign_in
 from tests.support.accounts import PASSWORD, Account, sign_up, unique_email
 from tests.support.conversations import create_conversation
@@ -25,7 +23,7 @@ async def test_sign_up_create_a_workspace_and_manage_its_members(
     api: httpx.AsyncClient,
     web_server: ServerProcess,
     open_page: OpenPage,
-    screenshot: Callable[[Page, str], Awaitable[None]],
+    screenshot: Screenshot,
 ) -> None:
     bob = await sign_up(api, name="Bob Okafor")
     email = unique_email("ada")
