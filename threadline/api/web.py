@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import PurePosixPath
 
 from fastapi import APIRouter, Request, Response
@@ -62,16 +64,7 @@ class WebFiles:
 
     @classmethod
     def load(cls) -> WebFiles:
-        root = resources.files("threadline") / "web" / "static"
-        files: dict[str, bytes] = {}
-        pending = [(root, PurePosixPath())]
-        while pending:
-            folder, prefix = pending.pop()
-            for entry in folder.iterdir():
-                if entry.is_dir():
-                    pending.append((entry, prefix / entry.name))
-                elif entry.is_file():
-                    files[str(prefix / entry.name)] = entry.read_bytes()
+        files = dict(_read_all(resources.files("threadline") / "web" / "static"))
         digest = hashlib.sha256()
         for name in sorted(files):
             digest.update(name.encode() + b"\0" + files[name] + b"\0")
@@ -83,6 +76,16 @@ class WebFiles:
             index_etag=f'"{hashlib.sha256(index).hexdigest()[:16]}"',
             assets={name: Asset(body, _media_type(name)) for name, body in files.items()},
         )
+
+
+def _read_all(folder: Traversable, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+    """Every file under ``folder``, by its path relative to it."""
+    for entry in folder.iterdir():
+        name = f"{prefix}{entry.name}"
+        if entry.is_dir():
+            yield from _read_all(entry, f"{name}/")
+        elif entry.is_file():
+            yield name, entry.read_bytes()
 
 
 def _media_type(name: str) -> str:

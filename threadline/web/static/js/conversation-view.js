@@ -158,8 +158,9 @@ export class ConversationView {
         "You are a viewer in this workspace: you can read and follow along, but not post."));
       return;
     }
+    const draft = this.footer.querySelector("textarea")?.value ?? "";  // kept when the role changes
     const input = h("textarea", { id: "composer-input", name: "content", rows: 1, required: true, maxlength: 100000,
-      placeholder: "Write a message…", enterkeyhint: "send" });
+      placeholder: "Write a message…", enterkeyhint: "send", value: draft });
     const form = h("form", { class: "composer", "aria-label": "New message" },
       h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
       input,
@@ -176,7 +177,7 @@ export class ConversationView {
       event.preventDefault();
       const content = input.value;
       if (!content.trim()) return;
-      idempotencyKey ??= crypto.randomUUID();
+      idempotencyKey ??= randomKey();
       try {
         const message = await this.api.post(`/v1/conversations/${this.conversation.id}/messages`, { content },
           { "Idempotency-Key": idempotencyKey });
@@ -320,6 +321,11 @@ export class ConversationView {
 
 function initials(name) {
   return name.split(/\s+/).filter(Boolean).slice(0, 2).map((word) => word[0].toUpperCase()).join("") || "?";
+}
+
+/** 128 random bits as hex; unlike `crypto.randomUUID`, also where the page is not a secure context. */
+function randomKey() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
 function autosize(textarea) {
