@@ -36,6 +36,7 @@ from threadline.api.routers import (
     workspaces,
 )
 from threadline.api.sse import encode_event
+from threadline.api.web import WebFiles, web_router
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import EventBus, MemoryBus
@@ -246,6 +247,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users.router,
         auth.router,
         operations.router,
+        web_router(WebFiles.load()),
     ):
         app.include_router(router)
     if settings.cors_origins:
