@@ -29,6 +29,7 @@ from bench.stats import ratio
 from threadline.models.api.request.messages import PostMessageRequest
 from threadline.models.api.response.messages import MessageResponse, MessageWindowResponse
 from threadline.models.domain.conversation import MessageRole
+from threadline.models.domain.reply import MessageStatus
 
 PAGE = 50
 CONVERSATION_ID = uuid4()
@@ -46,6 +47,7 @@ def _message(seq: int, content: str) -> MessageResponse:
         content=content,
         metadata={},
         author_id=uuid4(),
+        status=MessageStatus.COMPLETE,
         created_at=_now,
         updated_at=_now,
     )
