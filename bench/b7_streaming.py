@@ -38,9 +38,9 @@ from bench.config import BenchConfig
 from bench.http1 import Connection
 from bench.payloads import bearer_headers
 from bench.postgres import throwaway_database
-from bench.procs import ServerProcess
+from bench.procs import ServerProcess, process_cpu_seconds
 from bench.rebuild import Delivery, check_deltas, check_messages
-from bench.report import BenchResult, Target, at_most
+from bench.report import BenchResult, Target, at_least, at_most
 from bench.server import running_threadlines
 from bench.stats import Distribution, flatness, ratio
 from bench.streaming import (
@@ -50,6 +50,7 @@ from bench.streaming import (
     Sent,
     Subscribers,
     count_delta_rows,
+    database_backends,
     open_subscribers,
     post_paced,
     reply_pieces,
@@ -99,31 +100,52 @@ class Deployment:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Shares of a core used while the writes ran: this load generator's, and each server process's."""
+    """CPU used while the writes ran, in shares of one core: this load generator, each server process
+    and, on PostgreSQL, the database backends serving them (the machine's PostgreSQL is local)."""
 
+    wall: float
     client: float
     servers: tuple[float, ...]
+    database: float | None
+
+    def server_ms_per(self, writes: int) -> float:
+        """Server CPU milliseconds per write: the cost that decides the rate a core can carry."""
+        return ratio(sum(self.servers) * self.wall * 1e3, writes)
 
     def __str__(self) -> str:
         servers = " + ".join(f"{share:.2f}" for share in self.servers)
-        return f"client {self.client:.2f} / server {servers}"
+        database = "" if self.database is None else f" / PostgreSQL {self.database:.2f}"
+        return f"client {self.client:.2f} / server {servers}{database}"
 
 
 class _Meter:
-    """CPU time of the client and the servers between ``__init__`` and ``stop``."""
+    """CPU time of the client, the servers and the database backends from ``start`` to ``stop``."""
 
-    def __init__(self, servers: Sequence[ServerProcess]) -> None:
-        self._servers = servers
+    def __init__(self, deployment: Deployment, backends: dict[int, float]) -> None:
+        self._deployment = deployment
+        self._backends = backends
         self._wall, self._cpu = time.monotonic(), time.process_time()
-        self._server_cpu = [server.cpu_seconds() for server in servers]
+        self._server_cpu = [server.cpu_seconds() for server in deployment.servers]
 
-    def stop(self) -> Usage:
+    @classmethod
+    async def start(cls, deployment: Deployment) -> _Meter:
+        backends = await database_backends(deployment.database_url)
+        return cls(deployment, {pid: process_cpu_seconds([pid]) for pid in backends})
+
+    async def stop(self) -> Usage:
         wall = time.monotonic() - self._wall
+        client = (time.process_time() - self._cpu) / wall
         servers = tuple(
             (server.cpu_seconds() - before) / wall
-            for server, before in zip(self._servers, self._server_cpu, strict=True)
+            for server, before in zip(self._deployment.servers, self._server_cpu, strict=True)
         )
-        return Usage((time.process_time() - self._cpu) / wall, servers)
+        database = None
+        if not self._deployment.database_url.startswith("sqlite"):
+            # Backends opened during the phase count from 0; any closed meanwhile are missed.
+            pids = await database_backends(self._deployment.database_url)
+            used = sum(process_cpu_seconds([pid]) - self._backends.get(pid, 0.0) for pid in pids)
+            database = used / wall
+        return Usage(wall, client, servers, database)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,16 +203,20 @@ class StreamPhase:
         return ratio(self.rows, self.writes.ok)
 
     @property
-    def not_ok(self) -> tuple[int, int, int]:
-        """Deltas sent but not answered 200, deltas never sent, and finishes refused."""
-        sent = self.writes.count
-        return sent - self.writes.ok, self.planned * self.replies - sent, self.writes.finish_errors
+    def not_ok(self) -> tuple[int, int]:
+        """Deltas sent but not answered 200, and finishes refused."""
+        return self.writes.count - self.writes.ok, self.writes.finish_errors
+
+    @property
+    def unsent(self) -> int:
+        """Deltas never sent: their authors had fallen too far behind their schedule (see ``Pace``)."""
+        return self.planned * self.replies - self.writes.count
 
     @property
     def correct(self) -> bool:
         d = self.delivery
         wrong = (d.wrong_from_deltas, d.wrong_final, self.stored_wrong)
-        return d.counts == (0, 0, 0) and wrong == (0, 0, 0) and self.not_ok == (0, 0, 0) and not self.streams
+        return d.counts == (0, 0, 0) and wrong == (0, 0, 0) and self.not_ok == (0, 0) and not self.streams
 
     @property
     def streams(self) -> int:
@@ -198,7 +224,7 @@ class StreamPhase:
 
     @property
     def sustained(self) -> bool:
-        return self.achieved >= MIN_SUSTAINED * self.offered
+        return self.unsent == 0 and self.achieved >= MIN_SUSTAINED * self.offered
 
     @property
     def passed(self) -> bool:
@@ -242,6 +268,7 @@ class LongReply:
     errors: int
     stored_wrong: int
     elapsed: float
+    usage: Usage
 
     @property
     def flatness(self) -> float:
@@ -414,7 +441,7 @@ async def _stream_replies(
     deltas = max(len(reply.pieces) for reply in replies.values())
     start = time.monotonic() + LEAD_SECONDS
     deadline = start + 1.5 * deltas / rate + LATE_SECONDS
-    meter = _Meter(deployment.servers)
+    meter = await _Meter.start(deployment)
     try:
         outcomes = await asyncio.gather(
             *(
@@ -425,7 +452,7 @@ async def _stream_replies(
     finally:
         for conn in connections:
             conn.close()
-    usage = meter.stop()
+    usage = await meter.stop()
     sent = {conversation_id: outcome[0] for conversation_id, outcome in zip(replies, outcomes, strict=True)}
     last = max((s.times[-1] for s in sent.values() if s.times), default=start)
     return Writes(sent, last - start, usage, sum(1 for _, finished in outcomes if not finished))
@@ -479,7 +506,7 @@ async def _post_messages(deployment: Deployment, pieces: Mapping[str, Sequence[s
     await asyncio.gather(*(conn.connect() for conn in connections))
     start = time.monotonic() + LEAD_SECONDS
     deadline = start + 1.5 * deployment.config.b7_deltas / rate + LATE_SECONDS
-    meter = _Meter(deployment.servers)
+    meter = await _Meter.start(deployment)
     try:
         sent = await asyncio.gather(
             *(
@@ -498,7 +525,7 @@ async def _post_messages(deployment: Deployment, pieces: Mapping[str, Sequence[s
     finally:
         for conn in connections:
             conn.close()
-    usage = meter.stop()
+    usage = await meter.stop()
     last = max((s.times[-1] for s in sent if s.times), default=start)
     return Writes(dict(zip(pieces, sent, strict=True)), last - start, usage)
 
@@ -514,12 +541,14 @@ async def _long_reply(deployment: Deployment) -> LongReply:
     first = deployment.servers[0]
     conn = Connection(first.host, first.port)
     await conn.connect()
+    meter = await _Meter.start(deployment)
     started = time.monotonic()
     try:
         sent = await send_json_deltas(
             conn, deployment.headers, reply, Pace(started, math.inf, 0.0, started + config.time_limit)
         )
         elapsed = time.monotonic() - started
+        usage = await meter.stop()
         finish = await conn.request(
             "POST", f"{reply.path}/finish", deployment.headers, b'{"status": "complete"}'
         )
@@ -527,7 +556,8 @@ async def _long_reply(deployment: Deployment) -> LongReply:
         conn.close()
     stored = await _stored_content(deployment.api, reply)
     errors = config.b7_long_deltas - sent.ok + (finish.status != 200)
-    return LongReply(sent.answers, config.b7_long_deltas, errors, int(stored != reply.text(sent.ok)), elapsed)
+    stored_wrong = int(stored != reply.text(sent.ok))
+    return LongReply(sent.answers, config.b7_long_deltas, errors, stored_wrong, elapsed, usage)
 
 
 def _report(result: BenchResult, measured: DeploymentResult) -> None:
@@ -557,16 +587,19 @@ def _report_stream_phase(result: BenchResult, label: str, phase: StreamPhase) ->
         )
     result.add(f"{label} deltas sent", phase.achieved, f"deltas/s (offered {phase.offered:,.0f})")
     result.add(f"{label} event-log rows per delta", phase.rows_per_delta, f"({phase.rows:,} rows)")
-    result.add(f"{label} CPU", str(phase.writes.usage), "of a core")
+    usage = phase.writes.usage
+    result.add(f"{label} CPU", str(usage), "of a core")
+    result.add(f"{label} server CPU per delta", usage.server_ms_per(phase.writes.ok), "ms")
     d = phase.delivery
     result.targets += [
         at_most(f"{label} delta -> subscriber p99 (ms)", latency.p99 * 1e3, MAX_P99 * 1e3),
+        at_least(f"{label} deltas sent (deltas/s)", phase.achieved, MIN_SUSTAINED * phase.offered),
         _all_zero(f"{label} events lost / duplicated / out of order", d.counts),
         _all_zero(
             f"{label} texts wrong: rebuilt from deltas / after the final event / stored",
             (d.wrong_from_deltas, d.wrong_final, phase.stored_wrong),
         ),
-        _all_zero(f"{label} deltas not answered 200 / never sent / finishes refused", phase.not_ok),
+        _all_zero(f"{label} deltas not answered 200 / finishes refused", phase.not_ok),
         _all_zero(f"{label} streams refused / dropped", (phase.refused, phase.dropped)),
     ]
 
@@ -580,6 +613,7 @@ def _report_whole(result: BenchResult, label: str, measured: DeploymentResult) -
     result.add(f"{name} post -> message.created max", latency.max * 1e3, "ms")
     result.add(f"{name} posted", whole.writes.count / max(whole.writes.elapsed, 1e-9), "messages/s")
     result.add(f"{name} CPU", str(whole.writes.usage), "of a core")
+    result.add(f"{name} server CPU per message", whole.writes.usage.server_ms_per(whole.writes.ok), "ms")
     for phase in (measured.json, measured.ndjson):
         result.add(
             f"{label}: {phase.mode} delta p50, p99 / whole-message p50, p99",
@@ -602,7 +636,9 @@ def _report_ladder(result: BenchResult, label: str, steps: Sequence[StreamPhase]
         result.add(
             f"{label} ladder {step.rate:g}/s per reply ({step.offered:,.0f}/s)",
             f"p99 {step.latency.p99 * 1e3:.1f} ms, sent {step.achieved:,.0f}/s, "
-            f"rows/delta {step.rows_per_delta:.2f}, {step.writes.usage}, not 200 {step.not_ok[0]}, "
+            f"rows/delta {step.rows_per_delta:.2f}, {step.writes.usage}, "
+            f"server {step.writes.usage.server_ms_per(step.writes.ok):.2f} ms/delta, "
+            f"not 200 {step.not_ok[0]}, "
             f"lost {lost}, dup {duplicated}, ooo {out_of_order}, {step.verdict()}",
         )
     passed = [step for step in steps if step.passed]
@@ -627,6 +663,8 @@ def _report_long(result: BenchResult, label: str, long: LongReply) -> None:
     )
     result.add(f"{name} answer medians per 1,000", long.windows(), "ms")
     result.add(f"{name} time", long.elapsed, "s")
+    result.add(f"{name} CPU", str(long.usage), "of a core")
+    result.add(f"{name} server CPU per delta", long.usage.server_ms_per(len(long.answers)), "ms")
     result.targets += [
         at_most(f"{name} flatness, last {window} / first {window}", long.flatness, MAX_FLATNESS),
         _all_zero(

@@ -52,7 +52,7 @@ class ServerProcess:
 
     def cpu_seconds(self) -> float:
         """CPU time (user and system) the server and every process below it have used so far."""
-        return sum(_cpu_seconds(pid) for pid in _tree(self.pid))
+        return process_cpu_seconds(_tree(self.pid))
 
     def log_tail(self, limit: int = 2000) -> str:
         return self.log_path.read_text(errors="replace")[-limit:]
@@ -168,6 +168,11 @@ def _vm_rss(pid: int) -> int:
 
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time (user and system) these processes have used so far; a process gone counts 0."""
+    return sum(_cpu_seconds(pid) for pid in pids)
 
 
 def _cpu_seconds(pid: int) -> float:

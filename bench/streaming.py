@@ -283,6 +283,23 @@ async def open_subscribers(
     return opened
 
 
+async def database_backends(database_url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends serving ``database_url``'s database (none for SQLite), so
+    that the database's own CPU time can be read beside the servers': the machine's PostgreSQL is local."""
+    if database_url.startswith("sqlite"):
+        return []
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    connection = await asyncpg.connect(dsn)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            dsn.rsplit("/", 1)[1],
+        )
+        return [row["pid"] for row in rows]
+    finally:
+        await connection.close()
+
+
 async def count_delta_rows(database_url: str) -> int:
     """``message.delta`` rows in the server's event log, read straight from its database."""
     if database_url.startswith("sqlite"):
