@@ -26,6 +26,7 @@ from bench import (
     b4_fanout,
     b5_idle,
     b6_scaleout,
+    b7_streaming,
     baseline_fan,
     baseline_http,
 )
@@ -33,7 +34,7 @@ from bench.config import BenchConfig, parse_args
 from bench.report import BenchResult, render, write_json
 from bench.sse_client import raise_open_file_limit
 
-BENCHMARKS = (b1_append, b2_paging, b3_latency, b4_fanout, b5_idle, b6_scaleout)
+BENCHMARKS = (b1_append, b2_paging, b3_latency, b4_fanout, b5_idle, b6_scaleout, b7_streaming)
 BASELINES = (baseline_http, baseline_fan)
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

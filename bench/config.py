@@ -24,6 +24,13 @@ def int_list(text: str) -> str:
     return text
 
 
+def names(text: str) -> str:
+    """Validate a comma-separated list of B7 deployments, kept as text."""
+    if not text or not {part.strip() for part in text.split(",")} <= {"sqlite", "postgres"}:
+        raise ValueError(text)
+    return text
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     """Sizes and limits for one run; the defaults are the published targets' conditions."""
@@ -42,9 +49,19 @@ class BenchConfig:
     b5_idle_seconds: float = _option(20.0, "seconds B5 holds its subscribers idle (past one heartbeat)")
     b6_subscribers: int = _option(1_000, "subscribers of B6's fan-out, split evenly over the processes")
     b6_messages: int = _option(5_000, "messages appended in each B6 append pass, with one and two processes")
+    b7_replies: int = _option(20, "B7 replies streaming at once, one per conversation")
+    b7_deltas: int = _option(400, "deltas of 4 characters per B7 reply at the base rate")
+    b7_rate: float = _option(25.0, "B7 base rate: deltas a second per reply")
+    b7_subscribers: int = _option(200, "B7 event streams, dealt evenly over the replies' conversations")
+    b7_ladder: str = _option("50,100,200,400", "B7 per-reply rates tried above the base rate", int_list)
+    b7_step_seconds: float = _option(6.0, "seconds each B7 ladder step above the base rate streams for")
+    b7_long_deltas: int = _option(5_000, "deltas of B7's long reply, sent one after another")
+    b7_deployments: str = _option(
+        "sqlite,postgres", "B7 deployments: sqlite (1 process) and/or postgres (2 processes, redis)", names
+    )
     postgres_dsn: str = _option(
         "postgresql://postgres@127.0.0.1:5432/test",
-        "PostgreSQL database B6 connects to to create (and drop) its own throw-away databases",
+        "PostgreSQL database B6 and B7 connect to to create (and drop) its own throw-away databases",
     )
     connect_concurrency: int = _option(100, "event streams being opened at once")
     workers: int = _option(1, "threadline serve --workers")
@@ -53,6 +70,14 @@ class BenchConfig:
     @property
     def fan_counts(self) -> list[int]:
         return [int(part) for part in self.fan_sizes.split(",")]
+
+    @property
+    def b7_ladder_rates(self) -> list[int]:
+        return [int(part) for part in self.b7_ladder.split(",")]
+
+    @property
+    def b7_deployment_names(self) -> list[str]:
+        return [part.strip() for part in self.b7_deployments.split(",")]
 
     @property
     def extra_server_env(self) -> dict[str, str]:

@@ -63,6 +63,26 @@ def encode_request(method: str, path: str, authority: str, headers: Mapping[str,
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
+def encode_chunked_head(method: str, path: str, authority: str, headers: Mapping[str, str]) -> bytes:
+    """The head of a request whose body follows piece by piece (``encode_chunk``, then ``LAST_CHUNK``).
+
+    For uploads whose server acts on each piece as it arrives, such as an NDJSON stream of deltas.
+    """
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {authority}"]
+    lines.extend(f"{name}: {value}" for name, value in headers.items())
+    lines.append("Transfer-Encoding: chunked")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def encode_chunk(data: bytes) -> bytes:
+    """One non-empty piece of a chunked request body."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+#: Ends a chunked request body (no trailer fields).
+LAST_CHUNK = b"0\r\n\r\n"
+
+
 async def read_head(reader: asyncio.StreamReader) -> ResponseHead:
     """Read and parse a status line and its headers."""
     raw = await reader.readuntil(_HEAD_END)

@@ -50,6 +50,10 @@ class ServerProcess:
         """Resident memory of the server and every process below it (its workers)."""
         return sum(_vm_rss(pid) for pid in _tree(self.pid))
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user and system) the server and every process below it have used so far."""
+        return process_cpu_seconds(_tree(self.pid))
+
     def log_tail(self, limit: int = 2000) -> str:
         return self.log_path.read_text(errors="replace")[-limit:]
 
@@ -164,3 +168,19 @@ def _vm_rss(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
+
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU time (user and system) these processes have used so far; a process gone counts 0."""
+    return sum(_cpu_seconds(pid) for pid in pids)
+
+
+def _cpu_seconds(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        # utime and stime are the 12th and 13th fields after the parenthesised command name.
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+    return 0.0
