@@ -49,6 +49,7 @@ from threadline.services.idle_replies import IdleReplySweeper
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
 from threadline.services.security import TokenIssuer
+from threadline.services.sign_ins import SignInRegistry
 from threadline.settings import Environment, EventBusKind, Settings
 
 logger = logging.getLogger(__name__)
@@ -183,8 +184,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_failures=settings.login_max_failures,
             window_seconds=settings.login_window_seconds,
         )
+        sign_ins = SignInRegistry(
+            partial(UnitOfWork, database),
+            poll_seconds=settings.event_poll_seconds,
+            token_lifetime=timedelta(
+                seconds=max(settings.access_token_ttl_seconds, settings.stream_token_ttl_seconds)
+            ),
+        )
         await hub.start()
         await bus.start(hub.ring)
+        sign_ins.start()
         pruner.start()
         appender.start()
         deltas.start()
@@ -199,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             deltas=deltas,
             metrics=metrics,
             throttle=throttle,
+            sign_ins=sign_ins,
         )
         if not gc.get_freeze_count():
             # What exists at the first startup (the imported code, this app) lives as long as the process:
@@ -209,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with streams_drained_on_exit_signals(hub):
                 yield
         finally:
+            await sign_ins.close()
             await sweeper.close()
             await deltas.close()
             await appender.close()
