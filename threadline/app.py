@@ -35,7 +35,7 @@ from threadline.api.routers import (
     users,
     workspaces,
 )
-from threadline.api.sse import encode_event
+from threadline.api.sse import CutOffStreams, encode_event
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.events.bus import EventBus, MemoryBus
@@ -215,10 +215,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # the collector need never scan it again, so its pauses stay short however many objects open
             # streams add. Only once: a later app (tests make many) would stay frozen after it is gone.
             gc.freeze()
+        cut_off_streams = CutOffStreams()
+        uvicorn_errors = logging.getLogger("uvicorn.error")
+        uvicorn_errors.addFilter(cut_off_streams)
         try:
             with streams_drained_on_exit_signals(hub):
                 yield
         finally:
+            uvicorn_errors.removeFilter(cut_off_streams)
             await sign_ins.close()
             await sweeper.close()
             await deltas.close()
