@@ -35,7 +35,7 @@ from threadline.api.routers import (
     users,
     workspaces,
 )
-from threadline.api.sse import encode_event
+from threadline.api.sse import CutOffStreams, encode_event
 from threadline.api.web import WebFiles, web_router
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
@@ -50,6 +50,7 @@ from threadline.services.idle_replies import IdleReplySweeper
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
 from threadline.services.security import TokenIssuer
+from threadline.services.sign_ins import SignInRegistry
 from threadline.settings import Environment, EventBusKind, Settings
 
 logger = logging.getLogger(__name__)
@@ -184,8 +185,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_failures=settings.login_max_failures,
             window_seconds=settings.login_window_seconds,
         )
+        sign_ins = SignInRegistry(
+            partial(UnitOfWork, database),
+            poll_seconds=settings.event_poll_seconds,
+            token_lifetime=timedelta(
+                seconds=max(settings.access_token_ttl_seconds, settings.stream_token_ttl_seconds)
+            ),
+        )
         await hub.start()
         await bus.start(hub.ring)
+        sign_ins.start()
         pruner.start()
         appender.start()
         deltas.start()
@@ -200,16 +209,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             deltas=deltas,
             metrics=metrics,
             throttle=throttle,
+            sign_ins=sign_ins,
         )
         if not gc.get_freeze_count():
             # What exists at the first startup (the imported code, this app) lives as long as the process:
             # the collector need never scan it again, so its pauses stay short however many objects open
             # streams add. Only once: a later app (tests make many) would stay frozen after it is gone.
             gc.freeze()
+        cut_off_streams = CutOffStreams()
+        uvicorn_errors = logging.getLogger("uvicorn.error")
+        uvicorn_errors.addFilter(cut_off_streams)
         try:
             with streams_drained_on_exit_signals(hub):
                 yield
         finally:
+            uvicorn_errors.removeFilter(cut_off_streams)
+            await sign_ins.close()
             await sweeper.close()
             await deltas.close()
             await appender.close()

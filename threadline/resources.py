@@ -12,6 +12,7 @@ from threadline.services.deltas import DeltaWriter
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
 from threadline.services.security import PasswordHasher, TokenIssuer
+from threadline.services.sign_ins import SignInRegistry
 from threadline.settings import Settings
 
 
@@ -26,6 +27,7 @@ class Resources:
     deltas: DeltaWriter
     metrics: Metrics
     throttle: LoginThrottle
+    sign_ins: SignInRegistry
     hasher: PasswordHasher = field(init=False)
 
     def __post_init__(self) -> None:

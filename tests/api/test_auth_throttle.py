@@ -205,3 +205,75 @@ async def client_at(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncClie
     transport = httpx.ASGITransport(app=app, client=(address, 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+async def test_fifty_parallel_wrong_passwords_for_one_account_let_through_at_most_the_limit(
+    make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    """From fifty clients behind a trusted proxy, so that only the account's count can hold them; on
+    PostgreSQL through two apps (two processes of one deployment) at once."""
+    settings = make_settings(
+        login_max_failures=MAX_FAILURES,
+        login_window_seconds=WINDOW_SECONDS,
+        forwarded_allow_ips="203.0.113.7",
+    )
+    apps = [create_app(settings) for _ in range(1 if database_url.startswith("sqlite") else 2)]
+    async with contextlib.AsyncExitStack() as stack:
+        proxies = []
+        for application in apps:
+            await stack.enter_async_context(application.router.lifespan_context(application))
+            transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 50000))
+            proxies.append(
+                await stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://t"))
+            )
+        email = unique_email()
+        registered = await proxies[0].post("/v1/auth/register", json={"email": email, "password": PASSWORD})
+        assert registered.status_code == 201
+        guesses = await asyncio.gather(
+            *(
+                proxies[n % len(proxies)].post(
+                    "/v1/auth/login",
+                    json={"email": email, "password": f"guess {n}"},
+                    headers={"X-Forwarded-For": f"192.0.2.{n + 1}"},
+                )
+                for n in range(50)
+            )
+        )
+        after = await proxies[-1].post(
+            "/v1/auth/login",
+            json={"email": email, "password": PASSWORD},
+            headers={"X-Forwarded-For": "192.0.2.99"},
+        )
+
+    statuses = sorted(response.status_code for response in guesses)
+    assert statuses == [401] * MAX_FAILURES + [429] * (50 - MAX_FAILURES)
+    assert_throttled(after)
+
+
+async def test_a_client_cannot_escape_its_count_by_claiming_another_address_in_front(
+    make_settings: Callable[..., Settings],
+) -> None:
+    """Hops left of the first untrusted one are the client's own claims: the throttle ignores them."""
+    settings = make_settings(
+        login_max_failures=MAX_FAILURES,
+        login_window_seconds=WINDOW_SECONDS,
+        forwarded_allow_ips="203.0.113.7",
+    )
+    application = create_app(settings)
+    transport = httpx.ASGITransport(app=application, client=("203.0.113.7", 50000))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as proxy,
+    ):
+        statuses = [
+            (
+                await proxy.post(
+                    "/v1/auth/login",
+                    json={"email": unique_email(), "password": "wrong password"},
+                    headers={"X-Forwarded-For": f"10.0.0.{n}, 192.0.2.1"},
+                )
+            ).status_code
+            for n in range(MAX_FAILURES + 1)
+        ]
+
+    assert statuses == [401] * MAX_FAILURES + [429]

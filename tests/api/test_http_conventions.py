@@ -82,7 +82,7 @@ async def test_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None
 @pytest.mark.parametrize(
     ("path", "allowed"),
     [
-        pytest.param("/v1/users/me", "GET, HEAD, PATCH", id="users/me"),
+        pytest.param("/v1/users/me", "DELETE, GET, HEAD, PATCH", id="users/me"),
         pytest.param("/v1/workspaces", "GET, HEAD, POST", id="workspaces"),
         pytest.param(f"/v1/workspaces/{uuid4()}", "DELETE, GET, HEAD, PATCH", id="a workspace"),
         pytest.param("/v1/auth/login", "POST", id="no GET, no HEAD"),

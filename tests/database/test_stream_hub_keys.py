@@ -51,7 +51,7 @@ async def test_streams_of_revoked_and_expired_keys_end_and_the_others_do_not(dat
     streams = {name: _stream(hub, user_id, key) for name, key in keys.items()}
     by_token = _stream(hub, user_id, None)
 
-    await hub.end_streams_of_unusable_keys()
+    await hub.end_streams_of_revoked_credentials()
 
     assert {name: stream.end_reason for name, stream in streams.items()} == {
         "working": None,
@@ -76,7 +76,7 @@ async def test_a_key_first_seen_during_a_check_is_left_for_the_next_one(
         return await usable_among(repository, *args, **kwargs)
 
     monkeypatch.setattr(ApiKeyRepository, "usable_among", while_reading)
-    await hub.end_streams_of_unusable_keys()
+    await hub.end_streams_of_revoked_credentials()
 
     assert revoked.end_reason == KEY_REVOKED
     assert [stream.end_reason for stream in opened_meanwhile] == [None]

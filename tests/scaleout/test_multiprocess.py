@@ -9,6 +9,7 @@ import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +21,7 @@ from tests.support.conversations import create_conversation, post_message
 from tests.support.redis_server import REDIS_URL, PrivateRedis, require_redis
 from tests.support.server import ServerProcess
 from tests.support.sse import SseEvent, SseStream, open_stream
-from tests.support.waiting import until_ready
+from tests.support.waiting import eventually, until_ready
 
 pytestmark = [
     pytest.mark.e2e,
@@ -185,3 +186,24 @@ async def test_revoking_an_api_key_through_one_process_ends_its_streams_on_the_o
             ending = await on_second.rest(HEARING_SECONDS)
 
     assert [event.event for event in ending] == ["revoked"]
+
+
+async def test_a_logged_out_token_is_refused_by_every_process_within_a_poll_period(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Each process has met the sign-in (and holds it in memory); logging out through one ends it at the
+    other within its poll period, for requests and for the stream it holds open."""
+    async with running_cluster(database_url, tmp_path, event_bus="postgres") as cluster:
+        first, second = cluster.alice
+        assert (await second.get("/v1/users/me")).status_code == 200
+        async with cluster.stream(1) as on_second:
+            assert (await first.post("/v1/auth/logout")).status_code == 204
+            assert (await first.get("/v1/users/me")).status_code == 401
+            ending = await on_second.rest(HEARING_SECONDS)
+            await eventually(partial(_refused, second), within=HEARING_SECONDS)
+
+    assert [event.event for event in ending] == ["revoked"]
+
+
+async def _refused(account: Account) -> bool:
+    return (await account.get("/v1/users/me")).status_code == 401

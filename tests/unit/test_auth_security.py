@@ -47,7 +47,7 @@ def test_a_token_verifies_to_its_user_and_kind(kind: TokenKind) -> None:
     issued = issuer.issue(user_id, kind)
 
     assert issued.expires_in == {TokenKind.ACCESS: 3600, TokenKind.STREAM: 300}[kind]
-    assert issuer.verify(issued.token) == (user_id, kind, None)
+    assert issuer.verify(issued.token) == (user_id, kind, None, None)
 
 
 def test_a_token_from_another_key_is_refused() -> None:
@@ -63,7 +63,7 @@ def test_a_remembered_token_still_expires() -> None:
     issuer = TokenIssuer(KEY, access_ttl_seconds=60, stream_ttl_seconds=60, clock=lambda: now[0])
     user_id = uuid4()
     token = issuer.issue(user_id, TokenKind.ACCESS).token
-    assert issuer.verify(token) == (user_id, TokenKind.ACCESS, None)
+    assert issuer.verify(token) == (user_id, TokenKind.ACCESS, None, None)
 
     now[0] += 61
 
@@ -77,7 +77,12 @@ def test_a_fresh_token_is_valid_at_a_process_whose_clock_is_behind_the_issuers()
     behind = TokenIssuer(KEY, access_ttl_seconds=60, stream_ttl_seconds=60)
     user_id = uuid4()
 
-    assert behind.verify(ahead.issue(user_id, TokenKind.ACCESS).token) == (user_id, TokenKind.ACCESS, None)
+    assert behind.verify(ahead.issue(user_id, TokenKind.ACCESS).token) == (
+        user_id,
+        TokenKind.ACCESS,
+        None,
+        None,
+    )
 
 
 def test_tokens_stay_valid_past_the_memory_of_them() -> None:

@@ -47,6 +47,7 @@ def _auth_service(resources: Resources) -> AuthService:
         hasher=resources.hasher,
         tokens=resources.tokens,
         throttle=resources.throttle,
+        sign_ins=resources.sign_ins,
     )
 
 
@@ -66,7 +67,9 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 async def get_user_service(request: Request) -> UserService:
     resources = _resources(request)
-    return UserService(UnitOfWork(resources.database), hasher=resources.hasher)
+    return UserService(
+        UnitOfWork(resources.database), resources.bus, hasher=resources.hasher, sign_ins=resources.sign_ins
+    )
 
 
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]

@@ -7,10 +7,10 @@ per-stream buffer beyond the subscription's queue, only one small task that noti
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable
+from contextvars import ContextVar
 from typing import TypeVar
 
 from starlette.responses import Response
@@ -177,11 +177,28 @@ class EventStreamResponse(Response):
     async def _finish(self, send: Send) -> None:
         """End the body if the socket takes it at once; a client that stopped reading is cut off instead.
 
-        (Returning with the body unfinished makes the server close the connection.)
+        (Returning with the body unfinished makes the server close the connection: ``CutOffStreams``.)
         """
-        with contextlib.suppress(TimeoutError):
+        try:
             async with asyncio.timeout(0):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except TimeoutError:
+            _cut_off.set(True)
+
+
+_cut_off: ContextVar[bool] = ContextVar("threadline_stream_cut_off", default=False)
+"""Set in the server's task for a request whose stream was cut off from a client that stopped reading."""
+_UNFINISHED = "ASGI callable returned without completing response"
+
+
+class CutOffStreams(logging.Filter):
+    """For uvicorn's error log: a stream cut off from a stalled reader is left unfinished on purpose, since
+    only an unfinished response makes the server close a connection the client no longer reads. That is
+    no error, and uvicorn's complaint about it (logged in the request's own task, after the app returned)
+    is dropped; every other unfinished response is still reported."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (_cut_off.get() and str(record.msg).startswith(_UNFINISHED))
 
 
 async def _abort_on_disconnect(receive: Receive, subscription: Subscription) -> None:

@@ -41,6 +41,22 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class SignInRow(Base):
+    """One login: the access token it issued (and the stream tokens asked for with it) carries its id, and
+    works only while this row exists. Ending a sign-in deletes it; expired ones are pruned."""
+
+    __tablename__ = "sign_ins"
+    __table_args__ = (Index("ix_sign_ins_user_created", "user_id", "created_at"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True)
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_used_at: Mapped[datetime]
+    client_address: Mapped[str] = mapped_column(String(64))
+    user_agent: Mapped[str] = mapped_column(String(512))
+
+
 class WorkspaceRow(Base):
     __tablename__ = "workspaces"
 

@@ -21,6 +21,7 @@ from threadline.database.repositories.idempotency import IdempotencyRepository
 from threadline.database.repositories.login_failures import LoginFailureRepository
 from threadline.database.repositories.messages import MessageRepository
 from threadline.database.repositories.replies import ReplyRepository
+from threadline.database.repositories.sign_ins import SignInRepository
 from threadline.database.repositories.users import UserRepository
 from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
 from threadline.errors import Unavailable
@@ -37,6 +38,7 @@ class UnitOfWork:
 
     users: UserRepository
     api_keys: ApiKeyRepository
+    sign_ins: SignInRepository
     workspaces: WorkspaceRepository
     members: MemberRepository
     access: ResourceAccessRepository
@@ -62,6 +64,7 @@ class UnitOfWork:
         self._session = session
         self.users = UserRepository(session)
         self.api_keys = ApiKeyRepository(session)
+        self.sign_ins = SignInRepository(session)
         self.workspaces = WorkspaceRepository(session)
         self.members = MemberRepository(session)
         self.access = ResourceAccessRepository(session)

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from uuid import UUID
 
 from threadline.database.engine import Database
@@ -25,13 +25,14 @@ from threadline.events.bus import CATCH_UP
 from threadline.events.routing import SubscriberIndex
 from threadline.events.subscription import Frame, StreamKind, Subscription
 from threadline.models.domain.event import Event
-from threadline.tasks import cancel_and_wait
+from threadline.tasks import Outage, cancel_and_wait, repeat_every
 
 logger = logging.getLogger(__name__)
 
 READ_LIMIT = 500
 SHUTTING_DOWN = "the server is shutting down"
 KEY_REVOKED = "the API key it was opened with was revoked or has expired"
+SIGN_IN_ENDED = "the sign-in it was opened with has ended"
 _KEYS_PER_QUERY = 1000
 """Keys checked per query, well within any database's limit on a statement's parameters."""
 
@@ -67,8 +68,8 @@ class StreamHub:
         """Every subscription until its stream ends, routed or not: one that was revoked still has its last
         frames to write, and shutting down must end it too."""
         self._stream_counts: Counter[StreamKind] = Counter()
-        self._by_api_key: dict[UUID, set[Subscription]] = {}
-        """Streams opened with an API key, checked once per poll period: a revoked key's streams end."""
+        self._by_api_key = _StreamsByCredential(KEY_REVOKED)
+        self._by_sign_in = _StreamsByCredential(SIGN_IN_ENDED)
         self._cursor = 0
         self._events_published = 0
         self._rung = asyncio.Event()
@@ -112,16 +113,27 @@ class StreamHub:
             self.drain()
 
     def subscribe(
-        self, kind: StreamKind, *, user_id: UUID, topic_id: UUID | None, api_key_id: UUID | None = None
+        self,
+        kind: StreamKind,
+        *,
+        user_id: UUID,
+        topic_id: UUID | None,
+        api_key_id: UUID | None = None,
+        sign_in_id: UUID | None = None,
     ) -> Subscription:
         """Start hearing events before authorisation reads the database, so no change falls in between."""
         subscription = Subscription(
-            kind, user_id=user_id, topic_id=topic_id, capacity=self._queue_size, api_key_id=api_key_id
+            kind,
+            user_id=user_id,
+            topic_id=topic_id,
+            capacity=self._queue_size,
+            api_key_id=api_key_id,
+            sign_in_id=sign_in_id,
         )
         self._streams.add(subscription)
         self._stream_counts[kind] += 1
-        if api_key_id is not None:
-            self._by_api_key.setdefault(api_key_id, set()).add(subscription)
+        self._by_api_key.add(api_key_id, subscription)
+        self._by_sign_in.add(sign_in_id, subscription)
         if self._draining:
             subscription.abort(SHUTTING_DOWN)  # never indexed, so it hears nothing and ends at once
         else:
@@ -147,11 +159,8 @@ class StreamHub:
             self._streams.remove(subscription)
             self._stream_counts[subscription.kind] -= 1
         self._index.remove(subscription)
-        key_id = subscription.api_key_id
-        if key_id is not None and subscription in self._by_api_key.get(key_id, ()):
-            self._by_api_key[key_id].discard(subscription)
-            if not self._by_api_key[key_id]:
-                del self._by_api_key[key_id]
+        self._by_api_key.discard(subscription.api_key_id, subscription)
+        self._by_sign_in.discard(subscription.sign_in_id, subscription)
 
     def is_idle(self) -> bool:
         """No subscription is indexed anywhere."""
@@ -162,7 +171,7 @@ class StreamHub:
         return HubStats(instance=self.instance, streams=streams, events_published=self._events_published)
 
     async def _follow(self) -> None:
-        outage = _Outage("reading the event log", self._poll_seconds)
+        outage = Outage("reading the event log", self._poll_seconds, log=logger)
         while True:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._poll_seconds):
@@ -177,15 +186,12 @@ class StreamHub:
             outage.over()
 
     async def _watch_keys(self) -> None:
-        outage = _Outage("checking the API keys of open streams", self._poll_seconds)
-        while True:
-            await asyncio.sleep(self._poll_seconds)
-            try:
-                await self.end_streams_of_unusable_keys()
-            except Exception:
-                outage.failed()
-                continue
-            outage.over()
+        await repeat_every(
+            self._poll_seconds,
+            self.end_streams_of_revoked_credentials,
+            doing="checking the credentials of open streams",
+            log=logger,
+        )
 
     async def _catch_up(self) -> None:
         if self._index.is_empty():
@@ -210,25 +216,26 @@ class StreamHub:
             if read.exhausted:
                 return
 
-    async def end_streams_of_unusable_keys(self) -> None:
-        """End the streams opened with an API key that has been revoked or has expired since.
+    async def end_streams_of_revoked_credentials(self) -> None:
+        """End the streams opened with an API key that has been revoked or has expired since, or with a
+        sign-in that has ended.
 
-        Revoking a key writes no event (it belongs to no workspace), so every process checks the keys of
-        its own streams against the database, once per poll period. Only keys that were checked count: a
-        stream opened with another key during the check waits for the next one.
+        Neither writes an event (they belong to no workspace), so every process checks the credentials of
+        its own streams against the database, once per poll period. Only those checked count: a stream
+        opened with another during the check waits for the next one.
         """
-        checked = list(self._by_api_key)
-        if not checked:
+        keys, sign_ins = self._by_api_key.ids(), self._by_sign_in.ids()
+        if not keys and not sign_ins:
             return
-        usable: set[UUID] = set()
         async with UnitOfWork(self._database) as uow:
-            for start in range(0, len(checked), _KEYS_PER_QUERY):
-                chunk = checked[start : start + _KEYS_PER_QUERY]
-                usable |= await uow.api_keys.usable_among(chunk, now=datetime.now(UTC))
-        for key_id in set(checked) - usable:
-            for subscription in self._by_api_key.pop(key_id, ()):
-                self._index.remove(subscription)
-                subscription.end(KEY_REVOKED)
+            now = datetime.now(UTC)
+            usable_keys = await _in_chunks(partial(uow.api_keys.usable_among, now=now), keys)
+            live_sign_ins = await _in_chunks(partial(uow.sign_ins.live_among, now=now), sign_ins)
+        for ended in (
+            *self._by_api_key.end(set(keys) - usable_keys),
+            *self._by_sign_in.end(set(sign_ins) - live_sign_ins),
+        ):
+            self._index.remove(ended)
 
     async def _newest_id(self) -> int:
         async with UnitOfWork(self._database) as uow:
@@ -236,21 +243,41 @@ class StreamHub:
         return newest or 0
 
 
-class _Outage:
-    """For a task repeated on a timer: its first failure is logged in full, then nothing until it works
-    again (an outage fails every attempt)."""
+class _StreamsByCredential:
+    """Open streams by the credential they were opened with (an API key, a sign-in), so that each
+    credential is checked once however many streams use it."""
 
-    def __init__(self, doing: str, retry_seconds: float) -> None:
-        self._doing = doing
-        self._retry_seconds = retry_seconds
-        self._since: float | None = None
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+        self._streams: dict[UUID, set[Subscription]] = {}
 
-    def failed(self) -> None:
-        if self._since is None:
-            logger.exception("%s failed; retrying every %.1f s", self._doing, self._retry_seconds)
-            self._since = time.monotonic()
+    def ids(self) -> list[UUID]:
+        return list(self._streams)
 
-    def over(self) -> None:
-        if self._since is not None:
-            logger.warning("%s works again, after %.0f s", self._doing, time.monotonic() - self._since)
-            self._since = None
+    def add(self, credential_id: UUID | None, subscription: Subscription) -> None:
+        if credential_id is not None:
+            self._streams.setdefault(credential_id, set()).add(subscription)
+
+    def discard(self, credential_id: UUID | None, subscription: Subscription) -> None:
+        if credential_id is None:
+            return
+        streams = self._streams.get(credential_id, set())
+        if subscription in streams:
+            streams.discard(subscription)
+            if not streams:
+                del self._streams[credential_id]
+
+    def end(self, credential_ids: Collection[UUID]) -> list[Subscription]:
+        """End the streams of these credentials (with ``revoked``); returns them."""
+        ended = [subscription for key in credential_ids for subscription in self._streams.pop(key, ())]
+        for subscription in ended:
+            subscription.end(self._reason)
+        return ended
+
+
+async def _in_chunks(still_good: Callable[[list[UUID]], Awaitable[set[UUID]]], ids: list[UUID]) -> set[UUID]:
+    """``still_good`` over ``ids`` a thousand at a time, well within any database's parameter limit."""
+    good: set[UUID] = set()
+    for start in range(0, len(ids), _KEYS_PER_QUERY):
+        good |= await still_good(ids[start : start + _KEYS_PER_QUERY])
+    return good

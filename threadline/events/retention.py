@@ -1,5 +1,5 @@
-"""Retention: events are kept for ``event_retention_days``, idempotency keys for a day and login failures for
-their throttling window, then pruned."""
+"""Retention: events are kept for ``event_retention_days``, idempotency keys for a day, login failures for
+their throttling window and sign-ins until they expire, then pruned."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class RetentionPruner:
 
     async def prune(self) -> None:
         now = datetime.now(UTC)
-        events = keys = failures = 0
+        events = keys = failures = sign_ins = 0
         while True:
             async with UnitOfWork(self._database) as uow:
                 pruned_events = await uow.events.prune(
@@ -62,13 +62,18 @@ class RetentionPruner:
                 pruned_failures = await uow.login_failures.prune(
                     older_than=now - self._login_window, limit=PRUNE_BATCH
                 )
+                pruned_sign_ins = await uow.sign_ins.prune(now=now, limit=PRUNE_BATCH)
                 await uow.commit()
             events, keys, failures = events + pruned_events, keys + pruned_keys, failures + pruned_failures
-            if max(pruned_events, pruned_keys, pruned_failures) < PRUNE_BATCH:
+            sign_ins += pruned_sign_ins
+            if max(pruned_events, pruned_keys, pruned_failures, pruned_sign_ins) < PRUNE_BATCH:
                 break
             await asyncio.sleep(0)  # let requests waiting for the database in between
-        if events or keys or failures:
-            logger.info("pruned %d events, %d idempotency keys and %d login failures", events, keys, failures)
+        if events or keys or failures or sign_ins:
+            logger.info(
+                "pruned %d events, %d idempotency keys, %d login failures and %d expired sign-ins",
+                *(events, keys, failures, sign_ins),
+            )
 
     async def _run(self) -> None:
         while True:

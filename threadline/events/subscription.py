@@ -49,6 +49,7 @@ class Subscription:
         "end_reason",
         "kind",
         "pending_access",
+        "sign_in_id",
         "topic_id",
         "user_id",
         "workspace_ids",
@@ -62,11 +63,14 @@ class Subscription:
         topic_id: UUID | None,
         capacity: int,
         api_key_id: UUID | None = None,
+        sign_in_id: UUID | None = None,
     ) -> None:
         self.kind = kind
         self.user_id = user_id
         self.api_key_id = api_key_id
         """The API key the stream was opened with, if any: the stream ends once it stops working."""
+        self.sign_in_id = sign_in_id
+        """The sign-in of the token the stream was opened with, if any: the stream ends with it."""
         self.topic_id = topic_id
         """The workspace or conversation the stream follows; ``None`` for a user's own stream."""
         self.workspace_ids: set[UUID] = {topic_id} if kind is StreamKind.WORKSPACE and topic_id else set()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.errors import NotFound, Unauthenticated
+from threadline.errors import Forbidden, NotFound, Unauthenticated
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import (
     Actor,
@@ -14,6 +14,7 @@ from threadline.models.domain.user import (
     Credential,
     IssuedToken,
     NewApiKey,
+    SignIn,
     User,
     canonical_email,
 )
@@ -24,23 +25,34 @@ from threadline.services.security import (
     PasswordHasher,
     TokenIssuer,
     TokenKind,
+    VerifiedToken,
     hash_api_key,
     new_api_key_secret,
 )
+from threadline.services.sign_ins import SignInRegistry
 
 _BAD_LOGIN = "Incorrect email or password"
+_NO_SIGN_IN = "The token belongs to no sign-in (issued before sign-ins were recorded?): log in again"
+USER_AGENT_LENGTH = 512
 
 
 class AuthService:
     """Use cases that create accounts and credentials, and the check of a credential on every request."""
 
     def __init__(
-        self, uow: UnitOfWork, *, hasher: PasswordHasher, tokens: TokenIssuer, throttle: LoginThrottle
+        self,
+        uow: UnitOfWork,
+        *,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        throttle: LoginThrottle,
+        sign_ins: SignInRegistry,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
         self._throttle = throttle
+        self._sign_ins = sign_ins
 
     async def register(self, *, email: str, password: str, name: str) -> User:
         password_hash = await self._hasher.hash(password)
@@ -51,7 +63,9 @@ class AuthService:
             await uow.commit()
         return user
 
-    async def login(self, *, email: str, password: str, client: str) -> tuple[IssuedToken, User]:
+    async def login(
+        self, *, email: str, password: str, client: str, user_agent: str
+    ) -> tuple[IssuedToken, User]:
         email = canonical_email(email)
         email_key = f"email:{email}"
         # Counted as a failure before the slow password check, and taken back once the password proves right.
@@ -65,7 +79,40 @@ class AuthService:
         if user is None or not verified:
             raise Unauthenticated(_BAD_LOGIN)
         await self._throttle.succeeded(attempt, forget=email_key)
-        return self._tokens.issue(user.id, TokenKind.ACCESS), user
+        now = datetime.now(UTC)
+        async with self._uow as uow:
+            sign_in = await uow.sign_ins.add(
+                user_id=user.id,
+                now=now,
+                expires_at=now + self._tokens.ttl(TokenKind.ACCESS),
+                client_address=client[:64],
+                user_agent=_printable(user_agent)[:USER_AGENT_LENGTH],
+            )
+            await uow.commit()
+        return self._tokens.issue(user.id, TokenKind.ACCESS, sign_in_id=sign_in.id), user
+
+    async def logout(self, *, actor: Actor) -> None:
+        """End the sign-in whose token the caller presents; an API key is no sign-in."""
+        if actor.sign_in_id is None:
+            raise Forbidden("Only an access token can be logged out; revoke an API key instead")
+        await self.end_sign_in(actor=actor, sign_in_id=actor.sign_in_id)
+
+    async def list_sign_ins(self, *, actor: Actor, limit: int, cursor: str | None) -> Page[SignIn]:
+        position = Cursor.parse(cursor)
+        async with self._uow as uow:
+            return await uow.sign_ins.list_for_user(
+                actor.user_id, now=datetime.now(UTC), limit=limit, cursor=position
+            )
+
+    async def end_sign_in(self, *, actor: Actor, sign_in_id: UUID) -> None:
+        """End one of the caller's sign-ins: its tokens stop working here at once, elsewhere within a poll
+        period, and its open streams end with ``revoked``."""
+        async with self._uow as uow:
+            ended = await uow.sign_ins.remove(sign_in_id, user_id=actor.user_id)
+            await uow.commit()
+        if ended is None:
+            raise NotFound("Session not found")
+        self._sign_ins.ended(ended)
 
     async def authenticate(self, credential: str, *, stream: bool = False) -> Actor:
         """Who presents ``credential``. Stream tokens are accepted only when ``stream`` is set, and then
@@ -74,14 +121,19 @@ class AuthService:
             token = self._tokens.verify(credential)
             if token.kind is not TokenKind.STREAM:
                 raise Unauthenticated("Only a stream token may be passed as ?token=")
-            if token.api_key_id is not None:
+            if token.api_key_id is None:
+                await self._require_sign_in(token)
+            else:
                 async with self._uow as uow:
                     if not await uow.api_keys.usable_among([token.api_key_id], now=datetime.now(UTC)):
                         raise Unauthenticated(
                             "The API key this stream token was issued for is no longer valid"
                         )
             return Actor(
-                user_id=token.user_id, credential=Credential.STREAM_TOKEN, api_key_id=token.api_key_id
+                user_id=token.user_id,
+                credential=Credential.STREAM_TOKEN,
+                api_key_id=token.api_key_id,
+                sign_in_id=token.sign_in_id,
             )
         if credential.startswith(API_KEY_MARK):
             async with self._uow as uow:
@@ -93,7 +145,13 @@ class AuthService:
         token = self._tokens.verify(credential)
         if token.kind is not TokenKind.ACCESS:
             raise Unauthenticated("A stream token is valid only for event streams")
-        return Actor(user_id=token.user_id, credential=Credential.ACCESS_TOKEN)
+        await self._require_sign_in(token)
+        return Actor(user_id=token.user_id, credential=Credential.ACCESS_TOKEN, sign_in_id=token.sign_in_id)
+
+    async def _require_sign_in(self, token: VerifiedToken) -> None:
+        if token.sign_in_id is None:
+            raise Unauthenticated(_NO_SIGN_IN)
+        await self._sign_ins.require_live(token.sign_in_id, user_id=token.user_id)
 
     async def create_api_key(self, *, actor: Actor, name: str, expires_in_days: int | None) -> NewApiKey:
         secret, prefix = new_api_key_secret()
@@ -126,5 +184,13 @@ class AuthService:
     async def issue_stream_token(self, *, actor: Actor) -> IssuedToken:
         async with self._uow as uow:
             await require_account(uow, actor)
-        # A stream token asked for with an API key stops working with the key (its streams end with it).
-        return self._tokens.issue(actor.user_id, TokenKind.STREAM, api_key_id=actor.api_key_id)
+        # A stream token stops working with the API key or the sign-in it was asked for with (its streams
+        # end with it).
+        return self._tokens.issue(
+            actor.user_id, TokenKind.STREAM, api_key_id=actor.api_key_id, sign_in_id=actor.sign_in_id
+        )
+
+
+def _printable(text: str) -> str:
+    """A header as shown back in a list: control characters (which no real user agent has) dropped."""
+    return "".join(character for character in text if character.isprintable())

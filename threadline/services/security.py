@@ -71,13 +71,27 @@ class TokenIssuer:
         self._clock = clock
         self._verified: dict[str, _RememberedToken] = {}
 
-    def issue(self, user_id: UUID, kind: TokenKind, *, api_key_id: UUID | None = None) -> IssuedToken:
-        """A token for ``user_id``; ``api_key_id`` names the API key it was asked for with, if one was."""
+    def ttl(self, kind: TokenKind) -> timedelta:
+        """How long a token of ``kind`` lives from its issue."""
+        return timedelta(seconds=self._ttl[kind])
+
+    def issue(
+        self,
+        user_id: UUID,
+        kind: TokenKind,
+        *,
+        api_key_id: UUID | None = None,
+        sign_in_id: UUID | None = None,
+    ) -> IssuedToken:
+        """A token for ``user_id``; ``api_key_id`` names the API key it was asked for with, if one was, and
+        ``sign_in_id`` the sign-in it belongs to (it works only while that does)."""
         now = datetime.fromtimestamp(self._clock(), UTC)
         ttl = self._ttl[kind]
         claims = {"sub": str(user_id), "typ": kind.value, "iat": now, "exp": now + timedelta(seconds=ttl)}
         if api_key_id is not None:
             claims["key"] = str(api_key_id)
+        if sign_in_id is not None:
+            claims["sid"] = str(sign_in_id)
         return IssuedToken(token=jwt.encode(claims, self._key, algorithm=_JWT_ALGORITHM), expires_in=ttl)
 
     def verify(self, token: str) -> VerifiedToken:
@@ -98,11 +112,12 @@ class TokenIssuer:
                 algorithms=[_JWT_ALGORITHM],
                 options={"require": ["sub", "exp", "typ"], "verify_iat": False},
             )
-            key = claims.get("key")
+            key, sign_in = claims.get("key"), claims.get("sid")
             says = VerifiedToken(
                 _uuid_claim(claims["sub"]),
                 TokenKind(claims["typ"]),
                 None if key is None else _uuid_claim(key),
+                None if sign_in is None else _uuid_claim(sign_in),
             )
             verified = _RememberedToken(says, float(claims["exp"]))
         except jwt.ExpiredSignatureError:
@@ -128,6 +143,8 @@ class VerifiedToken(NamedTuple):
     kind: TokenKind
     api_key_id: UUID | None
     """The API key a stream token was asked for with: the streams it opens end with that key."""
+    sign_in_id: UUID | None = None
+    """The sign-in the token belongs to: it works only while the sign-in does."""
 
 
 class _RememberedToken(NamedTuple):

@@ -136,7 +136,11 @@ class StreamService:
         authorize: _Authorize,
     ) -> OpenedStream:
         subscription = self._hub.subscribe(
-            kind, user_id=actor.user_id, topic_id=topic_id, api_key_id=actor.api_key_id
+            kind,
+            user_id=actor.user_id,
+            topic_id=topic_id,
+            api_key_id=actor.api_key_id,
+            sign_in_id=actor.sign_in_id,
         )
         try:
             async with self._uow as uow:

@@ -9,7 +9,7 @@ from uuid import UUID
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Forbidden, NotFound, ValidationFailed
 from threadline.events.bus import EventBus
-from threadline.models.domain.event import EventType
+from threadline.models.domain.event import Event, EventType
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor, canonical_email
 from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
@@ -91,20 +91,11 @@ class WorkspaceService:
             # members need no hold, whatever their number: each of their changes locks a conversation or
             # the workspace row, which the deletion locks too, so it commits before or finds its target gone.
             await uow.access.hold_members([actor.user_id], exclusively=True)
-            now = _now()
-            # Rows first, the event log last: every writer takes the log's lock last.
-            members = await uow.workspaces.delete(workspace_id)
-            if members is None:
+            events = await delete_workspace_with_events(uow, workspace, actor)
+            if not events:
                 raise NotFound("Workspace not found")  # deleted by a concurrent request
-            event = await uow.events.append(
-                workspace_event(EventType.WORKSPACE_DELETED, workspace, actor), now=now
-            )
-            for member in members:
-                event = await uow.events.append(
-                    member_event(EventType.MEMBER_REMOVED, member, actor), now=now
-                )
             await uow.commit()
-        await self._bus.ring(event.id)
+        await self._bus.ring(events[-1].id)
 
     async def list_members(
         self, *, actor: Actor, workspace_id: UUID, limit: int, cursor: str | None
@@ -163,6 +154,21 @@ class WorkspaceService:
             event = await uow.events.append(member_event(EventType.MEMBER_REMOVED, member, actor), now=_now())
             await uow.commit()
         await self._bus.ring(event.id)
+
+
+async def delete_workspace_with_events(uow: UnitOfWork, workspace: Workspace, actor: Actor) -> list[Event]:
+    """Delete ``workspace`` with everything in it, and log ``workspace.deleted`` and each member's
+    ``member.removed``; nothing if another deletion got there first. Rows first, the log last: every
+    writer takes the log's lock last."""
+    members = await uow.workspaces.delete(workspace.id)
+    if members is None:
+        return []
+    now = _now()
+    removed = [member_event(EventType.MEMBER_REMOVED, member, actor) for member in members]
+    return [
+        await uow.events.append(workspace_event(EventType.WORKSPACE_DELETED, workspace, actor), now=now),
+        *[await uow.events.append(event, now=now) for event in removed],
+    ]
 
 
 def _existing_workspace(workspace: Workspace | None) -> Workspace:

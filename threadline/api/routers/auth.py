@@ -13,6 +13,7 @@ from threadline.models.api.request.auth import CreateApiKeyRequest, LoginRequest
 from threadline.models.api.response.auth import (
     ApiKeyResponse,
     NewApiKeyResponse,
+    SessionResponse,
     StreamTokenResponse,
     TokenResponse,
     UserResponse,
@@ -33,7 +34,9 @@ async def register(body: RegisterRequest, auth: AuthServiceDep) -> UserResponse:
 @router.post("/login", summary="Exchange email and password for an access token")
 async def login(body: LoginRequest, request: Request, auth: AuthServiceDep) -> TokenResponse:
     """Log in. A wrong email and a wrong password get the same 401; repeated failures get 429."""
-    token, user = await auth.login(email=body.email, password=body.password, client=_client(request))
+    token, user = await auth.login(
+        email=body.email, password=body.password, client=_client(request), user_agent=_user_agent(request)
+    )
     return _token_response(token, user)
 
 
@@ -42,8 +45,41 @@ async def login_with_form(
     form: Annotated[TokenForm, Form()], request: Request, auth: AuthServiceDep
 ) -> TokenResponse:
     """The same as login, as an OAuth2 password form: `username` is the email."""
-    issued, user = await auth.login(email=form.username, password=form.password, client=_client(request))
+    issued, user = await auth.login(
+        email=form.username, password=form.password, client=_client(request), user_agent=_user_agent(request)
+    )
     return _token_response(issued, user)
+
+
+@router.post("/logout", status_code=204, summary="End the sign-in of this access token")
+async def logout(actor: CurrentActor, auth: AuthServiceDep) -> Response:
+    """Revoke the access token presented, and the stream tokens asked for with it: at once in the process
+    that answers, everywhere within a poll period; its open event streams end with `revoked`. With an API
+    key it is 403 (revoke the key instead)."""
+    await auth.logout(actor=actor)
+    return Response(status_code=204)
+
+
+@router.get("/sessions", summary="List your live sign-ins")
+async def list_sessions(
+    actor: CurrentActor, auth: AuthServiceDep, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> PageResponse[SessionResponse]:
+    """The caller's sign-ins that have neither expired nor been ended, newest first: when each was made,
+    from which address and user agent, and when it was last used (to the minute)."""
+    page = await auth.list_sign_ins(actor=actor, limit=limit, cursor=cursor)
+    items = [
+        SessionResponse(**sign_in.model_dump(exclude={"user_id"}), current=sign_in.id == actor.sign_in_id)
+        for sign_in in page.items
+    ]
+    return PageResponse[SessionResponse](items=items, next_cursor=page.next_cursor)
+
+
+@router.delete("/sessions/{session_id}", status_code=204, summary="End one of your sign-ins")
+async def end_session(session_id: UUID, actor: CurrentActor, auth: AuthServiceDep) -> Response:
+    """End a sign-in, as logging out of it would: its tokens stop working and its open event streams end
+    with `revoked`. Another account's sign-in, or one already ended, is 404."""
+    await auth.end_sign_in(actor=actor, sign_in_id=session_id)
+    return Response(status_code=204)
 
 
 @router.post("/api-keys", status_code=201, summary="Create an API key")
@@ -83,6 +119,10 @@ async def create_stream_token(actor: CurrentActor, auth: AuthServiceDep) -> Stre
 
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def _user_agent(request: Request) -> str:
+    return request.headers.get("user-agent", "")
 
 
 def _token_response(token: IssuedToken, user: User) -> TokenResponse:

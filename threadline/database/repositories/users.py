@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from threadline.database.models import UserRow
@@ -51,3 +51,11 @@ class UserRepository(Repository):
             update(UserRow).where(UserRow.id == user_id).values(values).returning(UserRow)
         )
         return to_user(row) if row else None
+
+    async def delete(self, user_id: UUID) -> bool:
+        """Delete the account; what refers to it goes with it (API keys, sign-ins, memberships, idempotency
+        keys), and its messages stay without an author. Whether there was one."""
+        deleted = await self._session.scalar(
+            delete(UserRow).where(UserRow.id == user_id).returning(UserRow.id)
+        )
+        return deleted is not None

@@ -49,6 +49,8 @@ class Actor(DomainModel):
     credential: Credential
     api_key_id: UUID | None = None
     """The API key presented, when that was the credential: the streams it opens end if it is revoked."""
+    sign_in_id: UUID | None = None
+    """The sign-in an access or stream token belongs to: its streams end when the sign-in does."""
 
 
 class ApiKey(DomainModel):
@@ -59,6 +61,18 @@ class ApiKey(DomainModel):
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+
+
+class SignIn(DomainModel):
+    """One login, alive until it expires or is ended (logout, a new password, ending it from a list)."""
+
+    id: UUID
+    user_id: UUID
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime
+    client_address: str
+    user_agent: str
 
 
 class NewApiKey(DomainModel):

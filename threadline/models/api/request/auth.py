@@ -56,3 +56,9 @@ class CreateApiKeyRequest(RequestModel):
     name: KeyName
     # Strict: JSON's true is not a number of days (lax validation would read it as 1).
     expires_in_days: Annotated[int, Strict(), Field(ge=1, le=3650)] | None = None
+
+
+class DeleteMeRequest(RequestModel):
+    """The current password, to confirm that the account is to be deleted."""
+
+    current_password: LoginPassword

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
+from pydantic import Field
+
 from threadline.models.api.response.base import ResponseModel
 
 
@@ -55,3 +57,20 @@ class StreamTokenResponse(ResponseModel):
 
     token: str
     expires_in: int
+
+
+class SessionResponse(ResponseModel):
+    """A live sign-in: one login, and the access token it issued."""
+
+    id: UUID
+    created_at: datetime
+    last_used_at: datetime = Field(
+        description="When a request last presented its token (or a stream token asked for with it), to "
+        "the minute."
+    )
+    expires_at: datetime
+    client_address: str = Field(
+        description="The client's address at login (behind a trusted proxy, from `X-Forwarded-For`)."
+    )
+    user_agent: str = Field(description="The `User-Agent` the login came with (empty if none).")
+    current: bool = Field(description="Whether this is the sign-in of the token that asked for the list.")
