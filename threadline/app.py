@@ -1,4 +1,5 @@
-"""The application factory: builds the engine, the bus and the hub in the lifespan, and wires the routers."""
+"""The composition root: builds the long-lived objects in the lifespan, closes them after, and wires the
+routers."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import secrets
 import signal
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from types import FrameType
@@ -25,6 +27,7 @@ from threadline.api.metrics import Metrics
 from threadline.api.middleware import RequestContextMiddleware
 from threadline.api.openapi import install_problem_openapi
 from threadline.api.problems import install_problem_handlers
+from threadline.api.resources import Resources, Services
 from threadline.api.routers import (
     auth,
     conversations,
@@ -38,20 +41,24 @@ from threadline.api.routers import (
 from threadline.api.sse import CutOffStreams, encode_event
 from threadline.api.web import WebFiles, web_router
 from threadline.database.engine import Database, create_engine
-from threadline.database.unit_of_work import UnitOfWork
-from threadline.events.bus import EventBus, MemoryBus
+from threadline.database.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from threadline.events.buses import build_bus
 from threadline.events.hub import StreamHub
-from threadline.events.postgres_bus import PostgresBus
-from threadline.events.redis_bus import RedisBus
 from threadline.events.retention import RetentionPruner
-from threadline.resources import Resources
+from threadline.services.auth import AuthService
+from threadline.services.conversations import ConversationService
 from threadline.services.deltas import DeltaWriter
 from threadline.services.idle_replies import IdleReplySweeper
 from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
-from threadline.services.security import TokenIssuer
+from threadline.services.messages import MessageService
+from threadline.services.replies import ReplyService
+from threadline.services.security import PasswordHasher, TokenIssuer
 from threadline.services.sign_ins import SignInRegistry
-from threadline.settings import Environment, EventBusKind, Settings
+from threadline.services.streams import StreamService
+from threadline.services.users import UserService
+from threadline.services.workspaces import WorkspaceService
+from threadline.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -62,42 +69,15 @@ of every change. Errors are RFC 9457 problem documents with a stable `code`.
 """
 
 
-class ConfigurationError(RuntimeError):
-    """The settings cannot work; raised before anything is served."""
-
-
-def require_secret_key(settings: Settings) -> None:
-    """Production refuses a generated key: it would change on every restart and differ between processes."""
-    if settings.env is Environment.PRODUCTION and not settings.secret_key:
-        raise ConfigurationError("THREADLINE_SECRET_KEY must be set when THREADLINE_ENV=production")
-
-
 def resolve_secret_key(settings: Settings) -> str:
-    """The key that signs tokens: the configured one, or in development a random one for this process."""
-    require_secret_key(settings)
+    """The key that signs tokens: the configured one, or in development a random one for this process
+    (``Settings`` refuses a missing key in production)."""
     if settings.secret_key:
         return settings.secret_key
     logger.warning(
         "THREADLINE_SECRET_KEY is not set: using a random development key; tokens will not survive a restart"
     )
     return secrets.token_urlsafe(32)
-
-
-def require_bus_database(settings: Settings) -> None:
-    """The PostgreSQL bus rings through the application's own database, so that must be PostgreSQL."""
-    if settings.event_bus is EventBusKind.POSTGRES and settings.is_sqlite:
-        raise ConfigurationError(
-            "THREADLINE_EVENT_BUS=postgres needs THREADLINE_DATABASE_URL to be PostgreSQL, not SQLite"
-        )
-
-
-def build_bus(settings: Settings) -> EventBus:
-    """The doorbell named by THREADLINE_EVENT_BUS; it connects when the hub starts it."""
-    if settings.event_bus is EventBusKind.REDIS:
-        return RedisBus(settings.redis_url)
-    if settings.event_bus is EventBusKind.POSTGRES:
-        return PostgresBus(settings.database_url.replace("+asyncpg", "", 1))
-    return MemoryBus()
 
 
 @contextmanager
@@ -135,104 +115,152 @@ def streams_drained_on_exit_signals(hub: StreamHub) -> Iterator[None]:
                 signal.signal(sig, handler)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
-    secret_key = resolve_secret_key(settings)
-    require_bus_database(settings)
-    metrics = Metrics()
+async def open_resources(
+    stack: AsyncExitStack, settings: Settings, *, secret_key: str, metrics: Metrics
+) -> Resources:
+    """Build and start the app's long-lived objects; ``stack`` closes them, in the reverse order."""
+    database = Database(
+        create_engine(
+            settings.database_url,
+            pool_size=settings.database_pool_size,
+            timeout=settings.database_timeout_seconds,
+        )
+    )
+    stack.push_async_callback(database.dispose)
+    hub = StreamHub(
+        database,
+        encode=encode_event,
+        queue_size=settings.sse_queue_size,
+        poll_seconds=settings.event_poll_seconds,
+    )
+    await hub.start()
+    stack.push_async_callback(hub.close)
+    bus = build_bus(settings)
+    await bus.start(hub.ring)
+    stack.push_async_callback(bus.close)
+    new_unit_of_work = partial(UnitOfWork, database, announce=bus.ring)
+    stack.callback(metrics.close)
+    writers = _start_background(stack, settings, database, new_unit_of_work)
+    services = _services(settings, new_unit_of_work, hub, writers, secret_key=secret_key)
+    return Resources(
+        settings=settings, database=database, bus=bus, hub=hub, metrics=metrics, services=services
+    )
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(
-            create_engine(
-                settings.database_url,
-                pool_size=settings.database_pool_size,
-                timeout=settings.database_timeout_seconds,
-            )
-        )
-        bus = build_bus(settings)
-        tokens = TokenIssuer(
-            secret_key,
-            access_ttl_seconds=settings.access_token_ttl_seconds,
-            stream_ttl_seconds=settings.stream_token_ttl_seconds,
-        )
-        hub = StreamHub(
-            database,
-            encode=encode_event,
-            queue_size=settings.sse_queue_size,
-            poll_seconds=settings.event_poll_seconds,
-        )
-        pruner = RetentionPruner(
-            database,
-            event_retention=timedelta(days=settings.event_retention_days),
-            delta_retention=timedelta(seconds=settings.delta_retention_seconds),
-            login_window=timedelta(seconds=settings.login_window_seconds),
-            # Often enough that failed logins, a flood of them included, outlive their window only briefly.
-            interval_seconds=min(settings.event_prune_interval_seconds, settings.login_window_seconds),
-        )
-        appender = MessageAppender(partial(UnitOfWork, database), bus)
-        deltas = DeltaWriter(partial(UnitOfWork, database), bus)
-        sweeper = IdleReplySweeper(
-            partial(UnitOfWork, database),
-            bus,
-            idle_timeout=timedelta(seconds=settings.stream_idle_timeout_seconds),
-            # A reply fails within a quarter of the timeout past it; no sweep runs more than twice a minute.
-            interval_seconds=min(settings.stream_idle_timeout_seconds / 4, 30.0),
-        )
-        throttle = LoginThrottle(
-            partial(UnitOfWork, database),
-            secret_key=secret_key,
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
-        )
-        sign_ins = SignInRegistry(
-            partial(UnitOfWork, database),
+
+def _services(
+    settings: Settings,
+    new_unit_of_work: UnitOfWorkFactory,
+    hub: StreamHub,
+    writers: _Writers,
+    *,
+    secret_key: str,
+) -> Services:
+    """The use cases, built once: they keep no state of a request's."""
+    hasher = PasswordHasher(
+        time_cost=settings.password_hash_time_cost, memory_kib=settings.password_hash_memory_kib
+    )
+    tokens = TokenIssuer(
+        secret_key,
+        access_ttl_seconds=settings.access_token_ttl_seconds,
+        stream_ttl_seconds=settings.stream_token_ttl_seconds,
+    )
+    throttle = LoginThrottle(
+        new_unit_of_work,
+        secret_key=secret_key,
+        max_failures=settings.login_max_failures,
+        window_seconds=settings.login_window_seconds,
+    )
+    auth = AuthService(
+        new_unit_of_work, hasher=hasher, tokens=tokens, throttle=throttle, sign_ins=writers.sign_ins
+    )
+    return Services(
+        auth=auth,
+        users=UserService(new_unit_of_work, hasher=hasher, sign_ins=writers.sign_ins),
+        workspaces=WorkspaceService(new_unit_of_work),
+        conversations=ConversationService(new_unit_of_work),
+        messages=MessageService(new_unit_of_work, writers.appender),
+        replies=ReplyService(new_unit_of_work, writers.deltas),
+        streams=StreamService(new_unit_of_work, hub),
+    )
+
+
+@dataclass(frozen=True)
+class _Writers:
+    appender: MessageAppender
+    deltas: DeltaWriter
+    sign_ins: SignInRegistry
+
+
+def _start_background(
+    stack: AsyncExitStack, settings: Settings, database: Database, new_unit_of_work: UnitOfWorkFactory
+) -> _Writers:
+    """Start the tasks that write or poll in the background; ``stack`` closes each."""
+    writers = _Writers(
+        appender=MessageAppender(new_unit_of_work),
+        deltas=DeltaWriter(new_unit_of_work),
+        sign_ins=SignInRegistry(
+            new_unit_of_work,
             poll_seconds=settings.event_poll_seconds,
             token_lifetime=timedelta(
                 seconds=max(settings.access_token_ttl_seconds, settings.stream_token_ttl_seconds)
             ),
-        )
-        await hub.start()
-        await bus.start(hub.ring)
-        sign_ins.start()
-        pruner.start()
-        appender.start()
-        deltas.start()
-        sweeper.start()
-        app.state.resources = Resources(
-            settings=settings,
-            database=database,
-            bus=bus,
-            tokens=tokens,
-            hub=hub,
-            appender=appender,
-            deltas=deltas,
-            metrics=metrics,
-            throttle=throttle,
-            sign_ins=sign_ins,
-        )
-        if not gc.get_freeze_count():
-            # What exists at the first startup (the imported code, this app) lives as long as the process:
-            # the collector need never scan it again, so its pauses stay short however many objects open
-            # streams add. Only once: a later app (tests make many) would stay frozen after it is gone.
-            gc.freeze()
-        cut_off_streams = CutOffStreams()
-        uvicorn_errors = logging.getLogger("uvicorn.error")
-        uvicorn_errors.addFilter(cut_off_streams)
-        try:
-            with streams_drained_on_exit_signals(hub):
-                yield
-        finally:
-            uvicorn_errors.removeFilter(cut_off_streams)
-            await sign_ins.close()
-            await sweeper.close()
-            await deltas.close()
-            await appender.close()
-            await pruner.close()
-            await bus.close()
-            await hub.close()
-            await database.dispose()
-            metrics.close()
+        ),
+    )
+    pruner = RetentionPruner(
+        database,
+        event_retention=timedelta(days=settings.event_retention_days),
+        delta_retention=timedelta(seconds=settings.delta_retention_seconds),
+        login_window=timedelta(seconds=settings.login_window_seconds),
+        # Often enough that failed logins, a flood of them included, outlive their window only briefly.
+        interval_seconds=min(settings.event_prune_interval_seconds, settings.login_window_seconds),
+    )
+    sweeper = IdleReplySweeper(
+        new_unit_of_work,
+        idle_timeout=timedelta(seconds=settings.stream_idle_timeout_seconds),
+        # A reply fails within a quarter of the timeout past it; no sweep runs more than twice a minute.
+        interval_seconds=min(settings.stream_idle_timeout_seconds / 4, 30.0),
+    )
+    for task in (writers.sign_ins, pruner, writers.appender, writers.deltas, sweeper):
+        task.start()
+        stack.push_async_callback(task.close)
+    return writers
+
+
+def _freeze_startup_objects() -> None:
+    """What exists at the first startup (the imported code, this app) lives as long as the process: the
+    collector need never scan it again, so its pauses stay short however many objects open streams add.
+    Only once: a later app (tests make many) would stay frozen after it is gone."""
+    if not gc.get_freeze_count():
+        gc.freeze()
+
+
+@contextmanager
+def _cut_off_streams_unlogged() -> Iterator[None]:
+    """Keep uvicorn from logging an error for each stream cut off for reading too slowly."""
+    cut_off_streams = CutOffStreams()
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addFilter(cut_off_streams)
+    try:
+        yield
+    finally:
+        uvicorn_errors.removeFilter(cut_off_streams)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    secret_key = resolve_secret_key(settings)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            app.state.resources = await open_resources(
+                stack, settings, secret_key=secret_key, metrics=metrics
+            )
+            _freeze_startup_objects()
+            stack.enter_context(_cut_off_streams_unlogged())
+            stack.enter_context(streams_drained_on_exit_signals(app.state.resources.hub))
+            yield
 
     app = FastAPI(
         title="Threadline",
@@ -240,19 +268,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=lambda route: route.name,
-        openapi_tags=[
-            {"name": "auth", "description": "Accounts, login, API keys and stream tokens."},
-            {"name": "users", "description": "The caller's own account."},
-            {"name": "workspaces", "description": "Workspaces shared between users, and their members."},
-            {"name": "conversations", "description": "Conversations of any modality in a workspace."},
-            {"name": "messages", "description": "The messages of a conversation, numbered by `seq`."},
-            {"name": "events", "description": "Server-Sent Event streams of every change, resumable."},
-            {"name": "operations", "description": "Health, readiness and metrics."},
-        ],
+        openapi_tags=OPENAPI_TAGS,
     )
     install_problem_handlers(app)
     install_problem_openapi(app)
-    # Requests are matched against the routes in this order, so the busiest come first.
+    _include_routers(app)
+    _add_middleware(app, settings, metrics)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    """Requests are matched against the routes in this order, so the busiest come first."""
     for router in (
         messages.router,
         replies.router,
@@ -265,6 +291,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         web_router(WebFiles.load()),
     ):
         app.include_router(router)
+
+
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "Accounts, login, API keys and stream tokens."},
+    {"name": "users", "description": "The caller's own account."},
+    {"name": "workspaces", "description": "Workspaces shared between users, and their members."},
+    {"name": "conversations", "description": "Conversations of any modality in a workspace."},
+    {"name": "messages", "description": "The messages of a conversation, numbered by `seq`."},
+    {"name": "events", "description": "Server-Sent Event streams of every change, resumable."},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
+
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Each middleware added wraps those added before it: the last one added sees a request first."""
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -273,10 +314,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
-    # Inside RequestContextMiddleware (each middleware added wraps those added before it): the request id and
-    # the metrics see the request as it came, so it counts under HEAD, not the GET it becomes, by its route.
+    # Inside RequestContextMiddleware: the request id and the metrics see the request as it came, so it
+    # counts under HEAD, not the GET it becomes, by its route.
     app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
     # Here rather than in uvicorn, so that it follows the settings and works for any ASGI server.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
-    return app

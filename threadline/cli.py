@@ -15,10 +15,13 @@ import uvicorn
 from pydantic import ValidationError
 
 from threadline.api.metrics import MULTIPROCESS_DIR
-from threadline.app import ConfigurationError, require_bus_database, require_secret_key
 from threadline.database.migrate import upgrade
 from threadline.settings import EventBusKind, Settings
 from threadline_client import assistant
+
+
+class ConfigurationError(RuntimeError):
+    """The command line asks for what the settings cannot serve."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,5 +102,3 @@ def _check_serve(settings: Settings, *, workers: int) -> None:
         raise ConfigurationError("--workers > 1 needs PostgreSQL: SQLite serves one process")
     if workers > 1 and not settings.secret_key:
         raise ConfigurationError("--workers > 1 needs THREADLINE_SECRET_KEY, shared by every worker")
-    require_secret_key(settings)
-    require_bus_database(settings)

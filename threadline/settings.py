@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -63,6 +63,18 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _refuse_what_cannot_work(self) -> Self:
+        # Production refuses a generated key: it would change on every restart and differ between processes.
+        if self.env is Environment.PRODUCTION and not self.secret_key:
+            raise ValueError("THREADLINE_SECRET_KEY must be set when THREADLINE_ENV=production")
+        # The PostgreSQL bus rings through the application's own database.
+        if self.event_bus is EventBusKind.POSTGRES and self.is_sqlite:
+            raise ValueError(
+                "THREADLINE_EVENT_BUS=postgres needs THREADLINE_DATABASE_URL to be PostgreSQL, not SQLite"
+            )
+        return self
 
     @property
     def is_sqlite(self) -> bool:

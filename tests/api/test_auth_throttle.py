@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from tests.support.accounts import PASSWORD, Account, unique_email
 from tests.support.problems import assert_problem
 from threadline.app import create_app
+from threadline.services.security import PasswordHasher
 from threadline.settings import Settings
 
 MAX_FAILURES = 3
@@ -158,15 +159,14 @@ async def test_an_unknown_email_costs_a_password_check_like_a_known_one(
     app: FastAPI, client: httpx.AsyncClient, alice: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Answering sooner for an email without an account would tell which emails have one."""
-    hasher = app.state.resources.hasher
     checks: list[str | None] = []
-    verify = hasher.verify
+    verify = PasswordHasher.verify
 
-    async def counted(password_hash: str | None, password: str) -> bool:
+    async def counted(hasher: PasswordHasher, password_hash: str | None, password: str) -> bool:
         checks.append(password_hash)
-        return bool(await verify(password_hash, password))
+        return bool(await verify(hasher, password_hash, password))
 
-    monkeypatch.setattr(hasher, "verify", counted)
+    monkeypatch.setattr(PasswordHasher, "verify", counted)
 
     assert (await login(client, unique_email(), "wrong password")).status_code == 401
     assert (await login(client, alice.email, "wrong password")).status_code == 401

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support.accounts import Account, sign_up
-from tests.support.event_log import last_event_id, stored_events, unit_of_work
+from tests.support.event_log import last_event_id, stored_events
 from tests.support.teams import Team, make_team
 from threadline.errors import ValidationFailed
 from threadline.models.domain.user import Actor, Credential
@@ -278,7 +278,7 @@ async def test_a_malformed_id_in_a_member_path_is_a_validation_error(
 
 async def test_the_service_itself_never_hands_out_the_owner_role(app: FastAPI, team: Team) -> None:
     """The request models already refuse ``owner``; the rule holds for any other caller of the service too."""
-    service = WorkspaceService(unit_of_work(app), app.state.resources.bus)
+    service: WorkspaceService = app.state.resources.services.workspaces
     owner = Actor(user_id=UUID(team.owner.id), credential=Credential.ACCESS_TOKEN)
     workspace_id = UUID(team.workspace_id)
 

@@ -27,15 +27,15 @@ from threadline.database.repositories.messages import MessageRepository
 from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import NotFound
-from threadline.events.bus import MemoryBus
 from threadline.models.domain.conversation import MessageRole, NewMessage
 from threadline.models.domain.event import Event, EventType
 from threadline.models.domain.user import Actor, Credential, User
 from threadline.models.domain.workspace import Role
-from threadline.services import message_appender
+from threadline.services import message_batches
 from threadline.services.access import require_conversation_role
 from threadline.services.conversations import ConversationService
-from threadline.services.message_appender import MessageAppender, store_messages
+from threadline.services.message_appender import MessageAppender
+from threadline.services.message_batches import store_messages
 from threadline.services.messages import MessageService
 from threadline.services.workspaces import WorkspaceService
 
@@ -78,7 +78,7 @@ def _actor(user: User) -> Actor:
 
 
 def _workspaces(database: Database) -> WorkspaceService:
-    return WorkspaceService(UnitOfWork(database), MemoryBus())
+    return WorkspaceService(partial(UnitOfWork, database))
 
 
 _STARTED: list[asyncio.Future[Any]] = []
@@ -149,14 +149,12 @@ class Change:
 
 
 def _messages(database: Database) -> MessageService:
-    appender = MessageAppender(
-        partial(UnitOfWork, database), MemoryBus()
-    )  # not started: posts take the key path
-    return MessageService(UnitOfWork(database), MemoryBus(), appender)
+    appender = MessageAppender(partial(UnitOfWork, database))  # not started: posts take the key path
+    return MessageService(partial(UnitOfWork, database), appender)
 
 
 def _conversations(database: Database) -> ConversationService:
-    return ConversationService(UnitOfWork(database), MemoryBus())
+    return ConversationService(partial(UnitOfWork, database))
 
 
 CHANGES = {
@@ -351,8 +349,8 @@ async def test_a_removal_waits_for_a_batch_of_posts_that_checked_the_member(
         await go_on.wait()
         return await store_messages(uow, posts, **options)
 
-    monkeypatch.setattr(message_appender, "store_messages", store_after_the_removal_started)
-    appender = MessageAppender(partial(UnitOfWork, database), MemoryBus())
+    monkeypatch.setattr(message_batches, "store_messages", store_after_the_removal_started)
+    appender = MessageAppender(partial(UnitOfWork, database))
     appender.start()
     try:
         posting = _start(appender.post(team.editor, _post(team)))

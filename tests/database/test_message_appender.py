@@ -22,11 +22,11 @@ from tests.support.accounts import unique_email
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Forbidden, NotFound, ThreadlineError, Unavailable
-from threadline.events.bus import MemoryBus
 from threadline.models.domain.conversation import Message, MessageRole, NewMessage
 from threadline.models.domain.user import Actor, Credential
 from threadline.models.domain.workspace import Role
-from threadline.services.message_appender import MessageAppender, store_messages
+from threadline.services.message_appender import MessageAppender
+from threadline.services.message_batches import store_messages
 
 
 @dataclass
@@ -44,9 +44,7 @@ async def rings(database: Database) -> list[int]:
 
 @pytest.fixture
 async def appender(database: Database, rings: list[int]) -> AsyncIterator[MessageAppender]:
-    bus = MemoryBus()
-    await bus.start(rings.append)
-    appender = MessageAppender(partial(UnitOfWork, database), bus)
+    appender = MessageAppender(partial(UnitOfWork, database, announce=rings.append))
     appender.start()
     try:
         yield appender
@@ -213,9 +211,7 @@ async def test_posts_queued_behind_a_batch_the_database_refused_fail_with_it_wit
             attempts += 1
             raise Unavailable("The database is unavailable")
 
-    bus = MemoryBus()
-    await bus.start(rings.append)
-    appender = MessageAppender(partial(UnreachableDatabase, database), bus, max_batch=2)
+    appender = MessageAppender(partial(UnreachableDatabase, database, announce=rings.append), max_batch=2)
     appender.start()
     try:
         first, _ = team.conversations
@@ -230,30 +226,30 @@ async def test_posts_queued_behind_a_batch_the_database_refused_fail_with_it_wit
     assert rings == []
 
 
-class _StalledBus(MemoryBus):
-    """A bus whose ring never returns: the appender is stopped while ringing."""
+class _StallingUnitOfWork(UnitOfWork):
+    """A unit of work whose connection never closes once it has committed: the appender is stopped then."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.ringing = asyncio.Event()
+    closing = asyncio.Event()
 
-    async def ring(self, event_id: int) -> None:
-        self.ringing.set()
-        await asyncio.Event().wait()
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await super().__aexit__(*exc_info)
+        if self._committed:
+            self.closing.set()
+            await asyncio.Event().wait()
 
 
 async def test_a_stored_post_is_answered_though_the_appender_stops_right_after_its_commit(
     database: Database, team: Team
 ) -> None:
-    """Stopped at shutdown before the ring returns, it must not answer an error for a post it stored:
-    the client would retry it, and store it twice."""
-    bus = _StalledBus()
-    appender = MessageAppender(partial(UnitOfWork, database), bus)
+    """Stopped at shutdown after the commit, it must not answer an error for a post it stored: the client
+    would retry it, and store it twice."""
+    _StallingUnitOfWork.closing = asyncio.Event()
+    appender = MessageAppender(partial(_StallingUnitOfWork, database))
     appender.start()
     posting = asyncio.ensure_future(
         appender.post(team.owner, _post(team.owner, team.conversations[0], "kept"))
     )
-    await bus.ringing.wait()
+    await _StallingUnitOfWork.closing.wait()
     await appender.close()
 
     message = await posting
@@ -275,7 +271,7 @@ async def test_two_appenders_writing_the_same_conversations_in_opposite_orders_n
 ) -> None:
     """As two processes would: each batch locks both conversations, which must never deadlock."""
     first, second = team.conversations
-    other = MessageAppender(partial(UnitOfWork, database), MemoryBus())
+    other = MessageAppender(partial(UnitOfWork, database))
     other.start()
     rounds = 10
     try:
@@ -405,7 +401,7 @@ async def test_a_poster_whose_removal_is_under_way_holds_up_only_their_own_posts
 async def test_posts_set_aside_time_out_alone(database_url: str, team: Team, postgres_dsn: str) -> None:
     """Posts waiting longer than the database timeout for a conversation answer 503; the others are stored."""
     impatient = Database(create_engine(database_url, timeout=1.0))
-    appender = MessageAppender(partial(UnitOfWork, impatient), MemoryBus())
+    appender = MessageAppender(partial(UnitOfWork, impatient))
     appender.start()
     held, free = team.conversations
     try:
@@ -429,7 +425,7 @@ async def test_posts_set_aside_time_out_alone(database_url: str, team: Team, pos
 async def test_posts_set_aside_are_answered_when_the_appender_closes(
     database: Database, team: Team, postgres_dsn: str
 ) -> None:
-    appender = MessageAppender(partial(UnitOfWork, database), MemoryBus())
+    appender = MessageAppender(partial(UnitOfWork, database))
     appender.start()
     held, _ = team.conversations
     async with UnitOfWork(database) as holder:
@@ -475,7 +471,7 @@ async def test_a_conversation_held_past_the_timeout_gives_up_its_writer_to_the_n
     """With one set-aside writer, a conversation held for good takes it only until the database timeout:
     its posts answer 503, and then another conversation set aside is written."""
     impatient = Database(create_engine(database_url, timeout=1.0))
-    appender = MessageAppender(partial(UnitOfWork, impatient), MemoryBus(), patient_writers=1)
+    appender = MessageAppender(partial(UnitOfWork, impatient), waiting_writers=1)
     appender.start()
     stuck, briefly = team.conversations
     try:
@@ -501,7 +497,7 @@ async def test_a_conversation_posted_to_without_pause_does_not_keep_the_set_asid
 ) -> None:
     """A set-aside writer gives its conversation back after its turn: posts that keep coming to it must
     not keep the writer (here the only one) from another conversation set aside."""
-    appender = MessageAppender(partial(UnitOfWork, database), MemoryBus(), patient_writers=1)
+    appender = MessageAppender(partial(UnitOfWork, database), waiting_writers=1)
     appender.start()
     busy, other = team.conversations
     stop = asyncio.Event()

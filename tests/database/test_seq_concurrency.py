@@ -20,11 +20,11 @@ from tests.support import databases
 from tests.support.accounts import unique_email
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.events.bus import MemoryBus
 from threadline.models.domain.conversation import Message, MessageRole, NewMessage
 from threadline.models.domain.user import Actor, Credential
 from threadline.models.domain.workspace import Role
-from threadline.services.message_appender import MessageAppender, store_messages
+from threadline.services.message_appender import MessageAppender
+from threadline.services.message_batches import store_messages
 from threadline.services.messages import MessageService
 
 POSTERS = 40
@@ -66,7 +66,7 @@ async def _post_concurrently(
     async with contextlib.AsyncExitStack() as stack:
         services = [
             MessageService(
-                UnitOfWork(database), MemoryBus(), await stack.enter_async_context(_appender(database))
+                partial(UnitOfWork, database), await stack.enter_async_context(_appender(database))
             )
             for _ in range(count)
         ]
@@ -86,7 +86,7 @@ async def _post_concurrently(
 
 @asynccontextmanager
 async def _appender(database: Database) -> AsyncIterator[MessageAppender]:
-    appender = MessageAppender(partial(UnitOfWork, database), MemoryBus())
+    appender = MessageAppender(partial(UnitOfWork, database))
     appender.start()
     try:
         yield appender

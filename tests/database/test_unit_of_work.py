@@ -16,7 +16,7 @@ from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unavailable
 from threadline.models.domain.conversation import MessageRole, NewMessage
-from threadline.services.message_appender import store_messages
+from threadline.services.message_batches import store_messages
 
 
 async def _conversation(database: Database) -> tuple[UUID, UUID]:

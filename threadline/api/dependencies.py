@@ -6,15 +6,15 @@ worker thread, a thread hop per dependency per request.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from threadline.database.unit_of_work import UnitOfWork
+from threadline.api.resources import Resources, Services
 from threadline.errors import Unauthenticated
 from threadline.models.domain.user import Actor
-from threadline.resources import Resources
 from threadline.services.auth import AuthService
 from threadline.services.conversations import ConversationService
 from threadline.services.messages import MessageService
@@ -31,92 +31,45 @@ _bearer = OAuth2PasswordBearer(
 )
 
 
-# Each service is built straight from the app's resources rather than from sub-dependencies (a unit of
-# work, the resources): FastAPI's cost is per dependency, and it would double the framework's share of
-# every request.
+# Each service is read straight from the app's resources rather than through sub-dependencies: FastAPI's
+# cost is per dependency, and it would double the framework's share of every request.
+
+T = TypeVar("T")
 
 
-def _resources(request: Request) -> Resources:
+def _services(request: Request) -> Services:
+    resources: Resources = request.app.state.resources
+    return resources.services
+
+
+def _provide(pick: Callable[[Services], T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency answering one of the app's services (built once, in the lifespan)."""
+
+    async def provide(request: Request) -> T:
+        return pick(_services(request))
+
+    return provide
+
+
+async def get_resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
-def _auth_service(resources: Resources) -> AuthService:
-    return AuthService(
-        UnitOfWork(resources.database),
-        hasher=resources.hasher,
-        tokens=resources.tokens,
-        throttle=resources.throttle,
-        sign_ins=resources.sign_ins,
-    )
-
-
-async def get_resources(request: Request) -> Resources:
-    return _resources(request)
-
-
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
-
-
-async def get_auth_service(request: Request) -> AuthService:
-    return _auth_service(_resources(request))
-
-
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
-
-
-async def get_user_service(request: Request) -> UserService:
-    resources = _resources(request)
-    return UserService(
-        UnitOfWork(resources.database), resources.bus, hasher=resources.hasher, sign_ins=resources.sign_ins
-    )
-
-
-UserServiceDep = Annotated[UserService, Depends(get_user_service)]
-
-
-async def get_workspace_service(request: Request) -> WorkspaceService:
-    resources = _resources(request)
-    return WorkspaceService(UnitOfWork(resources.database), resources.bus)
-
-
-WorkspaceServiceDep = Annotated[WorkspaceService, Depends(get_workspace_service)]
-
-
-async def get_conversation_service(request: Request) -> ConversationService:
-    resources = _resources(request)
-    return ConversationService(UnitOfWork(resources.database), resources.bus)
-
-
-ConversationServiceDep = Annotated[ConversationService, Depends(get_conversation_service)]
-
-
-async def get_message_service(request: Request) -> MessageService:
-    resources = _resources(request)
-    return MessageService(UnitOfWork(resources.database), resources.bus, resources.appender)
-
-
-MessageServiceDep = Annotated[MessageService, Depends(get_message_service)]
-
-
-async def get_reply_service(request: Request) -> ReplyService:
-    resources = _resources(request)
-    return ReplyService(UnitOfWork(resources.database), resources.bus, resources.deltas)
-
-
-ReplyServiceDep = Annotated[ReplyService, Depends(get_reply_service)]
-
-
-async def get_stream_service(request: Request) -> StreamService:
-    resources = _resources(request)
-    return StreamService(UnitOfWork(resources.database), resources.hub)
-
-
-StreamServiceDep = Annotated[StreamService, Depends(get_stream_service)]
+AuthServiceDep = Annotated[AuthService, Depends(_provide(lambda services: services.auth))]
+UserServiceDep = Annotated[UserService, Depends(_provide(lambda services: services.users))]
+WorkspaceServiceDep = Annotated[WorkspaceService, Depends(_provide(lambda services: services.workspaces))]
+ConversationServiceDep = Annotated[
+    ConversationService, Depends(_provide(lambda services: services.conversations))
+]
+MessageServiceDep = Annotated[MessageService, Depends(_provide(lambda services: services.messages))]
+ReplyServiceDep = Annotated[ReplyService, Depends(_provide(lambda services: services.replies))]
+StreamServiceDep = Annotated[StreamService, Depends(_provide(lambda services: services.streams))]
 
 
 async def get_current_actor(request: Request, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
-    return await _authenticate(_auth_service(_resources(request)), token)
+    return await _authenticate(_services(request).auth, token)
 
 
 CurrentActor = Annotated[Actor, Depends(get_current_actor)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from types import TracebackType
 from typing import Self
@@ -28,12 +28,21 @@ from threadline.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
+Announce = Callable[[int], None]
+"""Told the id of the last event a transaction logged, once it has committed: the event bus's ``ring``,
+which never blocks."""
+
+
+def _announce_nothing(event_id: int) -> None:
+    """For units of work whose events no stream needs to hear of at once (the hubs' polls find them)."""
+
 
 class UnitOfWork:
-    """Used as ``async with uow: ...; await uow.commit()``; leaving the block without a commit rolls back.
+    """Used as ``async with new_unit_of_work() as uow: ...; await uow.commit()``; leaving the block without
+    a commit rolls back. A commit that logged events announces the last of them (rings the bus) itself.
 
-    A service method opens it once per use case, so the transaction (and on SQLite the write lock) is
-    held only for the use case itself, never while a response is sent.
+    A service method opens one per use case, so the transaction (and on SQLite the write lock) is held
+    only for the use case itself, never while a response is sent.
     """
 
     users: UserRepository
@@ -49,8 +58,9 @@ class UnitOfWork:
     login_failures: LoginFailureRepository
     events: EventRepository
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, announce: Announce = _announce_nothing) -> None:
         self._database = database
+        self._announce = announce
         self._stack: AsyncExitStack | None = None
         self._session: AsyncSession | None = None
         self._committed = False
@@ -82,10 +92,6 @@ class UnitOfWork:
         """Close the session, which rolls back whatever was not committed."""
         stack, self._stack, self._session = self._stack, None, None
         assert stack is not None
-        # Drop the repositories too: a stream's service outlives its unit of work, and should not keep the
-        # closed session (a few KiB) alive for the life of the connection.
-        for repository in _REPOSITORIES:
-            vars(self).pop(repository, None)
         # The rollback on close is the first to hear of a connection that died after the last statement.
         # Once the commit went through, though, the work is done: answering with any error would have a
         # client retry, and store its change twice.
@@ -112,13 +118,18 @@ class UnitOfWork:
                 await self._session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
     async def commit(self) -> None:
+        """Commit, then announce the last event logged, if any: streams hear of a change only once it
+        is stored, and never wait on a transaction that rolls back."""
         assert self._session is not None, "commit outside of 'async with'"
         with _unavailable_on_connection_errors():
             await self._session.commit()
         self._committed = True
+        if (last_event_id := self.events.last_appended_id) is not None:
+            self._announce(last_event_id)
 
 
-_REPOSITORIES = tuple(UnitOfWork.__annotations__)
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""How services get a unit of work: one new one per use case."""
 
 
 _TRANSIENT_SQLSTATES = {"40001", "40P01"}

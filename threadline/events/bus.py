@@ -22,8 +22,9 @@ class EventBus(ABC):
         """Begin listening; ``on_ring`` is called for every ring, from any process."""
 
     @abstractmethod
-    async def ring(self, event_id: int) -> None:
-        """Announce that events up to ``event_id`` are committed. Never raises: a lost ring only delays."""
+    def ring(self, event_id: int) -> None:
+        """Announce that events up to ``event_id`` are committed. Never blocks and never raises: a write
+        does not wait on the bus, and a lost ring only delays."""
 
     @abstractmethod
     async def check(self) -> bool:
@@ -44,7 +45,7 @@ class MemoryBus(EventBus):
     async def start(self, on_ring: RingHandler) -> None:
         self._on_ring = on_ring
 
-    async def ring(self, event_id: int) -> None:
+    def ring(self, event_id: int) -> None:
         if self._on_ring is not None:
             self._on_ring(event_id)
 

@@ -67,7 +67,6 @@ class StreamHub:
         self._streams: set[Subscription] = set()
         """Every subscription until its stream ends, routed or not: one that was revoked still has its last
         frames to write, and shutting down must end it too."""
-        self._stream_counts: Counter[StreamKind] = Counter()
         self._by_api_key = _StreamsByCredential(KEY_REVOKED)
         self._by_sign_in = _StreamsByCredential(SIGN_IN_ENDED)
         self._cursor = 0
@@ -131,7 +130,6 @@ class StreamHub:
             sign_in_id=sign_in_id,
         )
         self._streams.add(subscription)
-        self._stream_counts[kind] += 1
         self._by_api_key.add(api_key_id, subscription)
         self._by_sign_in.add(sign_in_id, subscription)
         if self._draining:
@@ -155,9 +153,7 @@ class StreamHub:
 
     def unsubscribe(self, subscription: Subscription) -> None:
         """The stream has ended; removing it twice is harmless."""
-        if subscription in self._streams:
-            self._streams.remove(subscription)
-            self._stream_counts[subscription.kind] -= 1
+        self._streams.discard(subscription)
         self._index.remove(subscription)
         self._by_api_key.discard(subscription.api_key_id, subscription)
         self._by_sign_in.discard(subscription.sign_in_id, subscription)
@@ -167,7 +163,9 @@ class StreamHub:
         return self._index.is_empty()
 
     def stats(self) -> HubStats:
-        streams = {kind: self._stream_counts[kind] for kind in StreamKind}
+        """Counted from the one registry of streams, so the counts cannot drift from it."""
+        counts = Counter(subscription.kind for subscription in self._streams)
+        streams = {kind: counts[kind] for kind in StreamKind}
         return HubStats(instance=self.instance, streams=streams, events_published=self._events_published)
 
     async def _follow(self) -> None:

@@ -47,7 +47,7 @@ class ReconnectingBus(EventBus):
         await self._open()
         self._listener = asyncio.create_task(self._listen_forever(on_ring), name=f"{self.name} event bus")
 
-    async def ring(self, event_id: int) -> None:
+    def ring(self, event_id: int) -> None:
         """Publish ``event_id`` in the background: no write waits on the bus, however slow it is.
 
         Rings that come while one is being published wait as one, the newest: a hub that hears it reads

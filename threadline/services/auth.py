@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from threadline.database.unit_of_work import UnitOfWork
+from threadline.database.unit_of_work import UnitOfWorkFactory
 from threadline.errors import Forbidden, NotFound, Unauthenticated
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import (
@@ -41,14 +41,14 @@ class AuthService:
 
     def __init__(
         self,
-        uow: UnitOfWork,
+        new_unit_of_work: UnitOfWorkFactory,
         *,
         hasher: PasswordHasher,
         tokens: TokenIssuer,
         throttle: LoginThrottle,
         sign_ins: SignInRegistry,
     ) -> None:
-        self._uow = uow
+        self._new_unit_of_work = new_unit_of_work
         self._hasher = hasher
         self._tokens = tokens
         self._throttle = throttle
@@ -56,7 +56,7 @@ class AuthService:
 
     async def register(self, *, email: str, password: str, name: str) -> User:
         password_hash = await self._hasher.hash(password)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             user = await uow.users.add(
                 email=canonical_email(email), name=name, password_hash=password_hash, now=datetime.now(UTC)
             )
@@ -70,7 +70,7 @@ class AuthService:
         email_key = f"email:{email}"
         # Counted as a failure before the slow password check, and taken back once the password proves right.
         attempt = await self._throttle.admit(email_key, client_key(client))
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             user = await uow.users.get_by_email(email)
             password_hash = await uow.users.get_password_hash(user.id) if user else None
         # Checked even for an unknown email (against a dummy hash): answering it sooner would tell which
@@ -80,7 +80,7 @@ class AuthService:
             raise Unauthenticated(_BAD_LOGIN)
         await self._throttle.succeeded(attempt, forget=email_key)
         now = datetime.now(UTC)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             sign_in = await uow.sign_ins.add(
                 user_id=user.id,
                 now=now,
@@ -99,7 +99,7 @@ class AuthService:
 
     async def list_sign_ins(self, *, actor: Actor, limit: int, cursor: str | None) -> Page[SignIn]:
         position = Cursor.parse(cursor)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             return await uow.sign_ins.list_for_user(
                 actor.user_id, now=datetime.now(UTC), limit=limit, cursor=position
             )
@@ -107,7 +107,7 @@ class AuthService:
     async def end_sign_in(self, *, actor: Actor, sign_in_id: UUID) -> None:
         """End one of the caller's sign-ins: its tokens stop working here at once, elsewhere within a poll
         period, and its open streams end with ``revoked``."""
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             ended = await uow.sign_ins.remove(sign_in_id, user_id=actor.user_id)
             await uow.commit()
         if ended is None:
@@ -124,7 +124,7 @@ class AuthService:
             if token.api_key_id is None:
                 await self._require_sign_in(token)
             else:
-                async with self._uow as uow:
+                async with self._new_unit_of_work() as uow:
                     if not await uow.api_keys.usable_among([token.api_key_id], now=datetime.now(UTC)):
                         raise Unauthenticated(
                             "The API key this stream token was issued for is no longer valid"
@@ -136,7 +136,7 @@ class AuthService:
                 sign_in_id=token.sign_in_id,
             )
         if credential.startswith(API_KEY_MARK):
-            async with self._uow as uow:
+            async with self._new_unit_of_work() as uow:
                 key = await uow.api_keys.find_usable(hash_api_key(credential), now=datetime.now(UTC))
                 await uow.commit()
             if key is None:
@@ -157,7 +157,7 @@ class AuthService:
         secret, prefix = new_api_key_secret()
         now = datetime.now(UTC)
         expires_at = now + timedelta(days=expires_in_days) if expires_in_days else None
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await require_account(uow, actor)
             key = await uow.api_keys.add(
                 user_id=actor.user_id,
@@ -172,17 +172,17 @@ class AuthService:
 
     async def list_api_keys(self, *, actor: Actor, limit: int, cursor: str | None) -> Page[ApiKey]:
         position = Cursor.parse(cursor)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             return await uow.api_keys.list_for_user(actor.user_id, limit=limit, cursor=position)
 
     async def revoke_api_key(self, *, actor: Actor, key_id: UUID) -> None:
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             if not await uow.api_keys.revoke(key_id, user_id=actor.user_id, now=datetime.now(UTC)):
                 raise NotFound("API key not found")
             await uow.commit()
 
     async def issue_stream_token(self, *, actor: Actor) -> IssuedToken:
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await require_account(uow, actor)
         # A stream token stops working with the API key or the sign-in it was asked for with (its streams
         # end with it).

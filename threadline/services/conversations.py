@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from threadline.database.unit_of_work import UnitOfWork
+from threadline.database.unit_of_work import UnitOfWorkFactory
 from threadline.errors import NotFound
-from threadline.events.bus import EventBus
 from threadline.models.domain.conversation import Conversation, ConversationWithMessages
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
@@ -23,24 +22,22 @@ INCLUDED_MESSAGES = 50
 
 
 class ConversationService:
-    def __init__(self, uow: UnitOfWork, bus: EventBus) -> None:
-        self._uow = uow
-        self._bus = bus
+    def __init__(self, new_unit_of_work: UnitOfWorkFactory) -> None:
+        self._new_unit_of_work = new_unit_of_work
 
     async def create_conversation(
         self, *, actor: Actor, workspace_id: UUID, title: str, modality: str, metadata: dict[str, Any]
     ) -> Conversation:
         now = datetime.now(UTC)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.EDITOR, for_change=True)
             conversation = await uow.conversations.add(
                 workspace_id=workspace_id, title=title, modality=modality, metadata=metadata, now=now
             )
-            event = await log_activity(
+            await log_activity(
                 uow, conversation_event(EventType.CONVERSATION_CREATED, conversation, actor), now=now
             )
             await uow.commit()
-        await self._bus.ring(event.id)
         return conversation
 
     async def list_conversations(
@@ -48,7 +45,7 @@ class ConversationService:
     ) -> Page[Conversation]:
         """The workspace's conversations, most recently active first, optionally of one modality."""
         position = Cursor.parse(cursor)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
             return await uow.conversations.list_for_workspace(
                 workspace_id, modality=modality, limit=limit, cursor=position
@@ -58,7 +55,7 @@ class ConversationService:
         self, *, actor: Actor, conversation_id: UUID, known_version: int | None = None
     ) -> Versioned[Conversation]:
         """The conversation (any member); not read again if it is still at ``known_version``."""
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await uow.use_one_snapshot()  # so that the version is the conversation's
             conversation = await require_conversation(uow, actor, conversation_id, Role.VIEWER)
             version = await uow.events.newest_in_conversation(conversation_id)
@@ -69,7 +66,7 @@ class ConversationService:
     ) -> Versioned[ConversationWithMessages]:
         """The conversation with its latest ``INCLUDED_MESSAGES`` messages, oldest first; not read again
         if it is still at ``known_version``."""
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await uow.use_one_snapshot()  # so that message_count, the messages and the version agree
             conversation = await require_conversation(uow, actor, conversation_id, Role.VIEWER)
             version = await uow.events.newest_in_conversation(conversation_id)
@@ -90,7 +87,7 @@ class ConversationService:
 
         The clock is read once the conversation is locked, so that ``updated_at`` follows commit order.
         """
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             if title is None and metadata is None:
                 return await require_conversation(uow, actor, conversation_id, Role.EDITOR)
             await require_conversation_role(uow, actor, conversation_id, Role.EDITOR, for_change=True)
@@ -101,23 +98,21 @@ class ConversationService:
             )
             if conversation is None:
                 raise NotFound("Conversation not found")
-            event = await log_activity(
+            await log_activity(
                 uow, conversation_event(EventType.CONVERSATION_UPDATED, conversation, actor), now=now
             )
             await uow.commit()
-        await self._bus.ring(event.id)
         return conversation
 
     async def delete_conversation(self, *, actor: Actor, conversation_id: UUID) -> None:
         """Delete the conversation and its messages (editor or owner)."""
         now = datetime.now(UTC)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await require_conversation_role(uow, actor, conversation_id, Role.EDITOR, for_change=True)
             conversation = await uow.conversations.delete(conversation_id)
             if conversation is None:
                 raise NotFound("Conversation not found")
-            event = await log_activity(
+            await log_activity(
                 uow, conversation_event(EventType.CONVERSATION_DELETED, conversation, actor), now=now
             )
             await uow.commit()
-        await self._bus.ring(event.id)

@@ -3,20 +3,19 @@ transaction, and each reply's deltas in it become one chunk and one ``message.de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-from threadline.database.unit_of_work import UnitOfWork
+from threadline.database.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.errors import Forbidden, NotFound, ThreadlineError
-from threadline.events.bus import EventBus
 from threadline.models.domain.event import EventType, NewEvent
 from threadline.models.domain.reply import Delta, ReplyConflict, StreamState, place_delta
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import conversation_roles
-from threadline.services.group_commit import GroupCommit
+from threadline.services.group_commit import Batch, GroupCommit
 
 MAX_BATCH = 256
 """Deltas written in one transaction at most."""
@@ -49,27 +48,21 @@ class _Growth:
 class DeltaWriter(GroupCommit[DeltaPost, int]):
     """One per process: each delta's answer is the reply's stored length after it."""
 
-    def __init__(self, new_unit_of_work: Callable[[], UnitOfWork], bus: EventBus) -> None:
-        super().__init__(self._write_and_ring, name="threadline-delta-writer", max_batch=MAX_BATCH)
+    def __init__(self, new_unit_of_work: UnitOfWorkFactory) -> None:
+        super().__init__(self._write, name="threadline-delta-writer", max_batch=MAX_BATCH)
         self._new_unit_of_work = new_unit_of_work
-        self._bus = bus
 
-    async def _write_and_ring(self, posts: Sequence[DeltaPost]) -> list[int | ThreadlineError]:
+    async def _write(self, batch: Batch[DeltaPost, int]) -> None:
         async with self._new_unit_of_work() as uow:
-            answers, last_event_id = await write_deltas(uow, posts)
+            answers = await write_deltas(uow, batch.requests)
             await uow.commit()
-        if last_event_id is not None:
-            await self._bus.ring(last_event_id)
-        return answers
+            batch.answer(answers)
 
 
-async def write_deltas(
-    uow: UnitOfWork, posts: Sequence[DeltaPost]
-) -> tuple[list[int | ThreadlineError], int | None]:
+async def write_deltas(uow: UnitOfWork, posts: Sequence[DeltaPost]) -> list[int | ThreadlineError]:
     """Append the deltas that fit, in order, in ``uow``'s transaction (the caller commits).
 
-    Answers each delta with the stored length after it, or the error that refuses it alone, and gives the
-    id of the last event logged (``None`` if none was).
+    Answers each delta with the stored length after it, or the error that refuses it alone.
     """
     access = await _check_senders(uow, posts)
     states = await uow.replies.lock_streams({post.delta.message_id for post in posts})
@@ -83,15 +76,15 @@ async def write_deltas(
             answers.append(refused)
     grown = [growth for growth in growths.values() if growth.texts]
     if not grown:
-        return answers, None
+        return answers
     now = datetime.now(UTC)
     await uow.replies.grow(
         {growth.state.message_id: growth.length for growth in grown},
         [(growth.state.message_id, growth.state.length, "".join(growth.texts)) for growth in grown],
         now=now,
     )
-    logged = await uow.events.append_all([_delta_event(growth) for growth in grown], now=now)
-    return answers, logged[-1].id
+    await uow.events.append_all([_delta_event(growth) for growth in grown], now=now)
+    return answers
 
 
 async def _check_senders(

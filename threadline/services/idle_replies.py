@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from threadline.database.unit_of_work import UnitOfWork
-from threadline.events.bus import EventBus
+from threadline.database.unit_of_work import UnitOfWorkFactory
 from threadline.services.replies import fail_if_idle
 from threadline.tasks import cancel_and_wait
 
@@ -24,14 +22,12 @@ class IdleReplySweeper:
 
     def __init__(
         self,
-        new_unit_of_work: Callable[[], UnitOfWork],
-        bus: EventBus,
+        new_unit_of_work: UnitOfWorkFactory,
         *,
         idle_timeout: timedelta,
         interval_seconds: float,
     ) -> None:
         self._new_unit_of_work = new_unit_of_work
-        self._bus = bus
         self._idle_timeout = idle_timeout
         self._interval = interval_seconds
         self._task: asyncio.Task[None] | None = None
@@ -51,11 +47,9 @@ class IdleReplySweeper:
         failed = 0
         for message_id, conversation_id in idle:
             async with self._new_unit_of_work() as uow:
-                event_id = await fail_if_idle(uow, conversation_id, message_id, before=before)
+                if await fail_if_idle(uow, conversation_id, message_id, before=before):
+                    failed += 1
                 await uow.commit()
-            if event_id is not None:
-                failed += 1
-                await self._bus.ring(event_id)
         if failed:
             logger.info("failed %d replies idle for %s", failed, self._idle_timeout)
         return failed

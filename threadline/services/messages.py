@@ -8,9 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from threadline.database.unit_of_work import UnitOfWork
-from threadline.errors import Conflict, NotFound, ValidationFailed
-from threadline.events.bus import EventBus
+from threadline.database.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from threadline.errors import Conflict, NotFound, ThreadlineError, ValidationFailed
 from threadline.models.domain.conversation import Message, MessageRole, NewMessage
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import MessageWindow
@@ -24,13 +23,13 @@ from threadline.services.access import (
     require_message_change,
 )
 from threadline.services.events import log_activity, message_event
-from threadline.services.message_appender import MessageAppender, store_messages
+from threadline.services.message_appender import MessageAppender
+from threadline.services.message_batches import MessagePost, write_batch
 
 
 class MessageService:
-    def __init__(self, uow: UnitOfWork, bus: EventBus, appender: MessageAppender) -> None:
-        self._uow = uow
-        self._bus = bus
+    def __init__(self, new_unit_of_work: UnitOfWorkFactory, appender: MessageAppender) -> None:
+        self._new_unit_of_work = new_unit_of_work
         self._appender = appender
 
     async def post_message(
@@ -45,11 +44,8 @@ class MessageService:
         idempotency_key: str | None = None,
     ) -> Message:
         """Append a message with the conversation's next ``seq`` (editor or owner); a ``streaming`` one
-        starts a reply that grows by deltas (``ReplyService``).
-
-        With an ``idempotency_key`` the post happens at most once: a repeat answers the first message.
-        Without one it is written together with the posts that arrive alongside it (group commit).
-        """
+        starts a reply that grows by deltas (``ReplyService``). With an ``idempotency_key`` the post happens
+        at most once (a repeat answers the first message); without one it is group-committed."""
         post = NewMessage(
             conversation_id=conversation_id,
             role=role,
@@ -61,27 +57,17 @@ class MessageService:
         if idempotency_key is None:
             return await self._appender.post(actor, post)
         now = datetime.now(UTC)
-        async with self._uow as uow:
-            workspace_id, _ = await require_conversation_role(
-                uow, actor, conversation_id, Role.EDITOR, for_change=True
-            )
-            request_hash = _request_hash(post)
-            earlier = await _claim_or_replay(uow, actor, idempotency_key, request_hash, now=now)
+        async with self._new_unit_of_work() as uow:
+            # Checked before the key is looked at: a repeat needs the same access as the first post.
+            await require_conversation_role(uow, actor, conversation_id, Role.EDITOR, for_change=True)
+            earlier = await _claim_or_replay(uow, actor, idempotency_key, _request_hash(post), now=now)
             if earlier is not None:
                 return earlier
-            [message] = await store_messages(uow, [post])
-            if message is None:
-                raise NotFound("Conversation not found")
+            message = await _write_one(uow, MessagePost(actor, post))
             await uow.idempotency.store_response(
                 actor.user_id, idempotency_key, message.model_dump(mode="json")
             )
-            event = await log_activity(
-                uow,
-                message_event(EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=actor),
-                now=message.created_at,
-            )
             await uow.commit()
-        await self._bus.ring(event.id)
         return message
 
     async def list_messages(
@@ -100,7 +86,7 @@ class MessageService:
         """
         if after is not None and before is not None:
             raise ValidationFailed("Give after or before, not both", loc=("query", "before"))
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             # The version first: the page then reflects at least it (on PostgreSQL each statement sees
             # the commits before it), so an unchanged version never hides a change the page missed.
             version = await require_conversation_version(uow, actor, conversation_id, Role.VIEWER)
@@ -110,7 +96,7 @@ class MessageService:
         return Versioned(version, window)
 
     async def get_message(self, *, actor: Actor, conversation_id: UUID, message_id: UUID) -> Message:
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
             return await _require_message(uow, conversation_id, message_id)
 
@@ -127,7 +113,7 @@ class MessageService:
 
         Nothing to apply changes nothing and writes no event, once the caller's right to change it is checked.
         """
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             if content is None and metadata is None:
                 _, unchanged = await _require_changeable(uow, actor, conversation_id, message_id)
                 return unchanged
@@ -143,31 +129,39 @@ class MessageService:
             )
             if message is None:
                 raise NotFound("Message not found")
-            event = await log_activity(
+            await log_activity(
                 uow,
                 message_event(EventType.MESSAGE_UPDATED, message, workspace_id=workspace_id, actor=actor),
                 now=now,
             )
             await uow.commit()
-        await self._bus.ring(event.id)
         return message
 
     async def delete_message(self, *, actor: Actor, conversation_id: UUID, message_id: UUID) -> None:
         """Delete the message (its author or the workspace owner); its ``seq`` is never handed out again."""
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             workspace_id, now, _ = await _lock_for_change(
                 uow, actor, conversation_id, message_id, count_delta=-1
             )
             message = await uow.messages.delete(conversation_id, message_id)
             if message is None:
                 raise NotFound("Message not found")
-            event = await log_activity(
+            await log_activity(
                 uow,
                 message_event(EventType.MESSAGE_DELETED, message, workspace_id=workspace_id, actor=actor),
                 now=now,
             )
             await uow.commit()
-        await self._bus.ring(event.id)
+
+
+async def _write_one(uow: UnitOfWork, post: MessagePost) -> Message:
+    """The group commit's transaction body, for a batch of one that waits for its locks."""
+    written = await write_batch(uow, [post], wait_for_locks=True)
+    answer = written.answer(post)
+    if isinstance(answer, ThreadlineError):
+        raise answer
+    assert isinstance(answer, Message), "a batch that waits for its locks sets nothing aside"
+    return answer
 
 
 def _request_hash(post: NewMessage) -> str:

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from threadline.database.unit_of_work import UnitOfWork
+from threadline.database.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.errors import Forbidden, NotFound
-from threadline.events.bus import EventBus
 from threadline.models.domain.conversation import Message
 from threadline.models.domain.event import EventType
 from threadline.models.domain.reply import Delta, MessageStatus, check_ending
@@ -24,9 +23,8 @@ IDLE_TIMEOUT_ERROR = "idle_timeout"
 
 
 class ReplyService:
-    def __init__(self, uow: UnitOfWork, bus: EventBus, deltas: DeltaWriter) -> None:
-        self._uow = uow
-        self._bus = bus
+    def __init__(self, new_unit_of_work: UnitOfWorkFactory, deltas: DeltaWriter) -> None:
+        self._new_unit_of_work = new_unit_of_work
         self._deltas = deltas
 
     def append_delta(self, *, actor: Actor, delta: Delta) -> asyncio.Future[int]:
@@ -67,7 +65,7 @@ class ReplyService:
         metadata: dict[str, Any] | None = None,
         author_only: bool = False,
     ) -> Message:
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             workspace_id, _ = await require_conversation_role(
                 uow, actor, conversation_id, Role.EDITOR, for_change=True
             )
@@ -77,44 +75,41 @@ class ReplyService:
             if not check_ending(message.status, ending, length=len(message.content)):
                 return message
             ended = await end_reply(uow, message, ending, content=content, metadata=metadata)
-            event = await log_activity(
+            await log_activity(
                 uow,
                 message_event(EventType.MESSAGE_UPDATED, ended, workspace_id=workspace_id, actor=actor),
                 now=ended.updated_at,
             )
             await uow.commit()
-        await self._bus.ring(event.id)
         return ended
 
 
-async def fail_if_idle(
-    uow: UnitOfWork, conversation_id: UUID, message_id: UUID, *, before: datetime
-) -> int | None:
-    """Fail the reply if it still streams and last grew before ``before``: the id of its event, if so.
+async def fail_if_idle(uow: UnitOfWork, conversation_id: UUID, message_id: UUID, *, before: datetime) -> bool:
+    """Fail the reply if it still streams and last grew before ``before``; whether it did.
 
     Its conversation and stream are locked first, so of several processes that find it idle, one fails it
     and the others find it ended.
     """
     conversation = await uow.conversations.get(conversation_id)
     if conversation is None:
-        return None
+        return False
     try:
         message = await _lock_reply(uow, conversation_id, message_id)
     except NotFound:
-        return None
+        return False
     states = await uow.replies.lock_streams([message_id])
     state = states.get(message_id)
     if state is None or state.last_delta_at >= before:
-        return None
+        return False
     failed = await end_reply(
         uow, message, MessageStatus.FAILED, metadata={**message.metadata, "error": IDLE_TIMEOUT_ERROR}
     )
-    event = await log_activity(
+    await log_activity(
         uow,
         message_event(EventType.MESSAGE_UPDATED, failed, workspace_id=conversation.workspace_id, actor=None),
         now=failed.updated_at,
     )
-    return event.id
+    return True
 
 
 async def _lock_reply(uow: UnitOfWork, conversation_id: UUID, message_id: UUID) -> Message:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from threadline.database.repositories.events import IdRange
-from threadline.database.unit_of_work import UnitOfWork
+from threadline.database.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.events.hub import StreamHub
 from threadline.events.subscription import StreamKind, Subscription
 from threadline.models.domain.event import Event, EventLogRead, EventType
@@ -68,8 +68,8 @@ _Authorize = Callable[[UnitOfWork], Awaitable[set[UUID]]]
 class StreamService:
     """Opens event streams: authorises each, ties it to the hub, and replays what a resumed client missed."""
 
-    def __init__(self, uow: UnitOfWork, hub: StreamHub) -> None:
-        self._uow = uow
+    def __init__(self, new_unit_of_work: UnitOfWorkFactory, hub: StreamHub) -> None:
+        self._new_unit_of_work = new_unit_of_work
         self._hub = hub
 
     async def open_user_stream(self, *, actor: Actor, resume_from: str | None) -> OpenedStream:
@@ -110,7 +110,7 @@ class StreamService:
         committed before the read shows in the check.)
         """
         scope = stream.scope
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             read = await uow.events.replay(
                 after,
                 limit=REPLAY_BATCH,
@@ -136,14 +136,10 @@ class StreamService:
         authorize: _Authorize,
     ) -> OpenedStream:
         subscription = self._hub.subscribe(
-            kind,
-            user_id=actor.user_id,
-            topic_id=topic_id,
-            api_key_id=actor.api_key_id,
-            sign_in_id=actor.sign_in_id,
+            kind, user_id=actor.user_id, topic_id=topic_id, **_credential(actor)
         )
         try:
-            async with self._uow as uow:
+            async with self._new_unit_of_work() as uow:
                 # The memberships read hold at the log's newest id read with them (``as_of``): the hub
                 # ignores older access changes, and the replay works back from there.
                 await uow.use_one_snapshot()
@@ -154,34 +150,50 @@ class StreamService:
             resume_after, reset_reason = resume_point(
                 resume_from, oldest=oldest, replay_through=replay_through
             )
-            changes: list[Event] = []
+            changes = []
             if resume_after < replay_through:
-                async with self._uow as uow:
-                    # From the resume point, or from the read if a client claims a later one: the
-                    # memberships read hold only at ``as_of``.
-                    changes = await uow.events.access_changes(
-                        actor.user_id,
-                        after=min(resume_after, as_of),
-                        through=replay_through,
-                        workspace_ids=workspace_ids,
-                    )
-                if kind is not StreamKind.USER:
-                    # A workspace or conversation stream replays its one workspace, whatever else changed.
-                    changes = [change for change in changes if change.workspace_id in workspace_ids]
+                changes = await self._access_changes(
+                    actor, kind, workspace_ids, after=min(resume_after, as_of), through=replay_through
+                )
         except BaseException:
             self._hub.unsubscribe(subscription)
             raise
         return OpenedStream(
             subscription=subscription,
-            scope=ReplayScope(
-                workspaces=membership_periods(workspace_ids, changes),
-                conversation_id=topic_id if kind is StreamKind.CONVERSATION else None,
-                subject_user_id=actor.user_id if kind is StreamKind.USER else None,
-            ),
+            scope=_replay_scope(actor, kind, topic_id, membership_periods(workspace_ids, changes)),
             resume_after=resume_after,
             replay_through=replay_through,
             reset_reason=reset_reason,
         )
+
+    async def _access_changes(
+        self, actor: Actor, kind: StreamKind, workspace_ids: set[UUID], *, after: int, through: int
+    ) -> list[Event]:
+        """The changes of the caller's access over the replay, ``(after, through]``: from the resume point,
+        or from the read if a client claims a later one (the memberships read hold only at ``as_of``)."""
+        async with self._new_unit_of_work() as uow:
+            changes = await uow.events.access_changes(
+                actor.user_id, after=after, through=through, workspace_ids=workspace_ids
+            )
+        if kind is not StreamKind.USER:
+            # A workspace or conversation stream replays its one workspace, whatever else changed.
+            changes = [change for change in changes if change.workspace_id in workspace_ids]
+        return changes
+
+
+def _credential(actor: Actor) -> dict[str, UUID | None]:
+    """What the hub ends a stream for when it is revoked: its API key or its sign-in."""
+    return {"api_key_id": actor.api_key_id, "sign_in_id": actor.sign_in_id}
+
+
+def _replay_scope(
+    actor: Actor, kind: StreamKind, topic_id: UUID | None, periods: Mapping[UUID, tuple[IdRange, ...]]
+) -> ReplayScope:
+    return ReplayScope(
+        workspaces=periods,
+        conversation_id=topic_id if kind is StreamKind.CONVERSATION else None,
+        subject_user_id=actor.user_id if kind is StreamKind.USER else None,
+    )
 
 
 def membership_periods(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
-from threadline.database.unit_of_work import UnitOfWork
+from threadline.database.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.errors import Unauthenticated, ValidationFailed
-from threadline.events.bus import EventBus
-from threadline.models.domain.event import Event, EventType
+from threadline.models.domain.event import EventType
 from threadline.models.domain.user import Actor, User
 from threadline.models.domain.workspace import Role
 from threadline.services.access import require_account
@@ -22,15 +21,14 @@ class UserService:
     """Use cases on the caller's own account."""
 
     def __init__(
-        self, uow: UnitOfWork, bus: EventBus, *, hasher: PasswordHasher, sign_ins: SignInRegistry
+        self, new_unit_of_work: UnitOfWorkFactory, *, hasher: PasswordHasher, sign_ins: SignInRegistry
     ) -> None:
-        self._uow = uow
-        self._bus = bus
+        self._new_unit_of_work = new_unit_of_work
         self._hasher = hasher
         self._sign_ins = sign_ins
 
     async def get_me(self, *, actor: Actor) -> User:
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             return await require_account(uow, actor)
 
     async def update_me(
@@ -47,7 +45,7 @@ class UserService:
         if name is None and password is None:
             return await self.get_me(actor=actor)
         new_hash = None if password is None else await self._hasher.hash(password)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             user = await uow.users.update(
                 actor.user_id, now=datetime.now(UTC), name=name, password_hash=new_hash
             )
@@ -68,37 +66,34 @@ class UserService:
         ``member.removed`` for a workspace it owned, its own ``member.removed`` in the others.
         """
         await self._check_current_password(actor, current_password)
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             await require_account(uow, actor)
             # Held exclusively, as a workspace deletion holds its owner: a member being added to one of its
             # workspaces, or a change through one of its memberships, commits first or finds it gone.
             await uow.access.hold_members([actor.user_id], exclusively=True)
-            events: list[Event] = []
             for workspace_id in sorted(await uow.access.workspace_ids_for_user(actor.user_id)):
-                events += await self._leave_or_delete(uow, actor, workspace_id)
+                await self._leave_or_delete(uow, actor, workspace_id)
             if not await uow.users.delete(actor.user_id):
                 raise Unauthenticated("The account no longer exists")  # deleted by a concurrent request
             await uow.commit()
         self._sign_ins.ended_all_of(actor.user_id)
-        if events:
-            await self._bus.ring(events[-1].id)
 
     @staticmethod
-    async def _leave_or_delete(uow: UnitOfWork, actor: Actor, workspace_id: UUID) -> list[Event]:
+    async def _leave_or_delete(uow: UnitOfWork, actor: Actor, workspace_id: UUID) -> None:
+        """Delete the workspace if the account owns it, else leave it; with the events either writes."""
         member = await uow.members.get(workspace_id, actor.user_id)
         if member is None:
-            return []
+            return
         if member.role is Role.OWNER:
-            workspace = await uow.workspaces.get(workspace_id)
-            return await delete_workspace_with_events(uow, workspace, actor) if workspace else []
-        if not await uow.members.remove(workspace_id, actor.user_id):
-            return []
-        return [await uow.events.append(member_event(EventType.MEMBER_REMOVED, member, actor), now=_now())]
+            if workspace := await uow.workspaces.get(workspace_id):
+                await delete_workspace_with_events(uow, workspace, actor)
+        elif await uow.members.remove(workspace_id, actor.user_id):
+            await uow.events.append(member_event(EventType.MEMBER_REMOVED, member, actor), now=_now())
 
     async def _check_current_password(self, actor: Actor, current_password: str | None) -> None:
         if current_password is None:
             raise ValidationFailed("A new password needs current_password", loc=("body", "current_password"))
-        async with self._uow as uow:
+        async with self._new_unit_of_work() as uow:
             stored_hash = await uow.users.get_password_hash(actor.user_id)
         if not await self._hasher.verify(stored_hash, current_password):
             raise ValidationFailed("current_password is not correct", loc=("body", "current_password"))

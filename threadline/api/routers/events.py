@@ -8,9 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query
 
 from threadline.api.dependencies import CurrentActor, ResourcesDep, StreamActor, StreamServiceDep
+from threadline.api.resources import Resources
 from threadline.api.sse import EVENT_STREAM, EventStreamResponse
 from threadline.models.api.response.events import StreamCountsResponse, StreamStatsResponse
-from threadline.resources import Resources
 from threadline.services.streams import OpenedStream, StreamService
 
 router = APIRouter(prefix="/v1", tags=["events"])

@@ -96,8 +96,10 @@ def to_event(row: Row[Any]) -> Event:
 class EventRepository(Repository):
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
-        # A unit of work builds its repositories afresh for each transaction, so this is per transaction.
+        # A unit of work builds its repositories afresh for each transaction, so these are per transaction.
         self._holds_log_lock = False
+        self.last_appended_id: int | None = None
+        """The id of the last event this transaction appended: what its commit announces."""
 
     async def append(self, event: NewEvent, *, now: datetime) -> Event:
         """Insert one event; see ``append_all``."""
@@ -109,10 +111,13 @@ class EventRepository(Repository):
         their ids ascend in the order given."""
         await self._lock_log()
         result = await self._session.execute(_INSERT, [_row(event, now) for event in events])
-        return [
+        appended = [
             Event(**event.model_dump(), id=event_id, created_at=now)
             for event, event_id in zip(events, result.scalars(), strict=True)
         ]
+        if appended:
+            self.last_appended_id = appended[-1].id
+        return appended
 
     async def after(self, event_id: int, *, limit: int) -> EventLogRead:
         """Every event after ``event_id``, in id order: what the hub fans out."""

@@ -40,15 +40,21 @@ def to_workspace(row: WorkspaceRow) -> Workspace:
     )
 
 
-def to_member(membership: MembershipRow, user: UserRow) -> Member:
+def to_member(workspace_id: UUID, user: UserRow | User, *, role: str, added_at: datetime) -> Member:
+    """The one mapping to ``Member``: from a membership (as read, or as just written) and its user."""
     return Member(
-        workspace_id=membership.workspace_id,
+        workspace_id=workspace_id,
         user_id=user.id,
         email=user.email,
         name=user.name,
-        role=Role(membership.role),
-        added_at=membership.added_at,
+        role=Role(role),
+        added_at=added_at,
     )
+
+
+def _joined_member(row: Row[MembershipRow, UserRow]) -> Member:
+    membership, user = row
+    return to_member(membership.workspace_id, user, role=membership.role, added_at=membership.added_at)
 
 
 def to_workspace_access(row: Row[WorkspaceRow, str]) -> WorkspaceAccess:
@@ -161,13 +167,8 @@ class WorkspaceRepository(Repository):
         }
         await self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
         return [
-            Member(
-                workspace_id=workspace_id,
-                user_id=membership.user_id,
-                email=users[membership.user_id].email,
-                name=users[membership.user_id].name,
-                role=Role(membership.role),
-                added_at=membership.added_at,
+            to_member(
+                workspace_id, users[membership.user_id], role=membership.role, added_at=membership.added_at
             )
             for membership in sorted(removed, key=lambda membership: membership.added_at)
         ]
@@ -181,7 +182,7 @@ class MemberRepository(Repository):
             .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
         )
         row = result.first()
-        return to_member(row[0], row[1]) if row else None
+        return _joined_member(row) if row else None
 
     async def list_for_workspace(
         self, workspace_id: UUID, *, limit: int, cursor: Cursor | None
@@ -199,7 +200,7 @@ class MemberRepository(Repository):
             id_=MembershipRow.user_id,
             limit=limit,
             cursor=cursor,
-            to_domain=lambda row: to_member(row[0], row[1]),
+            to_domain=_joined_member,
         )
 
     async def add(self, workspace_id: UUID, user: User, *, role: Role, now: datetime) -> Member:
@@ -215,14 +216,7 @@ class MemberRepository(Repository):
             raise NotFound("Workspace not found") from None
         if added is None:
             raise Conflict("This user is already a member of the workspace")
-        return Member(
-            workspace_id=workspace_id,
-            user_id=user.id,
-            email=user.email,
-            name=user.name,
-            role=role,
-            added_at=now,
-        )
+        return to_member(workspace_id, user, role=role, added_at=now)
 
     async def set_role(self, member: Member, *, role: Role) -> Member | None:
         """Give ``member`` another role; the member as changed, or ``None`` if they are no longer a member."""

@@ -22,6 +22,15 @@ JSON_DOCUMENT = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 
 
 
 def upgrade() -> None:
+    _create_event_log()
+    _create_accounts()
+    _create_idempotency_keys()
+    _create_workspaces()
+    _create_conversations()
+
+
+def _create_event_log() -> None:
+    """The event log: every change, in commit order."""
     op.create_table(
         "events",
         sa.Column(
@@ -41,6 +50,10 @@ def upgrade() -> None:
     op.create_index(op.f("ix_events_created_at"), "events", ["created_at"], unique=False)
     op.create_index("ix_events_subject_user_id", "events", ["subject_user_id", "id"], unique=False)
     op.create_index("ix_events_workspace_id", "events", ["workspace_id", "id"], unique=False)
+
+
+def _create_accounts() -> None:
+    """Accounts and their API keys."""
     op.create_table(
         "users",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -68,6 +81,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("key_hash"),
     )
     op.create_index(op.f("ix_api_keys_user_id"), "api_keys", ["user_id"], unique=False)
+
+
+def _create_idempotency_keys() -> None:
+    """The answers kept for requests with an Idempotency-Key."""
     op.create_table(
         "idempotency_keys",
         sa.Column("user_id", sa.Uuid(), nullable=False),
@@ -79,6 +96,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "key"),
     )
     op.create_index(op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"], unique=False)
+
+
+def _create_workspaces() -> None:
+    """Workspaces and who belongs to them."""
     op.create_table(
         "workspaces",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -93,6 +114,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_workspaces_owner_id"), "workspaces", ["owner_id"], unique=False)
+    op.create_table(
+        "memberships",
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=False),
+        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("workspace_id", "user_id"),
+    )
+    op.create_index("ix_memberships_user_added", "memberships", ["user_id", "added_at"], unique=False)
+
+
+def _create_conversations() -> None:
+    """Conversations and their messages."""
     op.create_table(
         "conversations",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -114,17 +150,6 @@ def upgrade() -> None:
         ["workspace_id", "last_active_at", "id"],
         unique=False,
     )
-    op.create_table(
-        "memberships",
-        sa.Column("workspace_id", sa.Uuid(), nullable=False),
-        sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("workspace_id", "user_id"),
-    )
-    op.create_index("ix_memberships_user_added", "memberships", ["user_id", "added_at"], unique=False)
     op.create_table(
         "messages",
         sa.Column("id", sa.Uuid(), nullable=False),
