@@ -9,9 +9,9 @@ from uuid import UUID
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import NotFound
 from threadline.events.bus import EventBus
-from threadline.models.domain.conversation import Conversation, ConversationWithMessages
+from threadline.models.domain.conversation import CONVERSATION_LIST, Conversation, ConversationWithMessages
 from threadline.models.domain.event import EventType
-from threadline.models.domain.pagination import Cursor, Page
+from threadline.models.domain.pagination import Cursor, Page, Snapshot
 from threadline.models.domain.user import Actor
 from threadline.models.domain.version import Versioned
 from threadline.models.domain.workspace import Role
@@ -46,12 +46,26 @@ class ConversationService:
     async def list_conversations(
         self, *, actor: Actor, workspace_id: UUID, modality: str | None, limit: int, cursor: str | None
     ) -> Page[Conversation]:
-        """The workspace's conversations, most recently active first, optionally of one modality."""
+        """The workspace's conversations, most recently active first, optionally of one modality.
+
+        A walk through the pages reads as of its first page's snapshot (the newest event id then): each
+        conversation is placed by its activity at that moment, so one that becomes active meanwhile stays
+        where it was, and is listed once. Conversations created since belong to the next walk, and one
+        deleted meanwhile drops out. A cursor older than ``SNAPSHOT_LIFETIME`` is refused (``StaleCursor``).
+        """
         position = Cursor.parse(cursor)
+        now = datetime.now(UTC)
         async with self._uow as uow:
+            await uow.use_one_snapshot()  # the snapshot's event id and the rows must agree
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
+            newest = await uow.events.newest_id() or 0
+            snapshot = (
+                Snapshot(event_id=newest, taken=now)
+                if position is None
+                else position.snapshot(CONVERSATION_LIST, now=now, newest_event_id=newest)
+            )
             return await uow.conversations.list_for_workspace(
-                workspace_id, modality=modality, limit=limit, cursor=position
+                workspace_id, modality=modality, limit=limit, cursor=position, snapshot=snapshot
             )
 
     async def get_conversation(

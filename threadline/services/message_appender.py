@@ -310,7 +310,10 @@ class MessageAppender:
                         EventType.MESSAGE_CREATED, message, workspace_id=workspace_id, actor=pending.actor
                     )
                 )
-            logged = await log_activities(uow, events, now=datetime.now(UTC)) if events else []
+            # At the messages' own time, which their conversations' last_active_at took: a list walk reads
+            # a conversation's activity back from its events.
+            written_at = max((message.created_at for message in stored if message is not None), default=None)
+            logged = await log_activities(uow, events, now=written_at) if written_at else []
             await uow.commit()
             for pending, outcome in outcomes:
                 pending.settle(outcome)
