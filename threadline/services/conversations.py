@@ -11,7 +11,7 @@ from threadline.errors import NotFound
 from threadline.events.bus import EventBus
 from threadline.models.domain.conversation import CONVERSATION_LIST, Conversation, ConversationWithMessages
 from threadline.models.domain.event import EventType
-from threadline.models.domain.pagination import Cursor, Page, Snapshot
+from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor
 from threadline.models.domain.version import Versioned
 from threadline.models.domain.workspace import Role
@@ -56,16 +56,13 @@ class ConversationService:
         position = Cursor.parse(cursor)
         now = datetime.now(UTC)
         async with self._uow as uow:
-            await uow.use_one_snapshot()  # the snapshot's event id and the rows must agree
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
-            newest = await uow.events.newest_id() or 0
-            snapshot = (
-                Snapshot(event_id=newest, taken=now)
-                if position is None
-                else position.snapshot(CONVERSATION_LIST, now=now, newest_event_id=newest)
-            )
+            snapshot = None
+            if position is not None:
+                newest = await uow.events.newest_id() or 0
+                snapshot = position.snapshot(CONVERSATION_LIST, now=now, newest_event_id=newest)
             return await uow.conversations.list_for_workspace(
-                workspace_id, modality=modality, limit=limit, cursor=position, snapshot=snapshot
+                workspace_id, modality=modality, limit=limit, cursor=position, snapshot=snapshot, now=now
             )
 
     async def get_conversation(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Select, bindparam, case, delete, select, update
+from sqlalchemy import Select, bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from threadline.database.models import CONVERSATIONS_TABLE, EVENTS_TABLE, ConversationRow
@@ -53,6 +53,8 @@ _WOKEN = case(
     else_=_CONVERSATIONS.idle_from,
 )
 _EVENTS = EVENTS_TABLE.c
+_IDS_PER_QUERY = 1000
+"""Ids in one ``IN`` list, well within any database's limit on a statement's parameters."""
 
 
 def _activity_at(now: datetime) -> dict[str, datetime]:
@@ -95,11 +97,13 @@ class ConversationRepository(Repository):
         modality: str | None,
         limit: int,
         cursor: Cursor | None,
-        snapshot: Snapshot,
+        snapshot: Snapshot | None,
+        now: datetime,
     ) -> Page[Conversation]:
-        """One page of the workspace's conversations by their activity as of ``snapshot`` (the walk's first
-        page), most recent first: however many become active while a client walks the list, each that
-        existed throughout is listed once. Read it in one snapshot of the database (``use_one_snapshot``).
+        """One page of the workspace's conversations by their activity as of the walk's ``snapshot``, most
+        recent first: however many become active while a client walks the list, each that existed
+        throughout is listed once. The first page (no ``cursor``) takes the snapshot: the newest event id,
+        read in the same statement as the rows, at ``now``.
 
         A conversation with no event after the snapshot is where its ``last_active_at`` says, which one
         index scan reads in order. One active since (its events after the snapshot, on the event log's
@@ -108,34 +112,46 @@ class ConversationRepository(Repository):
         time; or, if the log no longer holds one (the conversation was idle for longer than the retention),
         by ``idle_from``, which its first change after so long recorded. Those created after the snapshot
         belong to later walks.
+
+        No snapshot of the database is needed across the statements: a conversation that becomes active
+        between them is read unmoved first and then as moved, both times at its activity as of the
+        snapshot, and listed once.
         """
-        page = select(ConversationRow).where(ConversationRow.workspace_id == workspace_id)
+        of_modality = select(ConversationRow)
         if modality is not None:
-            page = page.where(ConversationRow.modality == modality)
-        if cursor is None:  # the first page: the snapshot is now, and nothing has moved since
-            rows = [(row, row.last_active_at) for row in await self._in_order(page, limit=limit + 1)]
+            of_modality = of_modality.where(ConversationRow.modality == modality)
+        page = of_modality.where(ConversationRow.workspace_id == workspace_id)
+        if cursor is None or snapshot is None:  # the first page: nothing has moved since its snapshot
+            first = await self._session.execute(
+                self._in_order(page, limit=limit + 1).add_columns(
+                    select(func.max(_EVENTS.id)).scalar_subquery()
+                )
+            )
+            found = first.all()
+            snapshot = Snapshot(event_id=(found[0][1] or 0) if found else 0, taken=now)
+            rows = [(row, row.last_active_at) for row, _ in found]
         else:
             cursor.require_list(CONVERSATION_LIST)
             since = (_EVENTS.workspace_id == workspace_id) & (_EVENTS.id > snapshot.event_id)
             active = select(_EVENTS.conversation_id).where(
                 since, _EVENTS.conversation_id.is_not(None), _EVENTS.type != EventType.MESSAGE_DELTA
             )
-            created = select(_EVENTS.conversation_id).where(
-                since, _EVENTS.type == EventType.CONVERSATION_CREATED
+            unmoved = page.where(
+                after_cursor(ConversationRow.last_active_at, ConversationRow.id, cursor),
+                ConversationRow.id.not_in(active),
             )
-            still = await self._in_order(
-                page.where(
-                    after_cursor(ConversationRow.last_active_at, ConversationRow.id, cursor),
-                    ConversationRow.id.not_in(active),
-                ),
-                limit=limit + 1,
-            )
-            rows = [(row, row.last_active_at) for row in still] + [
+            rows = [
+                (row, row.last_active_at)
+                for row in await self._session.scalars(self._in_order(unmoved, limit=limit + 1))
+            ]
+            # Read after the others: one that became active in between is in both, at the same place.
+            # The ids are the workspace's already (its events name them): read by primary key alone.
+            moved = await self._activity_as_of(of_modality, await self._moved(active), snapshot)
+            listed = {row.id for row, _ in rows}
+            rows += [
                 (row, at)
-                for row, at in await self._activity_as_of(
-                    page.where(ConversationRow.id.in_(active), ConversationRow.id.not_in(created)), snapshot
-                )
-                if (at, row.id) < (cursor.at, cursor.id)
+                for row, at in moved
+                if (at, row.id) < (cursor.at, cursor.id) and row.id not in listed
             ]
             rows.sort(key=lambda found: (found[1], found[0].id), reverse=True)
         more = len(rows) > limit
@@ -148,16 +164,24 @@ class ConversationRepository(Repository):
             ).encode()
         return Page[Conversation](items=[to_conversation(row) for row, _ in rows], next_cursor=next_cursor)
 
-    async def _in_order(self, query: Select[ConversationRow], *, limit: int) -> list[ConversationRow]:
-        ordered = query.order_by(ConversationRow.last_active_at.desc(), ConversationRow.id.desc()).limit(
-            limit
-        )
-        return list(await self._session.scalars(ordered))
+    @staticmethod
+    def _in_order(query: Select[ConversationRow], *, limit: int) -> Select[ConversationRow]:
+        return query.order_by(ConversationRow.last_active_at.desc(), ConversationRow.id.desc()).limit(limit)
+
+    async def _moved(self, active: Select[UUID | None]) -> list[UUID]:
+        """The conversations with events in ``active`` (after a snapshot), but not created after it."""
+        created = func.max(case((_EVENTS.type == EventType.CONVERSATION_CREATED, 1), else_=0))
+        found = await self._session.scalars(active.group_by(_EVENTS.conversation_id).having(created == 0))
+        return [conversation_id for conversation_id in found if conversation_id is not None]
 
     async def _activity_as_of(
-        self, query: Select[ConversationRow], snapshot: Snapshot
+        self, query: Select[ConversationRow], ids: list[UUID], snapshot: Snapshot
     ) -> list[tuple[ConversationRow, datetime]]:
-        """The conversations ``query`` picks, each with its ``last_active_at`` as of ``snapshot``."""
+        """The conversations of ``query`` among ``ids``, each with its ``last_active_at`` as of ``snapshot``.
+
+        Read by their primary key, a thousand at a time: a planner that reads the ids from a subquery may
+        scan the workspace's conversations instead.
+        """
         logged = (
             select(_EVENTS.created_at)
             .where(
@@ -169,8 +193,14 @@ class ConversationRepository(Repository):
             .limit(1)
             .scalar_subquery()
         )
-        found = await self._session.execute(query.add_columns(logged))
-        return [(row, logged_at or row.idle_from or row.created_at) for row, logged_at in found]
+        activity: list[tuple[ConversationRow, datetime]] = []
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            found = await self._session.execute(
+                query.where(ConversationRow.id.in_(chunk)).add_columns(logged)
+            )
+            activity += [(row, logged_at or row.idle_from or row.created_at) for row, logged_at in found]
+        return activity
 
     async def update(
         self,
