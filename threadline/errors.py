@@ -31,6 +31,13 @@ class ValidationFailed(ThreadlineError):
         self.loc = loc
 
 
+class StaleCursor(ValidationFailed):
+    """A well-formed cursor whose walk can no longer go on (it expired): the client starts again."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, loc=("query", "cursor"))
+
+
 class Unauthenticated(ThreadlineError):
     """No valid credential came with the request."""
 

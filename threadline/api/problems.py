@@ -18,6 +18,7 @@ from threadline.errors import (
     Forbidden,
     NotFound,
     RateLimited,
+    StaleCursor,
     ThreadlineError,
     Unauthenticated,
     Unavailable,
@@ -30,7 +31,9 @@ logger = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 REQUEST_ID_HEADER = "x-request-id"
 
+# The first that matches applies: a subclass comes before its base.
 _DOMAIN_ERRORS: dict[type[ThreadlineError], tuple[int, str]] = {
+    StaleCursor: (422, "cursor_expired"),
     ValidationFailed: (422, "validation_error"),
     Unauthenticated: (401, "unauthenticated"),
     Forbidden: (403, "forbidden"),
@@ -94,7 +97,8 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, ReplyConflict):
         extra.update(message_status=error.status.value, length=error.length)
     if isinstance(error, ValidationFailed):
-        extra["errors"] = [{"loc": list(error.loc), "msg": error.detail, "type": "value_error"}]
+        kind = "cursor_expired" if isinstance(error, StaleCursor) else "value_error"
+        extra["errors"] = [{"loc": list(error.loc), "msg": error.detail, "type": kind}]
     if isinstance(error, Unavailable):
         # The client sees only "unavailable"; the operator needs what it was (down, a timeout, a deadlock).
         logger.warning(

@@ -97,6 +97,9 @@ class ConversationRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     last_active_at: Mapped[datetime]
+    idle_from: Mapped[datetime | None]
+    """The ``last_active_at`` the latest change found after an idle period of ``IDLE_PERIOD`` or longer:
+    where a list walk places the conversation when the events that said so have been pruned."""
 
 
 class MessageRow(Base):

@@ -7,13 +7,20 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from threadline.models.domain.pagination import Cursor, Page
 
 T = TypeVar("T")
+
+
+def after_cursor(
+    at: InstrumentedAttribute[datetime], id_: InstrumentedAttribute[UUID], cursor: Cursor
+) -> ColumnElement[bool]:
+    """The rows that come after ``cursor`` in ``(at, id)`` descending order."""
+    return or_(at < cursor.at, and_(at == cursor.at, id_ < cursor.id))
 
 
 async def keyset_page(
@@ -35,7 +42,7 @@ async def keyset_page(
     """
     if cursor is not None:
         cursor.require_list(list_name)
-        query = query.where(or_(at < cursor.at, and_(at == cursor.at, id_ < cursor.id)))
+        query = query.where(after_cursor(at, id_, cursor))
     result = await session.execute(query.order_by(at.desc(), id_.desc()).limit(limit + 1))
     rows = list(result.all())
     has_more = len(rows) > limit

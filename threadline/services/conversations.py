@@ -8,7 +8,7 @@ from uuid import UUID
 
 from threadline.database.unit_of_work import UnitOfWorkFactory
 from threadline.errors import NotFound
-from threadline.models.domain.conversation import Conversation, ConversationWithMessages
+from threadline.models.domain.conversation import CONVERSATION_LIST, Conversation, ConversationWithMessages
 from threadline.models.domain.event import EventType
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import Actor
@@ -43,12 +43,23 @@ class ConversationService:
     async def list_conversations(
         self, *, actor: Actor, workspace_id: UUID, modality: str | None, limit: int, cursor: str | None
     ) -> Page[Conversation]:
-        """The workspace's conversations, most recently active first, optionally of one modality."""
+        """The workspace's conversations, most recently active first, optionally of one modality.
+
+        A walk through the pages reads as of its first page's snapshot (the newest event id then): each
+        conversation is placed by its activity at that moment, so one that becomes active meanwhile stays
+        where it was, and is listed once. Conversations created since belong to the next walk, and one
+        deleted meanwhile drops out. A cursor older than ``SNAPSHOT_LIFETIME`` is refused (``StaleCursor``).
+        """
         position = Cursor.parse(cursor)
+        now = datetime.now(UTC)
         async with self._new_unit_of_work() as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
+            snapshot = None
+            if position is not None:
+                newest = await uow.events.newest_id() or 0
+                snapshot = position.snapshot(CONVERSATION_LIST, now=now, newest_event_id=newest)
             return await uow.conversations.list_for_workspace(
-                workspace_id, modality=modality, limit=limit, cursor=position
+                workspace_id, modality=modality, limit=limit, cursor=position, snapshot=snapshot, now=now
             )
 
     async def get_conversation(

@@ -134,7 +134,10 @@ async def _store_and_log(uow: UnitOfWork, accepted: Sequence[_Permitted], writte
             )
         )
     if events:
-        await log_activities(uow, events, now=datetime.now(UTC))
+        # At the messages' own time, which their conversations' last_active_at took: a list walk reads a
+        # conversation's activity back from its events.
+        written_at = max(message.created_at for message in written.stored.values())
+        await log_activities(uow, events, now=written_at)
 
 
 async def store_messages(

@@ -7,16 +7,24 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import bindparam, case, delete, select, update
+from sqlalchemy import Select, bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from threadline.database.models import CONVERSATIONS_TABLE, ConversationRow
-from threadline.database.pagination import keyset_page
+from threadline.database.models import CONVERSATIONS_TABLE, EVENTS_TABLE, ConversationRow
+from threadline.database.pagination import after_cursor
 from threadline.database.repositories.base import Repository
 from threadline.database.types import UTCDateTime, as_dict, column_values
 from threadline.errors import NotFound
-from threadline.models.domain.conversation import Conversation
-from threadline.models.domain.pagination import Cursor, Page
+from threadline.models.domain.conversation import CONVERSATION_LIST, Conversation
+from threadline.models.domain.event import EventType
+from threadline.models.domain.pagination import SNAPSHOT_LIFETIME, Cursor, Page, Snapshot
+
+IDLE_PERIOD = 2 * SNAPSHOT_LIFETIME
+"""A change that finds a conversation idle for this long records where it was (``idle_from``).
+
+Longer than a walk may last, so no walk sees a conversation wake twice; and as long as the event
+retention exceeds it by a walk's lifetime, the log still holds the activity of every conversation that
+was active more recently when a walk began (see ``list_for_workspace``)."""
 
 
 def to_conversation(row: ConversationRow) -> Conversation:
@@ -38,6 +46,20 @@ _CONVERSATIONS = CONVERSATIONS_TABLE.c
 #: ``last_active_at`` at ``:now``: it moves forward only, even when a slower transaction commits after a
 #: faster one.
 _LATER = case((_CONVERSATIONS.last_active_at < _NOW, _NOW), else_=_CONVERSATIONS.last_active_at)
+_IDLE_BEFORE = bindparam("idle_before", type_=UTCDateTime())
+#: ``idle_from`` after a change: the activity it found, if that was an ``IDLE_PERIOD`` old.
+_WOKEN = case(
+    (_CONVERSATIONS.last_active_at < _IDLE_BEFORE, _CONVERSATIONS.last_active_at),
+    else_=_CONVERSATIONS.idle_from,
+)
+_EVENTS = EVENTS_TABLE.c
+_IDS_PER_QUERY = 1000
+"""Ids in one ``IN`` list, well within any database's limit on a statement's parameters."""
+
+
+def _activity_at(now: datetime) -> dict[str, datetime]:
+    """The parameters of ``_LATER`` and ``_WOKEN``: every change that moves ``last_active_at`` sets both."""
+    return {"now": now, "idle_before": now - IDLE_PERIOD}
 
 
 class ConversationRepository(Repository):
@@ -69,21 +91,116 @@ class ConversationRepository(Repository):
         return to_conversation(row) if row else None
 
     async def list_for_workspace(
-        self, workspace_id: UUID, *, modality: str | None, limit: int, cursor: Cursor | None
+        self,
+        workspace_id: UUID,
+        *,
+        modality: str | None,
+        limit: int,
+        cursor: Cursor | None,
+        snapshot: Snapshot | None,
+        now: datetime,
     ) -> Page[Conversation]:
-        query = select(ConversationRow).where(ConversationRow.workspace_id == workspace_id)
+        """One page of the workspace's conversations by their activity as of the walk's ``snapshot``, most
+        recent first: however many become active while a client walks the list, each that existed
+        throughout is listed once. The first page (no ``cursor``) takes the snapshot: the newest event id,
+        read in the same statement as the rows, at ``now``.
+
+        A conversation with no event after the snapshot is where its ``last_active_at`` says, which one
+        index scan reads in order. One active since (its events after the snapshot, on the event log's
+        ``(workspace_id, id)`` index: few, for a walk of minutes) is placed by its activity then: the time of
+        its newest event up to the snapshot, every change that moves ``last_active_at`` writing one at that
+        time; or, if the log no longer holds one (the conversation was idle for longer than the retention),
+        by ``idle_from``, which its first change after so long recorded. Those created after the snapshot
+        belong to later walks.
+
+        No snapshot of the database is needed across the statements: a conversation that becomes active
+        between them is read unmoved first and then as moved, both times at its activity as of the
+        snapshot, and listed once.
+        """
+        of_modality = select(ConversationRow)
         if modality is not None:
-            query = query.where(ConversationRow.modality == modality)
-        return await keyset_page(
-            self._session,
-            query,
-            list_name="conversations",
-            at=ConversationRow.last_active_at,
-            id_=ConversationRow.id,
-            limit=limit,
-            cursor=cursor,
-            to_domain=to_conversation,
+            of_modality = of_modality.where(ConversationRow.modality == modality)
+        page = of_modality.where(ConversationRow.workspace_id == workspace_id)
+        if cursor is None or snapshot is None:  # the first page: nothing has moved since its snapshot
+            first = await self._session.execute(
+                self._in_order(page, limit=limit + 1).add_columns(
+                    select(func.max(_EVENTS.id)).scalar_subquery()
+                )
+            )
+            found = first.all()
+            snapshot = Snapshot(event_id=(found[0][1] or 0) if found else 0, taken=now)
+            rows = [(row, row.last_active_at) for row, _ in found]
+        else:
+            cursor.require_list(CONVERSATION_LIST)
+            since = (_EVENTS.workspace_id == workspace_id) & (_EVENTS.id > snapshot.event_id)
+            active = select(_EVENTS.conversation_id).where(
+                since, _EVENTS.conversation_id.is_not(None), _EVENTS.type != EventType.MESSAGE_DELTA
+            )
+            unmoved = page.where(
+                after_cursor(ConversationRow.last_active_at, ConversationRow.id, cursor),
+                ConversationRow.id.not_in(active),
+            )
+            rows = [
+                (row, row.last_active_at)
+                for row in await self._session.scalars(self._in_order(unmoved, limit=limit + 1))
+            ]
+            # Read after the others: one that became active in between is in both, at the same place.
+            # The ids are the workspace's already (its events name them): read by primary key alone.
+            moved = await self._activity_as_of(of_modality, await self._moved(active), snapshot)
+            listed = {row.id for row, _ in rows}
+            rows += [
+                (row, at)
+                for row, at in moved
+                if (at, row.id) < (cursor.at, cursor.id) and row.id not in listed
+            ]
+            rows.sort(key=lambda found: (found[1], found[0].id), reverse=True)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = None
+        if more:
+            last, at = rows[-1]
+            next_cursor = Cursor(
+                at=at, id=last.id, of=CONVERSATION_LIST, as_of=snapshot.event_id, taken=snapshot.taken
+            ).encode()
+        return Page[Conversation](items=[to_conversation(row) for row, _ in rows], next_cursor=next_cursor)
+
+    @staticmethod
+    def _in_order(query: Select[ConversationRow], *, limit: int) -> Select[ConversationRow]:
+        return query.order_by(ConversationRow.last_active_at.desc(), ConversationRow.id.desc()).limit(limit)
+
+    async def _moved(self, active: Select[UUID | None]) -> list[UUID]:
+        """The conversations with events in ``active`` (after a snapshot), but not created after it."""
+        created = func.max(case((_EVENTS.type == EventType.CONVERSATION_CREATED, 1), else_=0))
+        found = await self._session.scalars(active.group_by(_EVENTS.conversation_id).having(created == 0))
+        return [conversation_id for conversation_id in found if conversation_id is not None]
+
+    async def _activity_as_of(
+        self, query: Select[ConversationRow], ids: list[UUID], snapshot: Snapshot
+    ) -> list[tuple[ConversationRow, datetime]]:
+        """The conversations of ``query`` among ``ids``, each with its ``last_active_at`` as of ``snapshot``.
+
+        Read by their primary key, a thousand at a time: a planner that reads the ids from a subquery may
+        scan the workspace's conversations instead.
+        """
+        logged = (
+            select(_EVENTS.created_at)
+            .where(
+                _EVENTS.conversation_id == ConversationRow.id,
+                _EVENTS.id <= snapshot.event_id,
+                _EVENTS.type != EventType.MESSAGE_DELTA,
+            )
+            .order_by(_EVENTS.id.desc())
+            .limit(1)
+            .scalar_subquery()
         )
+        activity: list[tuple[ConversationRow, datetime]] = []
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            found = await self._session.execute(
+                query.where(ConversationRow.id.in_(chunk)).add_columns(logged)
+            )
+            activity += [(row, logged_at or row.idle_from or row.created_at) for row, logged_at in found]
+        return activity
 
     async def update(
         self,
@@ -98,13 +215,14 @@ class ConversationRepository(Repository):
             **column_values(title=title, metadata=metadata),
             "updated_at": now,
             "last_active_at": _LATER,
+            "idle_from": _WOKEN,
         }
         row = await self._session.scalar(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)
             .values(values)
             .returning(ConversationRow),
-            {"now": now},
+            _activity_at(now),
         )
         return to_conversation(row) if row else None
 
@@ -149,9 +267,10 @@ class ConversationRepository(Repository):
                 last_seq=_CONVERSATIONS.last_seq + added,
                 message_count=_CONVERSATIONS.message_count + added,
                 last_active_at=_LATER,
+                idle_from=_WOKEN,
             )
             .returning(_CONVERSATIONS.id, _CONVERSATIONS.last_seq),
-            {"now": now},
+            _activity_at(now),
         )
         return {id_: range(last - counts[id_] + 1, last + 1) for id_, last in reserved}
 
@@ -164,9 +283,13 @@ class ConversationRepository(Repository):
         changed = await self._session.scalar(
             update(ConversationRow)
             .where(ConversationRow.id == conversation_id)
-            .values(message_count=ConversationRow.message_count + count_delta, last_active_at=_LATER)
+            .values(
+                message_count=ConversationRow.message_count + count_delta,
+                last_active_at=_LATER,
+                idle_from=_WOKEN,
+            )
             .returning(ConversationRow.id),
-            {"now": now},
+            _activity_at(now),
         )
         return changed is not None
 

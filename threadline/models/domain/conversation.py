@@ -14,6 +14,9 @@ DEFAULT_MODALITY = "chat"
 MODALITY_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 """How a conversation is held (``chat``, ``voice``, ``video``, ...): a short lower-case identifier."""
 
+CONVERSATION_LIST = "conversations"
+"""The name a workspace's conversation list gives its cursors (``Cursor.of``)."""
+
 
 class MessageRole(StrEnum):
     """Who a message speaks for: a person, the assistant, the system prompt, or a tool's result."""
