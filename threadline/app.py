@@ -27,11 +27,13 @@ from threadline.api.openapi import install_problem_openapi
 from threadline.api.problems import install_problem_handlers
 from threadline.api.routers import (
     auth,
+    conversation_copies,
     conversations,
     events,
     messages,
     operations,
     replies,
+    search,
     users,
     workspaces,
 )
@@ -257,6 +259,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         messages.router,
         replies.router,
         conversations.router,
+        conversation_copies.router,
+        search.router,
         events.router,
         workspaces.router,
         users.router,

@@ -16,9 +16,11 @@ from threadline.errors import Unauthenticated
 from threadline.models.domain.user import Actor
 from threadline.resources import Resources
 from threadline.services.auth import AuthService
+from threadline.services.conversation_copies import ConversationCopyService
 from threadline.services.conversations import ConversationService
 from threadline.services.messages import MessageService
 from threadline.services.replies import ReplyService
+from threadline.services.search import SearchService
 from threadline.services.streams import StreamService
 from threadline.services.users import UserService
 from threadline.services.workspaces import WorkspaceService
@@ -89,6 +91,21 @@ async def get_conversation_service(request: Request) -> ConversationService:
 
 
 ConversationServiceDep = Annotated[ConversationService, Depends(get_conversation_service)]
+
+
+async def get_conversation_copy_service(request: Request) -> ConversationCopyService:
+    resources = _resources(request)
+    return ConversationCopyService(UnitOfWork(resources.database), resources.bus)
+
+
+ConversationCopyServiceDep = Annotated[ConversationCopyService, Depends(get_conversation_copy_service)]
+
+
+async def get_search_service(request: Request) -> SearchService:
+    return SearchService(UnitOfWork(_resources(request).database))
+
+
+SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 
 
 async def get_message_service(request: Request) -> MessageService:
