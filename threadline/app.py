@@ -30,11 +30,13 @@ from threadline.api.problems import install_problem_handlers
 from threadline.api.resources import Resources, Services
 from threadline.api.routers import (
     auth,
+    conversation_copies,
     conversations,
     events,
     messages,
     operations,
     replies,
+    search,
     users,
     workspaces,
 )
@@ -46,6 +48,7 @@ from threadline.events.buses import build_bus
 from threadline.events.hub import StreamHub
 from threadline.events.retention import RetentionPruner
 from threadline.services.auth import AuthService
+from threadline.services.conversation_copies import ConversationCopyService
 from threadline.services.conversations import ConversationService
 from threadline.services.deltas import DeltaWriter
 from threadline.services.idle_replies import IdleReplySweeper
@@ -53,6 +56,7 @@ from threadline.services.login_throttle import LoginThrottle
 from threadline.services.message_appender import MessageAppender
 from threadline.services.messages import MessageService
 from threadline.services.replies import ReplyService
+from threadline.services.search import SearchService
 from threadline.services.security import PasswordHasher, TokenIssuer
 from threadline.services.sign_ins import SignInRegistry
 from threadline.services.streams import StreamService
@@ -178,6 +182,8 @@ def _services(
         users=UserService(new_unit_of_work, hasher=hasher, sign_ins=writers.sign_ins),
         workspaces=WorkspaceService(new_unit_of_work),
         conversations=ConversationService(new_unit_of_work),
+        conversation_copies=ConversationCopyService(new_unit_of_work),
+        search=SearchService(new_unit_of_work),
         messages=MessageService(new_unit_of_work, writers.appender),
         replies=ReplyService(new_unit_of_work, writers.deltas),
         streams=StreamService(new_unit_of_work, hub),
@@ -283,6 +289,8 @@ def _include_routers(app: FastAPI) -> None:
         messages.router,
         replies.router,
         conversations.router,
+        conversation_copies.router,
+        search.router,
         events.router,
         workspaces.router,
         users.router,

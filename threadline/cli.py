@@ -46,14 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"threadline: invalid settings: {error}", file=sys.stderr)
         return 2
     if args.command == "migrate":
-        upgrade(settings.database_url)
+        upgrade(settings.database_url, search_language=settings.search_language)
         return 0
     try:
         _check_serve(settings, workers=args.workers)
     except ConfigurationError as error:
         print(f"threadline: {error}", file=sys.stderr)
         return 2
-    upgrade(settings.database_url)
+    upgrade(settings.database_url, search_language=settings.search_language)
     with _shared_metrics(workers=args.workers):
         _serve(args.host, args.port, workers=args.workers)
     return 0

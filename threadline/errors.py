@@ -26,16 +26,18 @@ class Conflict(ThreadlineError):
 class ValidationFailed(ThreadlineError):
     """The input is well-formed but breaks a rule only the service can check."""
 
-    def __init__(self, detail: str, *, loc: tuple[str | int, ...] = ()) -> None:
+    def __init__(self, detail: str, *, loc: tuple[str | int, ...] = (), kind: str = "value_error") -> None:
         super().__init__(detail)
         self.loc = loc
+        self.kind = kind
+        """The problem document's ``errors[].type``: a stable name for what is wrong."""
 
 
 class StaleCursor(ValidationFailed):
     """A well-formed cursor whose walk can no longer go on (it expired): the client starts again."""
 
     def __init__(self, detail: str) -> None:
-        super().__init__(detail, loc=("query", "cursor"))
+        super().__init__(detail, loc=("query", "cursor"), kind="cursor_expired")
 
 
 class Unauthenticated(ThreadlineError):

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     #: How long to wait on the database (to connect, for a pooled connection, for a statement's answer)
     #: before answering 503: a silent network or a frozen server otherwise hangs requests for good.
     database_timeout_seconds: float = Field(default=30.0, gt=0)
+    #: PostgreSQL's text-search configuration for the search index (``simple``, ``english``, ``german``,
+    #: …). Applied by ``threadline migrate`` and ``serve``, which rebuild the index when it changes
+    #: (docs/search.md). SQLite's index has no language.
+    search_language: str = Field(default="simple", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=32)
 

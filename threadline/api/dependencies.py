@@ -16,9 +16,11 @@ from threadline.api.resources import Resources, Services
 from threadline.errors import Unauthenticated
 from threadline.models.domain.user import Actor
 from threadline.services.auth import AuthService
+from threadline.services.conversation_copies import ConversationCopyService
 from threadline.services.conversations import ConversationService
 from threadline.services.messages import MessageService
 from threadline.services.replies import ReplyService
+from threadline.services.search import SearchService
 from threadline.services.streams import StreamService
 from threadline.services.users import UserService
 from threadline.services.workspaces import WorkspaceService
@@ -63,6 +65,10 @@ WorkspaceServiceDep = Annotated[WorkspaceService, Depends(_provide(lambda servic
 ConversationServiceDep = Annotated[
     ConversationService, Depends(_provide(lambda services: services.conversations))
 ]
+ConversationCopyServiceDep = Annotated[
+    ConversationCopyService, Depends(_provide(lambda services: services.conversation_copies))
+]
+SearchServiceDep = Annotated[SearchService, Depends(_provide(lambda services: services.search))]
 MessageServiceDep = Annotated[MessageService, Depends(_provide(lambda services: services.messages))]
 ReplyServiceDep = Annotated[ReplyService, Depends(_provide(lambda services: services.replies))]
 StreamServiceDep = Annotated[StreamService, Depends(_provide(lambda services: services.streams))]

@@ -97,8 +97,7 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
     if isinstance(error, ReplyConflict):
         extra.update(message_status=error.status.value, length=error.length)
     if isinstance(error, ValidationFailed):
-        kind = "cursor_expired" if isinstance(error, StaleCursor) else "value_error"
-        extra["errors"] = [{"loc": list(error.loc), "msg": error.detail, "type": kind}]
+        extra["errors"] = [{"loc": list(error.loc), "msg": error.detail, "type": error.kind}]
     if isinstance(error, Unavailable):
         # The client sees only "unavailable"; the operator needs what it was (down, a timeout, a deadlock).
         logger.warning(

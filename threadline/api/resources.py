@@ -9,9 +9,11 @@ from threadline.database.engine import Database
 from threadline.events.bus import EventBus
 from threadline.events.hub import StreamHub
 from threadline.services.auth import AuthService
+from threadline.services.conversation_copies import ConversationCopyService
 from threadline.services.conversations import ConversationService
 from threadline.services.messages import MessageService
 from threadline.services.replies import ReplyService
+from threadline.services.search import SearchService
 from threadline.services.streams import StreamService
 from threadline.services.users import UserService
 from threadline.services.workspaces import WorkspaceService
@@ -26,6 +28,8 @@ class Services:
     users: UserService
     workspaces: WorkspaceService
     conversations: ConversationService
+    conversation_copies: ConversationCopyService
+    search: SearchService
     messages: MessageService
     replies: ReplyService
     streams: StreamService

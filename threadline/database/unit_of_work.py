@@ -21,6 +21,7 @@ from threadline.database.repositories.idempotency import IdempotencyRepository
 from threadline.database.repositories.login_failures import LoginFailureRepository
 from threadline.database.repositories.messages import MessageRepository
 from threadline.database.repositories.replies import ReplyRepository
+from threadline.database.repositories.search import SearchRepository
 from threadline.database.repositories.sign_ins import SignInRepository
 from threadline.database.repositories.users import UserRepository
 from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
@@ -54,6 +55,7 @@ class UnitOfWork:
     conversations: ConversationRepository
     messages: MessageRepository
     replies: ReplyRepository
+    search: SearchRepository
     idempotency: IdempotencyRepository
     login_failures: LoginFailureRepository
     events: EventRepository
@@ -81,6 +83,7 @@ class UnitOfWork:
         self.conversations = ConversationRepository(session)
         self.messages = MessageRepository(session)
         self.replies = ReplyRepository(session)
+        self.search = SearchRepository(session)
         self.idempotency = IdempotencyRepository(session)
         self.login_failures = LoginFailureRepository(session)
         self.events = EventRepository(session)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from threadline.database.engine import create_engine
 from threadline.database.models import Base
+from threadline.database.search_schema import SEARCH_TABLE_PREFIX
 
 target_metadata = Base.metadata
 
@@ -17,11 +18,17 @@ target_metadata = Base.metadata
 _MIGRATION_LOCK = 0x7468726561646D67
 
 
+def include_name(name: str | None, type_: str, _parents: object) -> bool:
+    """The search index (revision 0006) is raw DDL that differs by database, not part of the models."""
+    return not (type_ == "table" and (name or "").startswith(SEARCH_TABLE_PREFIX))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         compare_type=True,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():

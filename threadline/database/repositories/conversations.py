@@ -293,6 +293,14 @@ class ConversationRepository(Repository):
         )
         return changed is not None
 
+    async def last_seq(self, conversation_id: UUID) -> int | None:
+        """The highest ``seq`` the conversation ever handed out (0 before its first message); ``None`` if it
+        is gone."""
+        last: int | None = await self._session.scalar(
+            select(_CONVERSATIONS.last_seq).where(_CONVERSATIONS.id == conversation_id)
+        )
+        return last
+
     async def delete(self, conversation_id: UUID) -> Conversation | None:
         """Delete the conversation with its messages; the conversation as it was, or ``None`` if gone."""
         row = await self._session.scalar(
