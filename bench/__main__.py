@@ -27,6 +27,7 @@ from bench import (
     b5_idle,
     b6_scaleout,
     b7_streaming,
+    b8_search,
     baseline_fan,
     baseline_http,
 )
@@ -34,7 +35,7 @@ from bench.config import BenchConfig, parse_args
 from bench.report import BenchResult, render, write_json
 from bench.sse_client import raise_open_file_limit
 
-BENCHMARKS = (b1_append, b2_paging, b3_latency, b4_fanout, b5_idle, b6_scaleout, b7_streaming)
+BENCHMARKS = (b1_append, b2_paging, b3_latency, b4_fanout, b5_idle, b6_scaleout, b7_streaming, b8_search)
 BASELINES = (baseline_http, baseline_fan)
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 

@@ -59,6 +59,11 @@ class BenchConfig:
     b7_deployments: str = _option(
         "sqlite,postgres", "B7 deployments: sqlite (1 process) and/or postgres (2 processes, redis)", names
     )
+    b8_messages: int = _option(1_000_000, "messages B8 searches over")
+    b8_conversations: int = _option(1_000, "conversations B8's messages are dealt over")
+    b8_requests: int = _option(2_000, "B8 searches per query")
+    b8_appends: int = _option(5_000, "B8 appends per pass, with and without the search index")
+    b8_deployments: str = _option("sqlite,postgres", "B8 deployments: sqlite and/or postgres", names)
     postgres_dsn: str = _option(
         "postgresql://postgres@127.0.0.1:5432/test",
         "PostgreSQL database B6 and B7 connect to to create (and drop) its own throw-away databases",
@@ -78,6 +83,10 @@ class BenchConfig:
     @property
     def b7_deployment_names(self) -> list[str]:
         return [part.strip() for part in self.b7_deployments.split(",")]
+
+    @property
+    def b8_deployment_names(self) -> list[str]:
+        return [part.strip() for part in self.b8_deployments.split(",")]
 
     @property
     def extra_server_env(self) -> dict[str, str]:

@@ -23,6 +23,7 @@ from threadline_client.models import (
     NewApiKey,
     Page,
     Readiness,
+    SearchHit,
     StreamStats,
     StreamToken,
     Token,
@@ -40,6 +41,11 @@ def _conversation(conversation_id: Id) -> str:
 
 def _message(conversation_id: Id, message_id: Id) -> str:
     return f"{_conversation(conversation_id)}/messages/{ident(message_id)}"
+
+
+def export_path(conversation_id: Id, format: str) -> tuple[str, dict[str, str]]:
+    """Where a conversation's export streams from (the clients read it themselves, piece by piece)."""
+    return f"{_conversation(conversation_id)}/export", {"format": format}
 
 
 class Endpoints:
@@ -206,6 +212,45 @@ class Endpoints:
     def delete_conversation(conversation_id: Id) -> Call[None]:
         """Delete a conversation and its messages (editor, owner)."""
         return Call("DELETE", _conversation(conversation_id), nothing)
+
+    @endpoint
+    def fork_conversation(
+        conversation_id: Id, *, through_seq: int, title: str | None = None
+    ) -> Call[Conversation]:
+        """A new conversation in the same workspace with copies of messages 1..``through_seq`` (editor,
+        owner); its ``metadata.forked_from`` names the source."""
+        body = {"through_seq": through_seq, **present(title=title)}
+        return Call("POST", f"{_conversation(conversation_id)}/fork", model(Conversation), json=body)
+
+    # Search (docs/search.md)
+
+    @endpoint
+    def search(
+        q: str,
+        *,
+        workspace_id: Id | None = None,
+        conversation_id: Id | None = None,
+        role: MessageRole | None = None,
+        before: str | None = None,
+        after: str | None = None,
+        sort: Literal["newest", "relevance"] | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> Call[Page[SearchHit]]:
+        """One page of the messages and conversation titles matching ``q`` in your workspaces: words (all
+        must match), ``"a phrase"``, ``prefix*``, ``-excluded``. ``before``/``after`` are RFC 3339 times."""
+        params = query(
+            q=q,
+            workspace_id=ident(workspace_id) if workspace_id else None,
+            conversation_id=ident(conversation_id) if conversation_id else None,
+            role=role,
+            before=before,
+            after=after,
+            sort=sort,
+            limit=limit,
+            cursor=cursor,
+        )
+        return Call("GET", "/v1/search", model(Page[SearchHit]), params=params, retry=True)
 
     # Messages (API.md §5)
 

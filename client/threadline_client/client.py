@@ -6,20 +6,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import Any, Literal, Self, TypeVar, Unpack
 
 import httpx
 
 from threadline_client._calls import Call, RetryPolicy
-from threadline_client._endpoints import Endpoints, Id
+from threadline_client._endpoints import Endpoints, Id, export_path
 from threadline_client.errors import error_of
 from threadline_client.events import AsyncEventStream, EventStream, StreamScope
 from threadline_client.models import Message, MessageRole, MessageWindow, Token
 from threadline_client.reply import Reply
 
 T = TypeVar("T")
+ExportFormat = Literal["json", "markdown"]
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 10.0
@@ -120,6 +122,22 @@ class AsyncThreadline(_Client):
                 return outcome
         raise AssertionError("unreachable")
 
+    async def export(
+        self, conversation_id: Id, *, format: ExportFormat = "json", chunk_size: int = 64 * 1024
+    ) -> AsyncIterator[bytes]:
+        """A conversation's export (``json`` or ``markdown``) as it streams, in pieces of about
+        ``chunk_size`` bytes: write them to a file without holding the whole export.
+
+        A refusal raises before the first piece; a download broken off midway raises httpx's error.
+        """
+        path, params = export_path(conversation_id, format)
+        async with self.http.stream("GET", path, params=params, headers=self.credentials()) as response:
+            if not response.is_success:
+                await response.aread()
+                raise error_of(response)
+            async for piece in response.aiter_bytes(chunk_size):
+                yield piece
+
     def events(self, **scope: Unpack[StreamScope]) -> AsyncEventStream:
         """Follow a stream (a conversation's, a workspace's, or by default everything you may see) with
         ``async with … as events: async for item in events``; see ``AsyncEventStream``."""
@@ -198,6 +216,17 @@ class Threadline(_Client):
     def close(self) -> None:
         """Close the connections the client keeps open."""
         self.http.close()
+
+    def export(
+        self, conversation_id: Id, *, format: ExportFormat = "json", chunk_size: int = 64 * 1024
+    ) -> Iterator[bytes]:
+        """``AsyncThreadline.export``, for ``for piece in client.export(…)``."""
+        path, params = export_path(conversation_id, format)
+        with self.http.stream("GET", path, params=params, headers=self.credentials()) as response:
+            if not response.is_success:
+                response.read()
+                raise error_of(response)
+            yield from response.iter_bytes(chunk_size)
 
     def send(self, call: Call[T]) -> T:
         """Send one call, again after a failure when its policy allows; answers its typed result."""

@@ -121,6 +121,27 @@ class MessageWindow(Answer):
     has_more: bool
 
 
+class HitConversation(Answer):
+    id: UUID
+    title: str
+
+
+class SearchHit(Answer):
+    """A message that matched a search, or a conversation whose title did (``kind``).
+
+    ``snippet`` is HTML: the text escaped, the matched words in ``<mark>…</mark>``.
+    """
+
+    kind: Literal["message", "conversation"]
+    workspace_id: UUID
+    conversation: HitConversation
+    message_id: UUID | None
+    seq: int | None
+    role: str | None
+    snippet: str
+    created_at: datetime
+
+
 class Conversation(Answer):
     """A conversation; ``messages`` (its latest 50, oldest first) only when asked for."""
 

@@ -70,6 +70,25 @@ SQLITE_TRIGGER_NAMES = (
 )
 
 
+SQLITE_BACKFILL = (
+    # Existing data, oldest first: ids follow the order things were written, as they will from now on.
+    """INSERT INTO search_documents (workspace_id, conversation_id, message_id)
+            SELECT workspace_id, conversation_id, message_id FROM (
+                SELECT workspace_id, id AS conversation_id, NULL AS message_id, created_at, 0 AS seq
+                    FROM conversations
+                UNION ALL
+                SELECT c.workspace_id, m.conversation_id, m.id, m.created_at, m.seq
+                    FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
+            ) ORDER BY created_at, conversation_id, seq""",
+    f"""INSERT INTO search_index (rowid, body)
+            SELECT d.id, {_clean("coalesce(m.content, c.title)")}
+            FROM search_documents AS d
+            JOIN conversations AS c ON c.id = d.conversation_id
+            LEFT JOIN messages AS m ON m.id = d.message_id""",
+)
+"""Index every message and title stored, oldest first (the index being empty)."""
+
+
 def sqlite_upgrade() -> list[str]:
     return [
         """CREATE TABLE search_documents (
@@ -80,20 +99,7 @@ def sqlite_upgrade() -> list[str]:
         )""",
         "CREATE INDEX ix_search_documents_conversation ON search_documents (conversation_id, message_id)",
         "CREATE VIRTUAL TABLE search_index USING fts5 (body, tokenize = 'unicode61 remove_diacritics 2')",
-        # Existing data, oldest first: ids follow the order things were written, as they will from now on.
-        """INSERT INTO search_documents (workspace_id, conversation_id, message_id)
-            SELECT workspace_id, conversation_id, message_id FROM (
-                SELECT workspace_id, id AS conversation_id, NULL AS message_id, created_at, 0 AS seq
-                    FROM conversations
-                UNION ALL
-                SELECT c.workspace_id, m.conversation_id, m.id, m.created_at, m.seq
-                    FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
-            ) ORDER BY created_at, conversation_id, seq""",
-        f"""INSERT INTO search_index (rowid, body)
-            SELECT d.id, {_clean("coalesce(m.content, c.title)")}
-            FROM search_documents AS d
-            JOIN conversations AS c ON c.id = d.conversation_id
-            LEFT JOIN messages AS m ON m.id = d.message_id""",
+        *SQLITE_BACKFILL,
         *SQLITE_TRIGGERS,
     ]
 
@@ -179,6 +185,22 @@ POSTGRES_REBUILD = (
 """Every document again, after the language changed."""
 
 
+POSTGRES_BACKFILL = (
+    """INSERT INTO search_documents (workspace_id, conversation_id, message_id, document)
+            SELECT workspace_id, conversation_id, message_id, to_tsvector(threadline_search_config(), body)
+            FROM (
+                SELECT workspace_id, id AS conversation_id, NULL::uuid AS message_id, title AS body,
+                    created_at, 0 AS seq
+                    FROM conversations
+                UNION ALL
+                SELECT c.workspace_id, m.conversation_id, m.id, m.content, m.created_at, m.seq
+                    FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
+            ) AS existing ORDER BY created_at, conversation_id, seq""",
+)
+"""Index every message and title stored, oldest first (the index being empty)."""
+POSTGRES_WORDS_INDEX = "CREATE INDEX ix_search_documents_words ON search_documents USING gin (document)"
+
+
 def postgres_upgrade(language: str) -> list[str]:
     return [
         postgres_language_function(language),
@@ -190,17 +212,8 @@ def postgres_upgrade(language: str) -> list[str]:
             document tsvector NOT NULL
         )""",
         "CREATE INDEX ix_search_documents_conversation ON search_documents (conversation_id, message_id)",
-        """INSERT INTO search_documents (workspace_id, conversation_id, message_id, document)
-            SELECT workspace_id, conversation_id, message_id, to_tsvector(threadline_search_config(), body)
-            FROM (
-                SELECT workspace_id, id AS conversation_id, NULL::uuid AS message_id, title AS body,
-                    created_at, 0 AS seq
-                    FROM conversations
-                UNION ALL
-                SELECT c.workspace_id, m.conversation_id, m.id, m.content, m.created_at, m.seq
-                    FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
-            ) AS existing ORDER BY created_at, conversation_id, seq""",
-        "CREATE INDEX ix_search_documents_words ON search_documents USING gin (document)",
+        *POSTGRES_BACKFILL,
+        POSTGRES_WORDS_INDEX,
         *_POSTGRES_FUNCTIONS,
         *POSTGRES_TRIGGERS,
     ]
