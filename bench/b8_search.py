@@ -3,7 +3,7 @@
 Per deployment (SQLite with one process; PostgreSQL with one process): a user with ``b8_conversations``
 conversations over 10 workspaces, made over HTTP; then ``b8_messages`` messages of ~12 words written
 straight into the database with bulk SQL (the search triggers off meanwhile, then the index built for them
-by revision 0006's own statements, and the triggers back: the real schema and index, seeded in a minute
+by revision 0007's own statements, and the triggers back: the real schema and index, seeded in a minute
 rather than in hours of posts). The vocabulary: 20,000 filler words, a common word in a fifth of the
 messages, a rare word in ``RARE_COUNT`` of them, and the phrase ``quarterly budget review`` in one in 500
 (its words, apart, in one in 50 more). Then ``b8_requests`` searches per query over 64 connections, and

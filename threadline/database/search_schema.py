@@ -1,9 +1,9 @@
-"""The search index's DDL (revision 0006): tables, triggers and, on PostgreSQL, the language function.
+"""The search index's DDL (revision 0007): tables, triggers and, on PostgreSQL, the language function.
 
 Kept out of ``models.py`` because it differs by database (an FTS5 virtual table on SQLite, a ``tsvector``
 column on PostgreSQL) and because no code but ``repositories/search.py`` reads it, and none writes it:
 triggers keep it in step with ``messages`` and ``conversations`` inside the writing transaction, so the
-hot paths carry no search code at all. Revision 0006 runs these statements; a change to them needs a new
+hot paths carry no search code at all. Revision 0007 runs these statements; a change to them needs a new
 revision. The benchmark (B8) also drops and restores the triggers to measure what they cost.
 
 Markers: snippets mark matched words with U+FDD0 and U+FDD1 (noncharacters), which the indexed copy of the
