@@ -22,6 +22,8 @@ router = APIRouter(prefix="/v1", tags=["conversations"])
 
 
 class ExportFormat(StrEnum):
+    """How an export is written: `json` (one JSON document) or `markdown` (for people)."""
+
     JSON = "json"
     MARKDOWN = "markdown"
 

@@ -43,6 +43,8 @@ class SearchSyntaxError(ValidationFailed):
 
 
 class SearchSort(StrEnum):
+    """How hits are ordered: `newest` first (the order things were written) or best match (`relevance`)."""
+
     NEWEST = "newest"
     RELEVANCE = "relevance"
 

@@ -13,6 +13,8 @@ from threadline.models.domain.search import SearchHit, SearchPage
 
 
 class HitConversation(ResponseModel):
+    """The conversation a hit is in."""
+
     id: UUID
     title: str
 
