@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1", tags=["conversations"])
 
 
 class ExportFormat(StrEnum):
-    """How an export is written: one JSON document, or Markdown to read."""
+    """How an export is written: `json` (one JSON document) or `markdown` (for people)."""
 
     JSON = "json"
     MARKDOWN = "markdown"

@@ -43,7 +43,7 @@ class SearchSyntaxError(ValidationFailed):
 
 
 class SearchSort(StrEnum):
-    """The order of search hits: newest first, or best match first."""
+    """How hits are ordered: `newest` first (the order things were written) or best match (`relevance`)."""
 
     NEWEST = "newest"
     RELEVANCE = "relevance"

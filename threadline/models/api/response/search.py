@@ -13,7 +13,7 @@ from threadline.models.domain.search import SearchHit, SearchPage
 
 
 class HitConversation(ResponseModel):
-    """The conversation a hit was found in."""
+    """The conversation a hit is in."""
 
     id: UUID
     title: str
