@@ -45,7 +45,7 @@ def database_url(request: pytest.FixtureRequest, sqlite_template: Path, tmp_path
         return f"sqlite+aiosqlite:///{path}"
     dsn: str = request.getfixturevalue("postgres_dsn")
     # A synchronous fixture: no event loop is running here, so a short-lived one can empty the tables.
-    asyncio.run(databases.truncate_postgres(dsn))
+    asyncio.run(databases.empty_postgres(dsn))
     return databases.sqlalchemy_url(dsn)
 
 

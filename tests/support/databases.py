@@ -79,16 +79,55 @@ async def drop_postgres_database(dsn: str) -> None:
         await admin.close()
 
 
-async def truncate_postgres(dsn: str) -> None:
-    """Empty every application table, so each test starts clean on the session's database."""
+_TABLES = """
+    SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> 'alembic_version'
+"""
+_REFERENCES = """
+    SELECT child.relname AS child, parent.relname AS parent
+    FROM pg_constraint fk
+    JOIN pg_class child ON child.oid = fk.conrelid
+    JOIN pg_class parent ON parent.oid = fk.confrelid
+    JOIN pg_namespace n ON n.oid = child.relnamespace
+    WHERE fk.contype = 'f' AND n.nspname = 'public' AND child.oid <> parent.oid
+"""
+_SEQUENCES = "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"
+
+
+def children_first(tables: list[str], references: list[tuple[str, str]]) -> list[str]:
+    """``tables`` ordered so that a table comes before every table it references."""
+    ordered: list[str] = []
+    remaining = set(tables)
+    while remaining:
+        # A table no remaining table references can go now.
+        referenced = {parent for child, parent in references if child in remaining}
+        ready = sorted(remaining - referenced) or sorted(remaining)  # a cycle: any order, cascades settle it
+        ordered.extend(ready)
+        remaining.difference_update(ready)
+    return ordered
+
+
+_emptying_scripts: dict[str, str] = {}
+
+
+async def _emptying_script(connection: asyncpg.Connection) -> str:
+    tables = [row["relname"] for row in await connection.fetch(_TABLES)]
+    references = [(row["child"], row["parent"]) for row in await connection.fetch(_REFERENCES)]
+    sequences = [row["sequencename"] for row in await connection.fetch(_SEQUENCES)]
+    statements = [f'DELETE FROM "{table}"' for table in children_first(tables, references)]
+    statements += [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences]
+    return "BEGIN; " + "; ".join(statements) + "; COMMIT"
+
+
+async def empty_postgres(dsn: str) -> None:
+    """Empty every application table and restart its sequences, so each test starts clean on the session's
+    database. ``DELETE`` rather than ``TRUNCATE``: on tables this small it takes a millisecond, where
+    ``TRUNCATE`` (new files for every table and index) takes a third of a second, for every test."""
     connection = await asyncpg.connect(dsn)
     try:
-        tables = await connection.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )
-        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
-        if names:
-            await connection.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        if dsn not in _emptying_scripts:
+            _emptying_scripts[dsn] = await _emptying_script(connection)
+        await connection.execute(_emptying_scripts[dsn])
     finally:
         await connection.close()
 
