@@ -18,7 +18,7 @@ from tests.support.event_log import last_event_id, stored_events, unit_of_work
 from tests.support.problems import assert_problem
 from tests.support.teams import Team, create_workspace, make_team
 from threadline.models.domain.conversation import MessageRole, NewMessage
-from threadline.services.message_appender import store_messages
+from threadline.services.message_batches import store_messages
 
 
 async def seed_messages(app: FastAPI, conversation_id: str, author: str, count: int) -> None:
