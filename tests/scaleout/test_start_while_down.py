@@ -6,9 +6,11 @@ Each service sits behind a private proxy, cut before the process starts: the sha
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -51,21 +53,14 @@ async def test_a_server_started_without_its_database_migrates_and_serves_once_it
     async with TcpProxy.in_front_of(fresh_database) as proxy:
         proxy.cut()
         server = ServerProcess(databases.sqlalchemy_url(proxy.url), tmp_path, **QUICK_POLL)
-        await server.spawn()
-        try:
-            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-                await _until_alive(client)
-                ready = await client.get("/ready")
-                assert_problem(ready, 503, "unavailable")
-                assert (ready.json()["database"], ready.json()["migrations"]) == ("unavailable", "pending")
-                assert_problem(await _register(client), 503, "unavailable")
+        async with _alive(server) as client:
+            await _assert_unready(client, database="unavailable", migrations="pending")
+            assert_problem(await _register(client), 503, "unavailable")
 
-                proxy.restore()
-                await server.until_ready(within=30)
-                assert await _schema_version(fresh_database) == _head()
-                await _sign_up_post_and_hear_it(client)
-        finally:
-            await server.stop()
+            proxy.restore()
+            await server.until_ready(within=30)
+            assert await _schema_version(fresh_database) == _head()
+            await _sign_up_post_and_hear_it(client)
 
     log = server.full_log()
     assert "Traceback" not in log, log
@@ -84,37 +79,45 @@ async def test_a_server_started_without_redis_is_unready_until_it_returns_then_c
         server = ServerProcess(
             database_url, tmp_path, event_bus="redis", redis_url=proxy.url, event_poll_seconds=600
         )
-        await server.spawn()
-        try:
-            async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-                await _until_alive(client)
-                ready = await client.get("/ready")
-                assert_problem(ready, 503, "unavailable")
-                assert (ready.json()["database"], ready.json()["event_bus"]) == ("ok", "unavailable")
-                assert "redis" in ready.json()["detail"]
-                assert (await _register(client)).status_code == 201, "writes do not wait for the bus"
+        async with _alive(server) as client:
+            body = await _assert_unready(client, database="ok", event_bus="unavailable")
+            assert "redis" in body["detail"]
+            assert (await _register(client)).status_code == 201, "writes do not wait for the bus"
 
-                proxy.restore()
-                await server.until_ready(within=30)
-                await _sign_up_post_and_hear_it(client)
-        finally:
-            await server.stop()
+            proxy.restore()
+            await server.until_ready(within=30)
+            await _sign_up_post_and_hear_it(client)
 
     log = server.full_log()
     assert "Traceback" not in log, log
     assert _warnings(log, BUS) == ["not listening", "listening again"], log
 
 
-async def _until_alive(client: httpx.AsyncClient) -> None:
-    """Wait until the process answers ``/health``: it starts without its service."""
+@contextlib.asynccontextmanager
+async def _alive(server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
+    """Start the process and wait until it answers ``/health`` (it starts without its service); a client
+    of it. The process is stopped when the block ends."""
+    await server.spawn()
+    try:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
 
-    async def alive() -> bool:
-        try:
-            return (await client.get("/health")).status_code == 200
-        except httpx.TransportError:
-            return False
+            async def alive() -> bool:
+                try:
+                    return (await client.get("/health")).status_code == 200
+                except httpx.TransportError:
+                    return False
 
-    await eventually(alive, within=30)
+            await eventually(alive, within=30)
+            yield client
+    finally:
+        await server.stop()
+
+
+async def _assert_unready(client: httpx.AsyncClient, **states: str) -> dict[str, Any]:
+    """``/ready`` answers 503 ``unavailable`` with these members; its body."""
+    body = assert_problem(await client.get("/ready"), 503, "unavailable")
+    assert {name: body[name] for name in states} == states
+    return body
 
 
 async def _register(client: httpx.AsyncClient) -> httpx.Response:
