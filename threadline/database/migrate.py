@@ -22,6 +22,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 DEFAULT_SEARCH_LANGUAGE = "simple"
 
+MIGRATION_LOCK = 0x7468726561646D67
+"""The PostgreSQL advisory lock under which processes that migrate at once (the workers of one ``serve``,
+several hosts) take turns; the later ones then find nothing to do. Any constant works, if all use it."""
+
 
 def alembic_config(database_url: str, *, search_language: str = DEFAULT_SEARCH_LANGUAGE) -> Config:
     config = Config()
@@ -47,6 +51,7 @@ async def use_search_language(database_url: str, language: str) -> bool:
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             current = await connection.scalar(text("SELECT threadline_search_config()::text"))
             if current == language:
                 return False
