@@ -50,10 +50,10 @@ class Outage:
         self._since = time.monotonic()
         if isinstance(error, Unavailable):
             self._log.warning(
-                "%s failed: %s; retrying every %.1f s", self._doing, _reason(error), self._retry_seconds
+                "%s failed: %s; retrying every %g s", self._doing, _reason(error), self._retry_seconds
             )
             return
-        self._log.error("%s failed; retrying every %.1f s", self._doing, self._retry_seconds, exc_info=error)
+        self._log.error("%s failed; retrying every %g s", self._doing, self._retry_seconds, exc_info=error)
 
     def over(self) -> None:
         if self._since is not None:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -25,6 +26,7 @@ from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unavailable
 from threadline.events.hub import StreamHub
+from threadline.events.subscription import StreamKind
 from threadline.settings import Settings
 
 pytestmark = [
@@ -186,6 +188,8 @@ async def test_the_hub_logs_an_outage_once_and_its_end_once(
     database = Database(create_engine(database_proxy.url))
     hub = StreamHub(database, encode=lambda event: b"", queue_size=5, poll_seconds=0.02)
     await hub.start()
+    # An open stream, whose sign-in the hub checks at each poll as well: that fails too.
+    hub.subscribe(StreamKind.USER, user_id=uuid4(), topic_id=None, sign_in_id=uuid4())
     try:
         with caplog.at_level(logging.INFO, logger="threadline.events.hub"):
             database_proxy.cut()

@@ -197,10 +197,15 @@ class StreamHub:
     async def _watch_keys(self) -> None:
         await repeat_every(
             self._poll_seconds,
-            self.end_streams_of_revoked_credentials,
+            self._check_credentials,
             doing="checking the credentials of open streams",
             log=logger,
         )
+
+    async def _check_credentials(self) -> None:
+        """An unavailable database is the log's follower to report: one warning from the hub, not two."""
+        with contextlib.suppress(Unavailable):
+            await self.end_streams_of_revoked_credentials()
 
     async def _catch_up(self) -> None:
         if self._index.is_empty() or not self._cursor_known:
