@@ -16,12 +16,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.support.accounts import Account
+from tests.support.accounts import Account, sign_up
 from tests.support.proxy import TcpProxy
 from tests.support.redis_server import REDIS_URL, require_redis
-from tests.support.server import serving
+from tests.support.server import serving, streaming_client
 from tests.support.sse import SseStream, open_stream
 from tests.support.waiting import answers_ready, eventually, until_ready
+from threadline.app import create_app
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unavailable
@@ -180,6 +181,37 @@ async def _bus_unavailable(client: httpx.AsyncClient) -> bool:
         "ok",
         "unavailable",
     )
+
+
+@pytest.mark.parametrize("bus", ["postgres", "redis"])
+async def test_an_app_started_while_its_database_is_down_serves_streams_once_it_returns(
+    make_settings: Callable[..., Settings], database_proxy: TcpProxy, redis_proxy: TcpProxy, bus: str
+) -> None:
+    """Nothing in the lifespan needs the database: the hub, and the bus if it is PostgreSQL, wait for it."""
+    database_proxy.cut()
+    app = create_app(
+        make_settings(
+            database_url=database_proxy.url, event_bus=bus, redis_url=redis_proxy.url, event_poll_seconds=0.1
+        )
+    )
+    async with app.router.lifespan_context(app), streaming_client(app) as client:
+        ready = await client.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["database"] == "unavailable"
+
+        database_proxy.restore()
+        await until_ready(client)
+        alice = await sign_up(client, name="Alice")
+        created = await alice.post("/v1/workspaces", json={"name": "Team"})
+        async with open_stream(client, "/v1/events", headers=alice.headers) as stream:
+            for name in ("Renamed", "Renamed again"):
+                await alice.patch(f"/v1/workspaces/{created.json()['id']}", json={"name": name})
+            # Each once, in order.
+            heard = [await stream.next(), await stream.next()]
+            assert [(event.event, event.json()["data"]["name"]) for event in heard] == [
+                ("workspace.updated", "Renamed"),
+                ("workspace.updated", "Renamed again"),
+            ]
 
 
 async def test_the_hub_logs_an_outage_once_and_its_end_once(

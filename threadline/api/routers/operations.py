@@ -31,12 +31,12 @@ async def health() -> HealthResponse:
     responses={
         503: {
             "model": NotReadyResponse,
-            "description": "The database or the event bus is down, or the schema not yet migrated.",
+            "description": "The database or the event bus is down, or migrations are pending.",
         }
     },
 )
 async def ready(request: Request, resources: ResourcesDep) -> Response | ReadinessResponse:
-    """200 when the database and the event bus answer and the schema is migrated; otherwise 503 naming
+    """200 when the database and the event bus answer and no migration is pending; otherwise 503 naming
     what is not ready."""
     database_ok, bus_ok = await asyncio.gather(
         _answers(resources.database.ping()), _answers(resources.bus.check())
