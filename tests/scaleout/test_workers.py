@@ -7,11 +7,13 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
@@ -20,6 +22,8 @@ from tests.support.server import running_server
 from tests.support.sse import SseStream, open_stream
 from tests.support.teams import create_workspace
 from tests.support.waiting import eventually, until_ready
+from threadline.database.engine import Database, create_engine
+from threadline.database.unit_of_work import UnitOfWork
 
 pytestmark = [
     pytest.mark.e2e,
@@ -104,6 +108,72 @@ async def test_metrics_count_every_workers_requests_whichever_worker_is_scraped(
             and sample.labels == {"method": "GET", "route": "/v1/events/stats", "status": "200"}
         ]
         assert counted == [len(instances)], "each scrape counts both workers' requests"
+
+
+async def test_metrics_add_up_the_events_batches_and_pools_of_every_worker(
+    database_url: str, tmp_path: Path
+) -> None:
+    await require_redis()
+    async with (
+        running_server(database_url, tmp_path, workers=2, event_bus="redis") as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as api,
+    ):
+        alice = await sign_up(api)
+        team = await create_workspace(alice)
+        conversation = await create_conversation(alice, team["id"])
+        posts_by_worker = await _post_from_both_workers(server.url, alice.headers, conversation["id"])
+        scrape = (await api.get("/metrics")).text
+        workers = _workers(server.pid)
+
+    posted = sum(posts_by_worker.values())
+    logged = await _logged_event_types(database_url)
+    assert logged["message.created"] == posted
+    assert {
+        sample.labels["type"]: sample.value for sample in _samples(scrape, "threadline_events_appended_total")
+    } == logged
+    [batched] = [
+        sample.value
+        for sample in _samples(scrape, "threadline_batch_size_sum")
+        if sample.labels["writer"] == "messages"
+    ]
+    assert batched == posted
+    pids = {sample.labels["pid"] for sample in _samples(scrape, "threadline_database_pool_size")}
+    assert pids == {str(worker) for worker in workers}, "one pool per live worker"
+
+
+async def _post_from_both_workers(url: str, headers: dict[str, str], conversation_id: str) -> Counter[str]:
+    """Post MESSAGES messages or more, each on a fresh connection, until both workers have taken some; how
+    many each took (by instance id, asked on the same connection)."""
+    posts: Counter[str] = Counter()
+    while len(posts) < 2 or posts.total() < MESSAGES:
+        assert posts.total() < CONNECTIONS_TO_FIND_BOTH_WORKERS, "both workers should answer"
+        async with httpx.AsyncClient(base_url=url, headers=headers) as fresh:
+            instance = (await fresh.get("/v1/events/stats")).json()["instance"]
+            response = await fresh.post(
+                f"/v1/conversations/{conversation_id}/messages", json={"content": "hi"}
+            )
+            assert response.status_code == 201, response.text
+        posts[instance] += 1
+    return posts
+
+
+async def _logged_event_types(database_url: str) -> Counter[str]:
+    database = Database(create_engine(database_url))
+    try:
+        async with UnitOfWork(database) as uow:
+            events = (await uow.events.after(0, limit=10_000)).events
+    finally:
+        await database.dispose()
+    return Counter(event.type.value for event in events)
+
+
+def _samples(scrape: str, name: str) -> list[Sample]:
+    return [
+        sample
+        for family in text_string_to_metric_families(scrape)
+        for sample in family.samples
+        if sample.name == name
+    ]
 
 
 def _workers(supervisor: int) -> list[int]:
