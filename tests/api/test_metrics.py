@@ -4,8 +4,11 @@ to what the requests did. Across worker processes: tests/scaleout/test_workers.p
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -21,7 +24,10 @@ from tests.support.sse import open_stream
 from tests.support.teams import create_workspace
 
 MESSAGES = 12
-OPERATIONS_DOC = Path(__file__).parents[2] / "docs" / "operations.md"
+DOCS = Path(__file__).parents[2] / "docs"
+OPERATIONS_DOC = DOCS / "operations.md"
+DASHBOARD = DOCS / "grafana-dashboard.json"
+SAMPLE_SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
 
 
 async def scrape(client: httpx.AsyncClient) -> str:
@@ -114,3 +120,28 @@ async def test_every_metric_is_documented(client: httpx.AsyncClient) -> None:
     ours = {name for name in exported if name.startswith("threadline_")}
     assert ours
     assert {name for name in ours if f"`{name}" not in documented} == set()
+
+
+async def test_the_dashboard_queries_only_metrics_that_are_exported(client: httpx.AsyncClient) -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    families = text_string_to_metric_families(await scrape(client))
+    exported = {
+        family.name + suffix for family in families for suffix in SAMPLE_SUFFIXES.get(family.type, ())
+    }
+
+    graphs = [panel for panel in dashboard["panels"] if panel["type"] != "row"]
+    queried = {
+        name
+        for panel in graphs
+        for target in panel["targets"]
+        for name in re.findall(r"\bthreadline_\w+", target["expr"])
+    }
+
+    assert [source["name"] for source in dashboard["__inputs"]] == ["DS_PROMETHEUS"]
+    assert all(_datasources(panel) == {"${DS_PROMETHEUS}"} for panel in graphs)
+    assert queried - exported == set()
+    assert len(queried) >= 15, queried
+
+
+def _datasources(panel: dict[str, Any]) -> set[str]:
+    return {panel["datasource"]["uid"]} | {target["datasource"]["uid"] for target in panel["targets"]}
