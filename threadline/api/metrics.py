@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
@@ -145,7 +146,13 @@ class Metrics:
 
     def batches(self, writer: str) -> BatchMetrics:
         """The observer of one group-commit writer (``messages``, ``deltas``)."""
-        return BatchMetrics(self, writer)
+        return BatchMetrics(
+            size=self._batch_size.labels(writer),
+            duration=self._batch_duration.labels(writer),
+            set_aside=self._batch_set_aside.labels(writer),
+            unavailable=self._batch_failures.labels(writer, "unavailable"),
+            error=self._batch_failures.labels(writer, "error"),
+        )
 
     def observe_pool(self, status: PoolStatus) -> None:
         self._pool_size.set(status.size)
@@ -166,24 +173,24 @@ class Metrics:
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
+@dataclass(frozen=True)
 class BatchMetrics:
-    """A ``BatchObserver`` for one writer: its labelled series, looked up once."""
+    """A ``BatchObserver`` for one writer: its labelled series, looked up once rather than per batch."""
 
-    def __init__(self, metrics: Metrics, writer: str) -> None:
-        self._size = metrics._batch_size.labels(writer)
-        self._duration = metrics._batch_duration.labels(writer)
-        self._set_aside = metrics._batch_set_aside.labels(writer)
-        self._unavailable = metrics._batch_failures.labels(writer, "unavailable")
-        self._error = metrics._batch_failures.labels(writer, "error")
+    size: Histogram
+    duration: Histogram
+    set_aside: Counter
+    unavailable: Counter
+    error: Counter
 
     def committed(self, *, answered: int, set_aside: int, seconds: float) -> None:
-        self._size.observe(answered)
-        self._duration.observe(seconds)
+        self.size.observe(answered)
+        self.duration.observe(seconds)
         if set_aside:
-            self._set_aside.inc(set_aside)
+            self.set_aside.inc(set_aside)
 
     def failed(self, *, unavailable: bool) -> None:
-        (self._unavailable if unavailable else self._error).inc()
+        (self.unavailable if unavailable else self.error).inc()
 
 
 def _shared() -> bool:
