@@ -36,7 +36,6 @@ SET_ASIDE: Final = SetAside()
 """The answer for a request whose locks another transaction holds: it is written later, in a transaction
 of its lane's that waits for them."""
 
-
 WAITING_WRITERS = 4
 """Lanes written at once, at most, each by transactions that wait for their locks: the connection pool is
 left to requests."""
@@ -137,6 +136,8 @@ class GroupCommit(Generic[RequestT, AnswerT]):
     With ``lane_of``, a request set aside joins its lane (a conversation, say): one task writes the lane's
     requests, waiting for their locks, and later requests of that lane queue behind it, for a turn; then
     what is left goes back to the shared queue, first in line.
+
+    ``observer`` hears of each transaction, committed or failed: the metrics of docs/operations.md.
     """
 
     def __init__(
