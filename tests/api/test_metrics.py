@@ -14,10 +14,10 @@ import httpx
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.api.test_operations import samples
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
 from tests.support.event_log import stored_events
+from tests.support.metrics import samples
 from tests.support.replies import start_reply, stream_text
 from tests.support.server import streaming_client
 from tests.support.sse import open_stream

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.samples import Sample
 
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
+from tests.support.metrics import samples
 from tests.support.redis_server import require_redis
 from tests.support.server import running_server
 from tests.support.sse import SseStream, open_stream
@@ -103,19 +102,19 @@ async def test_metrics_add_up_every_workers_requests_events_batches_and_pools_wh
     for scrape in scrapes:
         requests = {
             (sample.labels["method"], sample.labels["route"], sample.labels["status"]): sample.value
-            for sample in _samples(scrape, "threadline_http_requests_total")
+            for sample in samples(scrape, "threadline_http_requests_total")
         }
         assert requests[("GET", "/v1/events/stats", "200")] == posted, "each scrape counts both workers"
         assert requests[("POST", "/v1/conversations/{conversation_id}/messages", "201")] == posted
-        appended = _samples(scrape, "threadline_events_appended_total")
+        appended = samples(scrape, "threadline_events_appended_total")
         assert {sample.labels["type"]: sample.value for sample in appended} == logged
         [batched] = [
             sample.value
-            for sample in _samples(scrape, "threadline_batch_size_sum")
+            for sample in samples(scrape, "threadline_batch_size_sum")
             if sample.labels["writer"] == "messages"
         ]
         assert batched == posted
-        pids = {sample.labels["pid"] for sample in _samples(scrape, "threadline_database_pool_size")}
+        pids = {sample.labels["pid"] for sample in samples(scrape, "threadline_database_pool_size")}
         assert pids == {str(worker) for worker in workers}, "one pool per live worker"
 
 
@@ -145,15 +144,6 @@ async def _logged_event_types(database_url: str) -> Counter[str]:
     return Counter(event.type.value for event in events)
 
 
-def _samples(scrape: str, name: str) -> list[Sample]:
-    return [
-        sample
-        for family in text_string_to_metric_families(scrape)
-        for sample in family.samples
-        if sample.name == name
-    ]
-
-
 def _workers(supervisor: int) -> list[int]:
     """The worker processes under uvicorn's supervisor (not multiprocessing's resource tracker)."""
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
@@ -165,7 +155,7 @@ def _workers(supervisor: int) -> list[int]:
 
 
 def _open_streams(scrape: str) -> float:
-    [sample] = _samples(scrape, "threadline_sse_open_streams")
+    [sample] = samples(scrape, "threadline_sse_open_streams")
     return sample.value
 
 
