@@ -155,6 +155,7 @@ class Metrics:
         )
 
     def observe_pool(self, status: PoolStatus) -> None:
+        """For ``Database.watch_pool``: this process's pool, as it is now."""
         self._pool_size.set(status.size)
         self._pool_checked_out.set(status.checked_out)
         self._pool_overflow.set(status.overflow)
@@ -168,7 +169,7 @@ class Metrics:
         return generate_latest(every_process)
 
     def close(self) -> None:
-        """At shutdown: this process's streams no longer count as open (its counters still count)."""
+        """At shutdown: this process's streams and pool no longer count as open (its counters still count)."""
         if _shared():
             multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
