@@ -136,6 +136,7 @@ async def open_resources(
         )
     )
     stack.push_async_callback(database.dispose)
+    database.watch_pool(metrics.observe_pool)
     if migrate:
         await _start_migrating(stack, settings, database)
     hub = StreamHub(
@@ -147,11 +148,11 @@ async def open_resources(
     await hub.start()
     stack.push_async_callback(hub.close)
     bus = build_bus(settings)
-    await bus.start(hub.ring)
+    await bus.start(metrics.counting_rings(hub.ring))
     stack.push_async_callback(bus.close)
-    new_unit_of_work = partial(UnitOfWork, database, announce=bus.ring)
+    new_unit_of_work = partial(UnitOfWork, database, announce=bus.ring, count_events=metrics.count_events)
     stack.callback(metrics.close)
-    writers = _start_background(stack, settings, database, new_unit_of_work)
+    writers = _start_background(stack, settings, database, new_unit_of_work, metrics)
     services = _services(settings, new_unit_of_work, hub, writers, secret_key=secret_key)
     return Resources(
         settings=settings, database=database, bus=bus, hub=hub, metrics=metrics, services=services
@@ -219,12 +220,16 @@ class _Writers:
 
 
 def _start_background(
-    stack: AsyncExitStack, settings: Settings, database: Database, new_unit_of_work: UnitOfWorkFactory
+    stack: AsyncExitStack,
+    settings: Settings,
+    database: Database,
+    new_unit_of_work: UnitOfWorkFactory,
+    metrics: Metrics,
 ) -> _Writers:
     """Start the tasks that write or poll in the background; ``stack`` closes each."""
     writers = _Writers(
-        appender=MessageAppender(new_unit_of_work),
-        deltas=DeltaWriter(new_unit_of_work),
+        appender=MessageAppender(new_unit_of_work, observer=metrics.batches("messages")),
+        deltas=DeltaWriter(new_unit_of_work, observer=metrics.batches("deltas")),
         sign_ins=SignInRegistry(
             new_unit_of_work,
             poll_seconds=settings.event_poll_seconds,

@@ -9,12 +9,11 @@ from uuid import uuid4
 import httpx
 import pytest
 from fastapi import FastAPI
-from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.samples import Sample
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.support import databases
 from tests.support.accounts import PASSWORD, Account
+from tests.support.metrics import samples
 from tests.support.problems import assert_problem
 from tests.support.proxy import TcpProxy
 from threadline.app import create_app
@@ -42,15 +41,6 @@ async def proxied_client(database_proxy: TcpProxy) -> AsyncIterator[httpx.AsyncC
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield client
-
-
-def samples(metrics_text: str, name: str) -> list[Sample]:
-    return [
-        sample
-        for family in text_string_to_metric_families(metrics_text)
-        for sample in family.samples
-        if sample.name == name
-    ]
 
 
 async def test_health_is_200(client: httpx.AsyncClient) -> None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 
 from tests.support.accounts import unique_email
-from threadline.database.engine import Database, create_engine
+from threadline.database.engine import Database, PoolStatus, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unavailable
 
@@ -62,3 +62,27 @@ async def test_a_write_lock_held_elsewhere_past_the_busy_timeout_is_unavailable(
     finally:
         holder.close()
         await database.dispose()
+
+
+async def test_the_pool_is_watched_as_connections_are_lent_and_returned(database_url: str) -> None:
+    database = Database(create_engine(database_url, pool_size=1))
+    seen: list[PoolStatus] = []
+    database.watch_pool(seen.append)
+    try:
+        assert seen[-1].checked_out == 0
+        # Lent, but no transaction begun: on SQLite two transactions would wait for each other's lock.
+        async with database.engine.connect():
+            lent_one = seen[-1]
+            async with database.engine.connect():
+                lent_two = seen[-1]
+            returned_one = seen[-1]
+        returned_all = seen[-1]
+    finally:
+        await database.dispose()
+
+    assert lent_one.checked_out == 1
+    assert lent_two.checked_out == 2
+    assert returned_one.checked_out == 1
+    assert returned_all.checked_out == 0
+    if not database.is_sqlite:  # SQLite keeps its own pool size of 5, so never overflows here
+        assert (seen[0].size, lent_one.overflow, lent_two.overflow, returned_all.overflow) == (1, 0, 1, 0)

@@ -519,3 +519,103 @@ async def test_a_conversation_posted_to_without_pause_does_not_keep_the_set_asid
         stop.set()
         await asyncio.gather(*posters, return_exceptions=True)
         await appender.close()
+
+
+class _RecordingObserver:
+    """A ``BatchObserver`` (what the metrics are) that records each committed batch and each failed one."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[int, int]] = []
+        self.failures: list[bool] = []
+
+    def committed(self, *, answered: int, set_aside: int, seconds: float) -> None:
+        assert seconds > 0
+        self.batches.append((answered, set_aside))
+
+    def failed(self, *, unavailable: bool) -> None:
+        self.failures.append(unavailable)
+
+
+@pytest.fixture
+def observed() -> _RecordingObserver:
+    return _RecordingObserver()
+
+
+@pytest.fixture
+async def observed_appender(
+    database: Database, observed: _RecordingObserver
+) -> AsyncIterator[MessageAppender]:
+    appender = MessageAppender(partial(UnitOfWork, database), observer=observed)
+    appender.start()
+    try:
+        yield appender
+    finally:
+        await appender.close()
+
+
+async def test_a_batch_tells_its_observer_once_what_it_answered(
+    observed_appender: MessageAppender, observed: _RecordingObserver, team: Team
+) -> None:
+    first, _ = team.conversations
+    posts = [(team.owner, _post(team.owner, first, f"m{n}")) for n in range(5)]
+    posts.append((team.viewer, _post(team.viewer, first, "refused")))
+
+    await _post_together(observed_appender, posts)
+
+    assert observed.batches == [(6, 0)], "one transaction, answering the refused post too"
+    assert observed.failures == []
+
+
+async def test_a_batch_that_breaks_is_observed_failing_then_its_posts_alone(
+    observed_appender: MessageAppender, observed: _RecordingObserver, team: Team
+) -> None:
+    first, _ = team.conversations
+    posts = [(team.owner, _post(team.owner, first, f"m{n}")) for n in range(2)]
+    posts.append((team.owner, _post(team.owner, first, "unstorable", bad={1})))
+
+    await _post_together(observed_appender, posts)
+
+    assert observed.failures == [False, False], "the batch, then the unstorable post alone"
+    assert observed.batches == [(1, 0), (1, 0)]
+
+
+async def test_a_batch_the_database_refused_is_observed_as_unavailable(
+    database: Database, observed: _RecordingObserver, team: Team
+) -> None:
+    class UnreachableDatabase(UnitOfWork):
+        async def __aenter__(self) -> UnitOfWork:
+            raise Unavailable("The database is unavailable")
+
+    appender = MessageAppender(partial(UnreachableDatabase, database), observer=observed)
+    appender.start()
+    try:
+        first, _ = team.conversations
+        await _post_together(appender, [(team.owner, _post(team.owner, first, f"m{n}")) for n in range(3)])
+    finally:
+        await appender.close()
+
+    assert observed.failures == [True]
+    assert observed.batches == []
+
+
+@_on_postgresql
+async def test_posts_set_aside_are_observed_once_set_aside_and_once_answered(
+    database: Database,
+    observed_appender: MessageAppender,
+    observed: _RecordingObserver,
+    team: Team,
+    postgres_dsn: str,
+) -> None:
+    held, free = team.conversations
+    async with UnitOfWork(database) as holder:
+        await holder.conversations.lock_for_writing([held])
+        waiting = [
+            asyncio.ensure_future(observed_appender.post(team.owner, _post(team.owner, held, f"held {n}")))
+            for n in range(3)
+        ]
+        await databases.until_waiting_on_locks(postgres_dsn, 1)
+        await _post_together(observed_appender, [(team.owner, _post(team.owner, free, "free"))])
+    await asyncio.wait_for(asyncio.gather(*waiting), 10)
+
+    assert sum(set_aside for _, set_aside in observed.batches) == 3
+    assert sum(answered for answered, _ in observed.batches) == 4

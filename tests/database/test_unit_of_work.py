@@ -16,6 +16,7 @@ from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unavailable
 from threadline.models.domain.conversation import MessageRole, NewMessage
+from threadline.models.domain.event import EventType, NewEvent
 from threadline.services.message_batches import store_messages
 
 
@@ -115,3 +116,24 @@ async def test_closing_fails_when_nothing_was_committed(database: Database, clos
     with pytest.raises((Unavailable, InternalError)):
         async with UnitOfWork(database) as uow:
             await uow.users.get(uuid4())
+
+
+def _event(event_type: EventType) -> NewEvent:
+    return NewEvent(type=event_type, workspace_id=uuid4(), actor_id=None, data={})
+
+
+async def test_a_commit_counts_the_events_it_logged_by_type_and_a_rollback_none(database: Database) -> None:
+    counted: list[dict[EventType, int]] = []
+    created, deleted = EventType.MESSAGE_CREATED, EventType.MESSAGE_DELETED
+
+    async with UnitOfWork(database, count_events=lambda logged: counted.append(dict(logged))) as uow:
+        now = datetime.now(UTC)
+        await uow.events.append_all([_event(created)] * 2, now=now)
+        await uow.events.append(_event(deleted), now=now)
+        await uow.commit()
+        await uow.events.append(_event(created), now=now)
+        await uow.commit()
+    async with UnitOfWork(database, count_events=lambda logged: counted.append(dict(logged))) as uow:
+        await uow.events.append(_event(deleted), now=datetime.now(UTC))
+
+    assert counted == [{created: 2, deleted: 1}, {created: 1}]

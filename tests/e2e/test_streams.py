@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
+from tests.support.metrics import samples
 from tests.support.server import HOST, ServerProcess, running_server
 from tests.support.sse import SseEvent, SseStream, StalledReader, StreamClosed, open_stream
 from tests.support.teams import add_member, create_workspace
@@ -268,6 +269,7 @@ async def test_a_stalled_reader_is_cut_off_while_a_healthy_one_keeps_up(
     alice = await sign_up(api)
     conversation = await create_conversation(alice, (await create_workspace(alice))["id"])
     path = f"/v1/conversations/{conversation['id']}/events"
+    cut_off_before = await _streams_cut_off(api)
     stalled = await StalledReader.connect(HOST, e2e_server.port, path, alice.headers)
     try:
         async with open_stream(api, path, headers=alice.headers) as healthy:
@@ -288,6 +290,12 @@ async def test_a_stalled_reader_is_cut_off_while_a_healthy_one_keeps_up(
     assert 0 < received.count(b"event: message.created\n") < BIG_POSTS
     # Cut off on purpose, quietly: not one of the server's complaints about an unfinished response.
     assert "without completing response" not in e2e_server.log_path.read_text()
+    assert await _streams_cut_off(api) == cut_off_before + 1
+
+
+async def _streams_cut_off(api: httpx.AsyncClient) -> float:
+    [cut_off] = samples((await api.get("/metrics")).text, "threadline_sse_streams_cut_off_total")
+    return cut_off.value
 
 
 async def test_stream_tokens_work_in_the_query_string_until_they_expire(api: httpx.AsyncClient) -> None:

@@ -7,19 +7,22 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.accounts import sign_up
 from tests.support.conversations import create_conversation, post_message
+from tests.support.metrics import samples
 from tests.support.redis_server import require_redis
 from tests.support.server import running_server
 from tests.support.sse import SseStream, open_stream
 from tests.support.teams import create_workspace
 from tests.support.waiting import eventually, until_ready
+from threadline.database.engine import Database, create_engine
+from threadline.database.unit_of_work import UnitOfWork
 
 pytestmark = [
     pytest.mark.e2e,
@@ -75,7 +78,7 @@ async def _read(stream: SseStream, count: int) -> list[dict[str, object]]:
     return [(await stream.next()).json() for _ in range(count)]
 
 
-async def test_metrics_count_every_workers_requests_whichever_worker_is_scraped(
+async def test_metrics_add_up_every_workers_requests_events_batches_and_pools_whichever_is_scraped(
     database_url: str, tmp_path: Path
 ) -> None:
     await require_redis()
@@ -84,26 +87,61 @@ async def test_metrics_count_every_workers_requests_whichever_worker_is_scraped(
         httpx.AsyncClient(base_url=server.url, timeout=30) as api,
     ):
         alice = await sign_up(api)
-        instances: list[str] = []
-        while len(set(instances)) < 2:
-            assert len(instances) < CONNECTIONS_TO_FIND_BOTH_WORKERS, "both workers should answer"
-            async with httpx.AsyncClient(base_url=server.url) as fresh:
-                stats = await fresh.get("/v1/events/stats", headers=alice.headers)
-            instances.append(stats.json()["instance"])
+        team = await create_workspace(alice)
+        conversation = await create_conversation(alice, team["id"])
+        posts_by_worker = await _post_from_both_workers(server.url, alice.headers, conversation["id"])
         scrapes = []
         for _ in range(6):
             async with httpx.AsyncClient(base_url=server.url) as fresh:
                 scrapes.append((await fresh.get("/metrics")).text)
+        workers = _workers(server.pid)
 
+    posted = sum(posts_by_worker.values())
+    logged = await _logged_event_types(database_url)
+    assert logged["message.created"] == posted
     for scrape in scrapes:
-        counted = [
+        requests = {
+            (sample.labels["method"], sample.labels["route"], sample.labels["status"]): sample.value
+            for sample in samples(scrape, "threadline_http_requests_total")
+        }
+        assert requests[("GET", "/v1/events/stats", "200")] == posted, "each scrape counts both workers"
+        assert requests[("POST", "/v1/conversations/{conversation_id}/messages", "201")] == posted
+        appended = samples(scrape, "threadline_events_appended_total")
+        assert {sample.labels["type"]: sample.value for sample in appended} == logged
+        [batched] = [
             sample.value
-            for family in text_string_to_metric_families(scrape)
-            for sample in family.samples
-            if sample.name == "threadline_http_requests_total"
-            and sample.labels == {"method": "GET", "route": "/v1/events/stats", "status": "200"}
+            for sample in samples(scrape, "threadline_batch_size_sum")
+            if sample.labels["writer"] == "messages"
         ]
-        assert counted == [len(instances)], "each scrape counts both workers' requests"
+        assert batched == posted
+        pids = {sample.labels["pid"] for sample in samples(scrape, "threadline_database_pool_size")}
+        assert pids == {str(worker) for worker in workers}, "one pool per live worker"
+
+
+async def _post_from_both_workers(url: str, headers: dict[str, str], conversation_id: str) -> Counter[str]:
+    """Post MESSAGES messages or more, each on a fresh connection, until both workers have taken some; how
+    many each took (by instance id, asked on the same connection)."""
+    posts: Counter[str] = Counter()
+    while len(posts) < 2 or posts.total() < MESSAGES:
+        assert posts.total() < CONNECTIONS_TO_FIND_BOTH_WORKERS, "both workers should answer"
+        async with httpx.AsyncClient(base_url=url, headers=headers) as fresh:
+            instance = (await fresh.get("/v1/events/stats")).json()["instance"]
+            response = await fresh.post(
+                f"/v1/conversations/{conversation_id}/messages", json={"content": "hi"}
+            )
+            assert response.status_code == 201, response.text
+        posts[instance] += 1
+    return posts
+
+
+async def _logged_event_types(database_url: str) -> Counter[str]:
+    database = Database(create_engine(database_url))
+    try:
+        async with UnitOfWork(database) as uow:
+            events = (await uow.events.after(0, limit=10_000)).events
+    finally:
+        await database.dispose()
+    return Counter(event.type.value for event in events)
 
 
 def _workers(supervisor: int) -> list[int]:
@@ -117,13 +155,8 @@ def _workers(supervisor: int) -> list[int]:
 
 
 def _open_streams(scrape: str) -> float:
-    [value] = [
-        sample.value
-        for family in text_string_to_metric_families(scrape)
-        for sample in family.samples
-        if sample.name == "threadline_sse_open_streams"
-    ]
-    return value
+    [sample] = samples(scrape, "threadline_sse_open_streams")
+    return sample.value
 
 
 async def test_the_streams_of_killed_workers_stop_counting_as_open(database_url: str, tmp_path: Path) -> None:

@@ -96,6 +96,7 @@ class EventStreamResponse(Response):
         prelude += control_frame("ready", last_event_id=stream.resume_after)
         if stream.reset_reason is not None:
             prelude += control_frame("reset", reason=stream.reset_reason)
+            self._metrics.stream_resets.inc()
         return prelude
 
     async def _replay(self, send: Send) -> None:
@@ -184,6 +185,7 @@ class EventStreamResponse(Response):
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         except TimeoutError:
             _cut_off.set(True)
+            self._metrics.streams_cut_off.inc()
 
 
 _cut_off: ContextVar[bool] = ContextVar("threadline_stream_cut_off", default=False)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import QueuePool
 
 from threadline.database.inline_sqlite import InlineConnection, connect_inline
 
@@ -68,6 +70,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             raise OperationalError("BEGIN IMMEDIATE", None, error) from error
 
 
+@dataclass(frozen=True)
+class PoolStatus:
+    """The connection pool of one process, as it is now."""
+
+    size: int
+    """Connections kept open (the configured pool size)."""
+    checked_out: int
+    """Connections lent to a transaction now."""
+    overflow: int
+    """Connections open beyond ``size`` now, up to the pool's overflow limit."""
+
+
 class Database:
     """The engine, its session factory and, on SQLite, the lock that lets one transaction run at a time.
 
@@ -99,6 +113,26 @@ class Database:
         connection of its own would wait for the file's write lock instead, stalling the event loop."""
         async with self.session() as session:
             await session.execute(text("SELECT 1"))
+
+    def watch_pool(self, observe: Callable[[PoolStatus], None]) -> None:
+        """Tell ``observe`` the pool's status now and each time a connection is lent or returned: kept
+        current in every process, whichever one a scrape reaches. Pools that keep no count are not watched."""
+        pool = self.engine.sync_engine.pool
+        if not isinstance(pool, QueuePool):
+            return
+
+        def report(*_: Any) -> None:
+            observe(PoolStatus(pool.size(), pool.checkedout(), max(pool.overflow(), 0)))
+
+        def report_returned(*_: Any) -> None:
+            # Told before the connection is back: it still counts as lent, and if the pool is full of idle
+            # connections it will be closed, an overflow fewer.
+            closed = 1 if pool.checkedin() >= pool.size() else 0
+            observe(PoolStatus(pool.size(), pool.checkedout() - 1, max(pool.overflow() - closed, 0)))
+
+        event.listen(pool, "checkout", report)
+        event.listen(pool, "checkin", report_returned)
+        report()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from types import TracebackType
 from typing import Self
@@ -26,6 +27,7 @@ from threadline.database.repositories.sign_ins import SignInRepository
 from threadline.database.repositories.users import UserRepository
 from threadline.database.repositories.workspaces import MemberRepository, WorkspaceRepository
 from threadline.errors import Unavailable
+from threadline.models.domain.event import EventType
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +36,16 @@ Announce = Callable[[int], None]
 which never blocks."""
 
 
+CountEvents = Callable[[Mapping[EventType, int]], None]
+"""Told how many events of each type a transaction logged, once it has committed: the metrics' counter."""
+
+
 def _announce_nothing(event_id: int) -> None:
     """For units of work whose events no stream needs to hear of at once (the hubs' polls find them)."""
+
+
+def _count_nothing(logged: Mapping[EventType, int]) -> None:
+    """For units of work outside an app (tests, scripts): no metrics to keep."""
 
 
 class UnitOfWork:
@@ -60,9 +70,16 @@ class UnitOfWork:
     login_failures: LoginFailureRepository
     events: EventRepository
 
-    def __init__(self, database: Database, *, announce: Announce = _announce_nothing) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        announce: Announce = _announce_nothing,
+        count_events: CountEvents = _count_nothing,
+    ) -> None:
         self._database = database
         self._announce = announce
+        self._count_events = count_events
         self._stack: AsyncExitStack | None = None
         self._session: AsyncSession | None = None
         self._committed = False
@@ -131,6 +148,8 @@ class UnitOfWork:
         self._committed = True
         if (last_event_id := self.events.last_appended_id) is not None:
             self._announce(last_event_id)
+            self._count_events(self.events.appended_types)
+            self.events.appended_types = Counter()  # a second commit counts only its own
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

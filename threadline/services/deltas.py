@@ -15,7 +15,7 @@ from threadline.models.domain.reply import Delta, ReplyConflict, StreamState, pl
 from threadline.models.domain.user import Actor
 from threadline.models.domain.workspace import Role
 from threadline.services.access import conversation_roles
-from threadline.services.group_commit import Batch, GroupCommit
+from threadline.services.group_commit import UNOBSERVED, Batch, BatchObserver, GroupCommit
 
 MAX_BATCH = 256
 """Deltas written in one transaction at most."""
@@ -48,8 +48,8 @@ class _Growth:
 class DeltaWriter(GroupCommit[DeltaPost, int]):
     """One per process: each delta's answer is the reply's stored length after it."""
 
-    def __init__(self, new_unit_of_work: UnitOfWorkFactory) -> None:
-        super().__init__(self._write, name="threadline-delta-writer", max_batch=MAX_BATCH)
+    def __init__(self, new_unit_of_work: UnitOfWorkFactory, *, observer: BatchObserver = UNOBSERVED) -> None:
+        super().__init__(self._write, name="threadline-delta-writer", max_batch=MAX_BATCH, observer=observer)
         self._new_unit_of_work = new_unit_of_work
 
     async def _write(self, batch: Batch[DeltaPost, int]) -> None:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 from threadline.errors import ThreadlineError, Unavailable
 from threadline.tasks import cancel_and_wait
@@ -45,6 +46,28 @@ the requests of a lane held up for long are written together, and yet a writer i
 and the database timeout, for the next lane."""
 
 
+class BatchObserver(Protocol):
+    """Told of each transaction a ``GroupCommit`` writes, for its metrics: called once a batch, never per
+    request, and must not block."""
+
+    def committed(self, *, answered: int, set_aside: int, seconds: float) -> None:
+        """A batch committed, answering ``answered`` requests and setting ``set_aside`` aside."""
+
+    def failed(self, *, unavailable: bool) -> None:
+        """A batch's transaction failed: the database was unavailable, or it is written again alone."""
+
+
+class _Unobserved:
+    def committed(self, *, answered: int, set_aside: int, seconds: float) -> None:
+        pass
+
+    def failed(self, *, unavailable: bool) -> None:
+        pass
+
+
+UNOBSERVED: Final[BatchObserver] = _Unobserved()
+
+
 @dataclass(eq=False)
 class _Queued(Generic[RequestT, AnswerT]):
     request: RequestT
@@ -66,8 +89,16 @@ class Batch(Generic[RequestT, AnswerT]):
     whatever fails after it (closing the connection, a cancellation at shutdown) must not answer a stored
     request with an error, which its client would retry."""
 
-    def __init__(self, queued: Sequence[_Queued[RequestT, AnswerT]], *, wait_for_locks: bool) -> None:
+    def __init__(
+        self,
+        queued: Sequence[_Queued[RequestT, AnswerT]],
+        *,
+        wait_for_locks: bool,
+        observer: BatchObserver = UNOBSERVED,
+    ) -> None:
         self._queued = queued
+        self._observer = observer
+        self._started = time.perf_counter()
         self.requests = [item.request for item in queued]
         self.wait_for_locks = wait_for_locks
         """Whether to wait for every lock, rather than set aside the requests whose locks are held."""
@@ -82,6 +113,13 @@ class Batch(Generic[RequestT, AnswerT]):
             else:
                 queued.settle(answer)  # type: ignore[arg-type]  # narrowed: not the sentinel
         self.answered = True
+        # Now, before any caller resumes: a client that reads the metrics after its answer finds it counted.
+        set_aside = len(self.set_aside)
+        self._observer.committed(
+            answered=len(self._queued) - set_aside,
+            set_aside=set_aside,
+            seconds=time.perf_counter() - self._started,
+        )
 
 
 WriteBatch = Callable[[Batch[RequestT, AnswerT]], Awaitable[None]]
@@ -98,6 +136,8 @@ class GroupCommit(Generic[RequestT, AnswerT]):
     With ``lane_of``, a request set aside joins its lane (a conversation, say): one task writes the lane's
     requests, waiting for their locks, and later requests of that lane queue behind it, for a turn; then
     what is left goes back to the shared queue, first in line.
+
+    ``observer`` hears of each transaction, committed or failed: the metrics of docs/operations.md.
     """
 
     def __init__(
@@ -108,9 +148,11 @@ class GroupCommit(Generic[RequestT, AnswerT]):
         max_batch: int,
         lane_of: Callable[[RequestT], Hashable] | None = None,
         waiting_writers: int = WAITING_WRITERS,
+        observer: BatchObserver = UNOBSERVED,
     ) -> None:
         self._write = write
         self._name = name
+        self._observer = observer
         self._max_batch = max_batch
         self._lane_of = lane_of
         self._queue: list[_Queued[RequestT, AnswerT]] = []
@@ -203,12 +245,13 @@ class GroupCommit(Generic[RequestT, AnswerT]):
         batch = [queued for queued in batch if not queued.answer.done()]
         if not batch:
             return
-        written = Batch(batch, wait_for_locks=wait_for_locks)
+        written = Batch(batch, wait_for_locks=wait_for_locks, observer=self._observer)
         try:
             await self._write(written)
         except Unavailable as unavailable:
             if written.answered:
                 raise
+            self._observer.failed(unavailable=True)
             # Every request queued behind would wait out the same timeout in its turn, so none waits.
             for queued in [*batch, *behind]:
                 queued.settle(unavailable)
@@ -217,6 +260,7 @@ class GroupCommit(Generic[RequestT, AnswerT]):
         except Exception as error:
             if written.answered:
                 raise
+            self._observer.failed(unavailable=False)
             if len(batch) == 1:
                 batch[0].settle(error)  # its own fault: a refusal, or a request that cannot be stored
                 return

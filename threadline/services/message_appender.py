@@ -11,7 +11,7 @@ from __future__ import annotations
 from threadline.database.unit_of_work import UnitOfWorkFactory
 from threadline.models.domain.conversation import Message, NewMessage
 from threadline.models.domain.user import Actor
-from threadline.services.group_commit import WAITING_WRITERS, Batch, GroupCommit
+from threadline.services.group_commit import UNOBSERVED, WAITING_WRITERS, Batch, BatchObserver, GroupCommit
 from threadline.services.message_batches import MessagePost, write_batch
 
 MAX_BATCH = 128
@@ -27,6 +27,7 @@ class MessageAppender:
         *,
         max_batch: int = MAX_BATCH,
         waiting_writers: int = WAITING_WRITERS,
+        observer: BatchObserver = UNOBSERVED,
     ) -> None:
         self._new_unit_of_work = new_unit_of_work
         self._queue = GroupCommit[MessagePost, Message](
@@ -35,6 +36,7 @@ class MessageAppender:
             max_batch=max_batch,
             lane_of=lambda post: post.conversation_id,
             waiting_writers=waiting_writers,
+            observer=observer,
         )
 
     def start(self) -> None:

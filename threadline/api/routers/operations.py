@@ -67,7 +67,8 @@ async def ready(request: Request, resources: ResourcesDep) -> Response | Readine
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Metrics."}},
 )
 async def metrics(resources: ResourcesDep) -> Response:
-    """Request counts by route template and status, latency histogram, open streams (text format)."""
+    """Requests, events, streams, group-commit batches and the database pool, in the Prometheus text format
+    (every worker of the server counted; the list is in docs/operations.md)."""
     return Response(resources.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 

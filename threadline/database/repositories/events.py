@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from itertools import takewhile
@@ -101,6 +102,8 @@ class EventRepository(Repository):
         self._holds_log_lock = False
         self.last_appended_id: int | None = None
         """The id of the last event this transaction appended: what its commit announces."""
+        self.appended_types: Counter[EventType] = Counter()
+        """How many events of each type this transaction appended: what its commit counts."""
 
     async def append(self, event: NewEvent, *, now: datetime) -> Event:
         """Insert one event; see ``append_all``."""
@@ -118,6 +121,7 @@ class EventRepository(Repository):
         ]
         if appended:
             self.last_appended_id = appended[-1].id
+            self.appended_types.update(event.type for event in events)
         return appended
 
     async def after(self, event_id: int, *, limit: int) -> EventLogRead:
