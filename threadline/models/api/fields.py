@@ -12,9 +12,12 @@ METADATA_MAX_DEPTH = 10
 
 
 class RequestModel(BaseModel):
-    """Base of every request body: unknown fields are an error, not silently dropped."""
+    """Base of every request body: unknown fields are an error, not silently dropped.
 
-    model_config = ConfigDict(extra="forbid")
+    A field's docstring is its description in the OpenAPI document.
+    """
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 def _reject_nul(value: str) -> str:

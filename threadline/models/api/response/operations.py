@@ -13,20 +13,25 @@ class HealthResponse(ResponseModel):
     """The process is running; it says nothing of the database or the event bus (see `/ready`)."""
 
     status: Literal["ok"] = "ok"
+    """Always `ok`."""
 
 
 class ReadinessResponse(ResponseModel):
     """The database and the event bus both answer, so this process can serve requests."""
 
     status: Literal["ready"] = "ready"
+    """Always `ready`."""
     database: Literal["ok"] = "ok"
+    """The database answers."""
     event_bus: Literal["ok"] = "ok"
+    """The event bus answers."""
 
 
 class NotReadyResponse(ProblemResponse):
     """A 503 problem document that also says which of the database and the event bus is down."""
 
     database: Literal["ok", "unavailable"]
+    """Whether the database answers."""
     event_bus: Literal["ok", "unavailable"] = Field(
         description="The bus that carries events between processes."
     )
