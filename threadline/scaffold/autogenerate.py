@@ -2,14 +2,14 @@
 
 Run as ``python -m threadline.scaffold.autogenerate generate|check ...`` in a fresh interpreter with the
 project on ``PYTHONPATH``: it must import the models as the scaffold has just written them.
-Both steps work on a scratch SQLite database that is thrown away.
+Both steps work on one scratch SQLite file (``--database``, which the caller throws away): ``generate``
+migrates it to the current head, and ``check`` then has only the new revision to apply.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -73,15 +73,13 @@ def _render_item(type_: str, obj: Any, _context: Any) -> str | Literal[False]:
 
 
 @contextmanager
-def _scratch_database() -> Iterator[tuple[str, sqlalchemy.Engine]]:
-    """A scratch SQLite file: its async URL for the migrations, and a sync engine to inspect it."""
-    with tempfile.TemporaryDirectory(prefix="threadline-scaffold-") as directory:
-        path = Path(directory) / "scratch.db"
-        engine = sqlalchemy.create_engine(f"sqlite:///{path}")
-        try:
-            yield f"sqlite+aiosqlite:///{path}", engine
-        finally:
-            engine.dispose()
+def _scratch_database(path: Path) -> Iterator[tuple[str, sqlalchemy.Engine]]:
+    """The scratch SQLite file: its async URL for the migrations, and a sync engine to inspect it."""
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    try:
+        yield f"sqlite+aiosqlite:///{path}", engine
+    finally:
+        engine.dispose()
 
 
 def _context(connection: sqlalchemy.Connection) -> MigrationContext:
@@ -89,9 +87,9 @@ def _context(connection: sqlalchemy.Connection) -> MigrationContext:
     return MigrationContext.configure(connection, opts=opts)
 
 
-def generate(*, table: str, revision: str, down_revision: str, message: str) -> str:
+def generate(*, database: Path, table: str, revision: str, down_revision: str, message: str) -> str:
     """The text of a migration from the current head to the models, which must add only ``table``."""
-    with _scratch_database() as (url, engine):
+    with _scratch_database(database) as (url, engine):
         upgrade(url)
         with engine.connect() as connection:
             context = _context(connection)
@@ -122,10 +120,10 @@ def _body(code: str) -> str:
     return "\n".join(f"    {line.strip()}" if not line.startswith(" ") else line for line in lines)
 
 
-def check(*, table: str, down_revision: str) -> None:
-    """Upgrade a scratch database to head: the models match it; down one step: the table is gone; and up
-    again. Raises ``MigrationMismatch`` when any of it does not hold."""
-    with _scratch_database() as (url, engine):
+def check(*, database: Path, table: str, down_revision: str) -> None:
+    """Upgrade the scratch database to head: the models match it; down one step: the table is gone; and
+    up again. Raises ``MigrationMismatch`` when any of it does not hold."""
+    with _scratch_database(database) as (url, engine):
         upgrade(url)
         with engine.connect() as connection:
             differences = compare_metadata(_context(connection), Base.metadata)
@@ -142,6 +140,7 @@ def check(*, table: str, down_revision: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m threadline.scaffold.autogenerate")
     parser.add_argument("step", choices=["generate", "check"])
+    parser.add_argument("--database", type=Path, required=True)
     parser.add_argument("--table", required=True)
     parser.add_argument("--revision", required=True)
     parser.add_argument("--down-revision", required=True)
@@ -151,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.step == "generate":
             sys.stdout.write(
                 generate(
+                    database=args.database,
                     table=args.table,
                     revision=args.revision,
                     down_revision=args.down_revision,
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
         else:
-            check(table=args.table, down_revision=args.down_revision)
+            check(database=args.database, table=args.table, down_revision=args.down_revision)
     except MigrationMismatch as error:
         print(f"threadline scaffold: {error}", file=sys.stderr)
         return 1

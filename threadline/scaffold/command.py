@@ -155,11 +155,13 @@ def _next_revision(root: Path) -> tuple[str, str]:
 def _write_migration(root: Path, spec: ResourceSpec, path: str, *, revision: str, down_revision: str) -> None:
     """Autogenerate against the current head, write it, then check it, each in a fresh interpreter that
     imports the models just written."""
-    common = ["--table", spec.plural, "--revision", revision, "--down-revision", down_revision]
     message = f"{spec.plural_words.capitalize()} of a {spec.parent.value} (scaffolded)."
-    text = _autogenerate(root, "generate", *common, "--message", message)
-    (root / path).write_text(_formatted(root, {path: text})[path])
-    _autogenerate(root, "check", *common)
+    with tempfile.TemporaryDirectory(prefix="threadline-scaffold-") as directory:
+        common = ["--database", f"{directory}/scratch.db", "--table", spec.plural]
+        common += ["--revision", revision, "--down-revision", down_revision]
+        text = _autogenerate(root, "generate", *common, "--message", message)
+        (root / path).write_text(_formatted(root, {path: text})[path])
+        _autogenerate(root, "check", *common)
 
 
 def _autogenerate(root: Path, *args: str) -> str:

@@ -163,8 +163,8 @@ def _fragments(spec: ResourceSpec) -> dict[str, str]:
         "bad_values": "["
         + ", ".join(f"({field.name!r}, {value})" for field in fields for value in bad_values(field))
         + "]",
-        "missing_test": "".join(
-            templates.MISSING_TEST.substitute(field=field.name) for field in spec.required[:1]
+        "missing_check": "".join(
+            templates.MISSING_CHECK.substitute(field=field.name) for field in spec.required[:1]
         ),
         "domain_create": _kwargs(spec),
         "domain_update": _kwargs(spec, second=True),
