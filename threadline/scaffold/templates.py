@@ -163,7 +163,7 @@ class ${Cls}Service:
         """Apply the fields given (editor or owner); no change, no event."""
         async with self._new_unit_of_work() as uow:
             if $nothing_given:
-                await _require(uow, actor, $parent_id, Role.VIEWER)
+                await _require(uow, actor, $parent_id, Role.EDITOR)
                 return _existing(await uow.$plural.get($parent_id, $id))
             workspace_id = await _require(uow, actor, $parent_id, Role.EDITOR, for_change=True)
             now = _now()
@@ -190,9 +190,12 @@ $require_body
 
 
 def _event(kind: EventType, $name: $Cls, workspace_id: UUID, actor: Actor) -> NewEvent:
-    data: dict[str, Any] = $name.model_dump(mode="json")
     return NewEvent(
-        type=kind, workspace_id=workspace_id, $event_conversation actor_id=actor.user_id, data=data
+        type=kind,
+        workspace_id=workspace_id,
+        $event_conversation
+        actor_id=actor.user_id,
+        data=$name.model_dump(mode="json"),
     )
 
 
