@@ -31,7 +31,7 @@ test: lint
 	$(BIN)/pytest
 
 test-fast: install
-	$(BIN)/pytest -x -q -m "not e2e"
+	$(BIN)/pytest -x -q -m "not e2e and not scaffold"
 
 bench: install
 	$(BIN)/python -m bench
