@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from threadline.cli import main
 from threadline.scaffold import render
+from threadline.scaffold.command import VERSIONS
 from threadline.scaffold.edits import remove_row, row_edit, shared_edits
 from threadline.scaffold.spec import FieldSpec, FieldType, ResourceSpec, SpecError
 
@@ -96,3 +98,19 @@ def test_the_row_goes_before_the_table_constants_and_comes_out_again() -> None:
     assert added.index("class DueTaskRow(Base):") < added.index("WORKSPACES_TABLE: Table")
     assert remove_row(added, "DueTaskRow") == models
     assert remove_row(models, "DueTaskRow") is None
+
+
+def test_remove_refuses_a_scaffold_that_a_later_migration_builds_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    versions = tmp_path / VERSIONS
+    versions.mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text("")
+    for name in ("0008_tasks.py", "0009_bookmarks.py"):
+        (versions / name).write_text("")
+
+    refused = main(["scaffold", "task", "--remove", "--root", str(tmp_path)])
+
+    assert refused == 2
+    assert "not the latest migration" in capsys.readouterr().err
+    assert (versions / "0008_tasks.py").exists()

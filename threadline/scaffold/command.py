@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
             raise ScaffoldError(f"{root} is not a Threadline source checkout")
         if args.remove:
             spec = ResourceSpec.parse(args.name, parent="workspace", fields=[], plural=args.plural)
+            _refuse_unless_latest(root, spec)
             for line in remove(root, spec):
                 print(line)
             return 0
@@ -135,6 +136,14 @@ def _refuse_existing(root: Path, spec: ResourceSpec) -> None:
         taken.append(f"event types {spec.name}.*")
     if taken:
         raise ScaffoldError(f"{spec.name!r} exists already: {', '.join(taken)}")
+
+
+def _refuse_unless_latest(root: Path, spec: ResourceSpec) -> None:
+    """A migration that a later one builds on cannot go: that would break the chain of revisions."""
+    head, _ = _next_revision(root)
+    for path in _migrations_of(root, spec):
+        if int(Path(path).name[:4]) + 1 != int(head):
+            raise ScaffoldError(f"{path} is not the latest migration: remove the later scaffolds first")
 
 
 def _migrations_of(root: Path, spec: ResourceSpec) -> list[str]:
