@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import traceback
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from bench.config import BenchConfig
 from bench.loadgen import LoadResult, Request, run_load
 from bench.payloads import bearer_headers
 from bench.postgres import throwaway_database
-from bench.report import BenchResult, at_most
+from bench.report import BenchResult, Target, at_most
 from bench.server import database_file, running_threadline
 from bench.stats import ratio
 from threadline.database import search_schema
@@ -41,6 +42,7 @@ WORKSPACES = 10
 TARGETS = {RARE: 50.0, COMMON: 200.0, PHRASE: 200.0}
 MAX_APPEND_SLOWDOWN = 0.15
 SEED_BATCH = 20_000
+LOCK_WAIT_SECONDS = 300.0
 
 
 def _contents(count: int, seed: int = 8) -> Iterator[str]:
@@ -163,7 +165,8 @@ async def _set_triggers(deployment: str, target: str, *, present: bool) -> None:
         finally:
             await connection.close()
         return
-    sqlite = sqlite3.connect(target, isolation_level=None)
+    # The server may be mid-write (an append's index merge): wait for its lock rather than fail.
+    sqlite = sqlite3.connect(target, isolation_level=None, timeout=LOCK_WAIT_SECONDS)
     try:
         for name in search_schema.SQLITE_TRIGGER_NAMES:
             sqlite.execute(f"DROP TRIGGER IF EXISTS {name}")
@@ -257,16 +260,18 @@ async def _deployment(config: BenchConfig, result: BenchResult, deployment: str,
 async def run(config: BenchConfig) -> BenchResult:
     result = BenchResult(NAME, TITLE)
     for deployment in config.b8_deployment_names:
-        if deployment == "postgres":
-            async with throwaway_database(config.postgres_dsn) as url:
-                await _deployment(
-                    config,
-                    result,
-                    deployment,
-                    {"THREADLINE_DATABASE_URL": url, "THREADLINE_EVENT_BUS": "memory"},
-                )
-        else:
-            await _deployment(config, result, deployment, {})
+        try:
+            if deployment == "postgres":
+                async with throwaway_database(config.postgres_dsn) as url:
+                    env = {"THREADLINE_DATABASE_URL": url, "THREADLINE_EVENT_BUS": "memory"}
+                    await _deployment(config, result, deployment, env)
+            else:
+                await _deployment(config, result, deployment, {})
+        except Exception as error:  # keep what was measured; the other deployment still runs
+            traceback.print_exc()
+            result.targets.append(
+                Target(f"{deployment}: ran to the end", False, f"{type(error).__name__}: {error}")
+            )
     result.notes.append(
         f"{config.b8_messages:,} messages in {config.b8_conversations:,} conversations over {WORKSPACES} "
         f"workspaces, all the caller's; {config.b8_requests:,} searches per query (sort=newest, limit=20) "

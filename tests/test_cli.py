@@ -87,6 +87,19 @@ def test_migrate_creates_the_schema_on_a_new_sqlite_file(tmp_path: Path, environ
     assert {"users", "api_keys", "workspaces", "alembic_version"} <= tables
 
 
+def test_migrate_fails_at_once_when_the_database_is_unreachable(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    """A one-shot step of a deploy: unlike ``serve``, it does not wait for the database to come."""
+    unreachable = f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/threadline"
+
+    result = run(tmp_path, {**environment, "THREADLINE_DATABASE_URL": unreachable}, "migrate")
+
+    assert result.returncode == 1
+    assert "cannot migrate: the database is unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.fixture
 def server(tmp_path: Path, environment: dict[str, str]) -> Iterator[tuple[str, Path]]:
     """A real ``threadline serve`` in development without a key; yields its URL and its log file."""

@@ -43,6 +43,7 @@ from threadline.api.routers import (
 from threadline.api.sse import CutOffStreams, encode_event
 from threadline.api.web import WebFiles, web_router
 from threadline.database.engine import Database, create_engine
+from threadline.database.migrate import SchemaMigrator
 from threadline.database.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from threadline.events.buses import build_bus
 from threadline.events.hub import StreamHub
@@ -120,9 +121,13 @@ def streams_drained_on_exit_signals(hub: StreamHub) -> Iterator[None]:
 
 
 async def open_resources(
-    stack: AsyncExitStack, settings: Settings, *, secret_key: str, metrics: Metrics
+    stack: AsyncExitStack, settings: Settings, *, secret_key: str, metrics: Metrics, migrate: bool = False
 ) -> Resources:
-    """Build and start the app's long-lived objects; ``stack`` closes them, in the reverse order."""
+    """Build and start the app's long-lived objects; ``stack`` closes them, in the reverse order.
+
+    None of them needs the database or the event bus to start: each waits for its service, so a process
+    starts (and answers ``/ready`` 503) while either is away.
+    """
     database = Database(
         create_engine(
             settings.database_url,
@@ -131,6 +136,8 @@ async def open_resources(
         )
     )
     stack.push_async_callback(database.dispose)
+    if migrate:
+        await _start_migrating(stack, settings, database)
     hub = StreamHub(
         database,
         encode=encode_event,
@@ -149,6 +156,20 @@ async def open_resources(
     return Resources(
         settings=settings, database=database, bus=bus, hub=hub, metrics=metrics, services=services
     )
+
+
+async def _start_migrating(stack: AsyncExitStack, settings: Settings, database: Database) -> None:
+    """Apply pending migrations, waiting for them only if the database answers: otherwise they are applied
+    in the background once it does, and until then the database refuses its units of work."""
+    migrator = SchemaMigrator(
+        database,
+        settings.database_url,
+        search_language=settings.search_language,
+        retry_seconds=settings.event_poll_seconds,
+    )
+    migrator.start()
+    stack.push_async_callback(migrator.close)
+    await migrator.first_attempt()
 
 
 def _services(
@@ -252,7 +273,13 @@ def _cut_off_streams_unlogged() -> Iterator[None]:
         uvicorn_errors.removeFilter(cut_off_streams)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_served_app() -> FastAPI:
+    """The app of ``threadline serve`` (uvicorn's factory, called in each worker): it applies pending
+    migrations itself, as soon as the database answers."""
+    return create_app(migrate=True)
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = False) -> FastAPI:
     settings = settings or Settings()
     secret_key = resolve_secret_key(settings)
     metrics = Metrics()
@@ -261,7 +288,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             app.state.resources = await open_resources(
-                stack, settings, secret_key=secret_key, metrics=metrics
+                stack, settings, secret_key=secret_key, metrics=metrics, migrate=migrate
             )
             _freeze_startup_objects()
             stack.enter_context(_cut_off_streams_unlogged())

@@ -1,6 +1,10 @@
 """The ``threadline`` command: ``serve`` (migrate, then serve), ``migrate``, ``assistant`` (the bridge
 of ``threadline_client.assistant``, which needs only the client package), and ``scaffold`` (a new
-resource's code, for developers)."""
+resource's code, for developers; docs/guide.md).
+
+``serve`` starts even while the database is away, and migrates once it answers (the app does, in each
+worker); ``migrate`` is a one-shot step of a deploy, so it fails at once, exiting 1, if it cannot.
+"""
 
 from __future__ import annotations
 
@@ -51,22 +55,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"threadline: invalid settings: {error}", file=sys.stderr)
         return 2
     if args.command == "migrate":
-        upgrade(settings.database_url, search_language=settings.search_language)
-        return 0
+        return _migrate(settings)
     try:
         _check_serve(settings, workers=args.workers)
     except ConfigurationError as error:
         print(f"threadline: {error}", file=sys.stderr)
         return 2
-    upgrade(settings.database_url, search_language=settings.search_language)
     with _shared_metrics(workers=args.workers):
         _serve(args.host, args.port, workers=args.workers)
     return 0
 
 
+def _migrate(settings: Settings) -> int:
+    try:
+        upgrade(settings.database_url, search_language=settings.search_language)
+    except OSError as error:  # the database cannot be reached; any other failure keeps its traceback
+        print(f"threadline: cannot migrate: the database is unreachable ({error})", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _serve(host: str, port: int, *, workers: int) -> None:
     uvicorn.run(
-        "threadline.app:create_app",
+        "threadline.app:create_served_app",
         factory=True,
         host=host,
         port=port,

@@ -1,4 +1,4 @@
-"""Stopping background tasks."""
+"""Stopping background tasks, and logging the outages that fail them."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from threadline.errors import Unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +31,12 @@ async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
 
 
 class Outage:
-    """For a task repeated on a timer: its first failure is logged in full, then nothing until it works
-    again (an outage fails every attempt)."""
+    """For a task repeated on a timer: its first failure is logged, then nothing until it works again (an
+    outage fails every attempt).
+
+    A service that cannot be reached (``Unavailable``) is an expected state, logged as one warning without a
+    traceback; any other error is logged in full, since it is a bug or a broken deployment.
+    """
 
     def __init__(self, doing: str, retry_seconds: float, *, log: logging.Logger = logger) -> None:
         self._log = log
@@ -38,10 +44,16 @@ class Outage:
         self._retry_seconds = retry_seconds
         self._since: float | None = None
 
-    def failed(self) -> None:
-        if self._since is None:
-            self._log.exception("%s failed; retrying every %.1f s", self._doing, self._retry_seconds)
-            self._since = time.monotonic()
+    def failed(self, error: Exception) -> None:
+        if self._since is not None:
+            return
+        self._since = time.monotonic()
+        if isinstance(error, Unavailable):
+            self._log.warning(
+                "%s failed: %s; retrying every %g s", self._doing, _reason(error), self._retry_seconds
+            )
+            return
+        self._log.error("%s failed; retrying every %g s", self._doing, self._retry_seconds, exc_info=error)
 
     def over(self) -> None:
         if self._since is not None:
@@ -49,8 +61,14 @@ class Outage:
             self._since = None
 
 
+def _reason(error: Unavailable) -> str:
+    """What was unavailable and, if known, why: the error it was raised from."""
+    cause = error.__cause__
+    return f"{error.detail} ({cause!r})" if cause is not None else error.detail
+
+
 async def repeat_every(
-    seconds: float, action: Callable[[], Awaitable[None]], *, doing: str, log: logging.Logger
+    seconds: float, action: Callable[[], Awaitable[object]], *, doing: str, log: logging.Logger
 ) -> None:
     """Run ``action`` every ``seconds``, for ever; an outage that fails it is logged once (``Outage``)."""
     outage = Outage(doing, seconds, log=log)
@@ -58,7 +76,7 @@ async def repeat_every(
         await asyncio.sleep(seconds)
         try:
             await action()
-        except Exception:
-            outage.failed()
+        except Exception as error:
+            outage.failed(error)
             continue
         outage.over()

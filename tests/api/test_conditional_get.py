@@ -153,3 +153,74 @@ async def test_other_if_none_match_values_answer_200(
         path_of(conversation, "/messages"), headers={"If-None-Match": tag.encode()}
     )
     assert answer.status_code == 200
+
+
+LISTS = ["", "?limit=1", "?modality=chat"]
+
+
+def list_path(team: Team, read: str) -> str:
+    return f"/v1/workspaces/{team.workspace_id}/conversations{read}"
+
+
+async def _create_another(team: Team, conversation: dict[str, Any]) -> None:
+    await create_conversation(team.editor, team.workspace_id, title="Another")
+
+
+async def _delete_conversation(team: Team, conversation: dict[str, Any]) -> None:
+    assert (await team.editor.delete(path_of(conversation, ""))).status_code == 204
+
+
+LIST_CHANGES = {**CHANGES, "create": _create_another, "delete conversation": _delete_conversation}
+
+
+@pytest.mark.parametrize("read", LISTS)
+async def test_an_unchanged_list_revalidates_as_304(
+    team: Team, conversation: dict[str, Any], read: str
+) -> None:
+    first = await team.viewer.get(list_path(team, read))
+    assert first.json()["items"], "the list holds the conversation"
+
+    again = await revalidate(team.viewer, list_path(team, read), first.headers["ETag"])
+
+    assert (again.status_code, again.content, again.headers["ETag"]) == (304, b"", first.headers["ETag"])
+
+
+@pytest.mark.parametrize("change", list(LIST_CHANGES))
+async def test_any_change_in_the_workspace_makes_a_stale_list_tag_answer_200(
+    team: Team, conversation: dict[str, Any], change: str
+) -> None:
+    paths = [list_path(team, read) for read in LISTS]
+    before = [(await team.viewer.get(path)).headers["ETag"] for path in paths]
+
+    await LIST_CHANGES[change](team, conversation)
+
+    for path, stale in zip(paths, before, strict=True):
+        after = await revalidate(team.viewer, path, stale)
+        assert after.status_code == 200, path
+        assert after.headers["ETag"] != stale
+        assert after.json()["items"] == (await team.viewer.get(path)).json()["items"]
+
+
+async def test_a_list_tag_belongs_to_its_page_and_workspace(team: Team, conversation: dict[str, Any]) -> None:
+    await create_conversation(team.editor, team.workspace_id, title="Second")
+    first = await team.viewer.get(list_path(team, "?limit=1"))
+    tag, cursor = first.headers["ETag"], first.json()["next_cursor"]
+    assert cursor is not None
+    for other in (f"?limit=1&cursor={cursor}", "?limit=2", ""):
+        assert (await revalidate(team.viewer, list_path(team, other), tag)).status_code == 200
+    second = await team.viewer.get(list_path(team, f"?limit=1&cursor={cursor}"))
+    assert (
+        await revalidate(team.viewer, list_path(team, f"?limit=1&cursor={cursor}"), second.headers["ETag"])
+    ).status_code == 304
+    elsewhere = (await team.owner.post("/v1/workspaces", json={"name": "Elsewhere"})).json()["id"]
+    other_list = f"/v1/workspaces/{elsewhere}/conversations?limit=1"
+    assert (await revalidate(team.owner, other_list, tag)).status_code == 200
+
+
+async def test_a_stranger_with_a_current_list_tag_still_gets_404(
+    team: Team, conversation: dict[str, Any]
+) -> None:
+    tag = (await team.viewer.get(list_path(team, ""))).headers["ETag"]
+    refused = await revalidate(team.stranger, list_path(team, ""), tag)
+    assert (refused.status_code, refused.json()["code"]) == (404, "not_found")
+    assert "ETag" not in refused.headers

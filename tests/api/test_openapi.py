@@ -104,7 +104,7 @@ async def test_the_operational_answers_are_documented_as_sent(document: dict[str
     not_ready = document["components"]["schemas"]["NotReadyResponse"]
 
     assert set(metrics["responses"]["200"]["content"]) == {"text/plain"}
-    assert {"code", "detail", "database", "event_bus"} <= set(not_ready["properties"])
+    assert {"code", "detail", "database", "event_bus", "migrations"} <= set(not_ready["properties"])
     assert ready["responses"]["503"]["content"]["application/problem+json"]["schema"] == NOT_READY_SCHEMA
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from uuid import uuid4
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -63,6 +65,43 @@ async def test_ready_reports_database_and_event_bus(client: httpx.AsyncClient) -
 
     assert response.status_code == 200
     assert response.json() == {"status": "ready", "database": "ok", "event_bus": "ok"}
+
+
+async def test_ready_and_requests_are_503_until_the_migrations_are_applied(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """As in a server started while its database was away: it answers, but runs nothing against tables
+    that may not exist yet."""
+    app.state.resources.database.schema_ready = False
+
+    body = assert_problem(await client.get("/ready"), 503, "unavailable")
+    assert (body["database"], body["event_bus"], body["migrations"]) == ("ok", "ok", "pending")
+    assert "migrations pending" in body["detail"]
+    registered = await client.post(
+        "/v1/auth/register", json={"email": "e@example.com", "password": PASSWORD, "name": "E"}
+    )
+    assert_problem(registered, 503, "unavailable")
+    assert (await client.get("/health")).status_code == 200
+
+    app.state.resources.database.schema_ready = True
+    assert (await client.get("/ready")).status_code == 200
+
+
+async def test_the_served_app_migrates_a_new_database_before_it_serves(tmp_path: Path) -> None:
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'new.db'}",
+        secret_key=TEST_SECRET_KEY,
+    )
+    app = create_app(settings, migrate=True)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            assert (await client.get("/ready")).status_code == 200
+            registered = await client.post(
+                "/v1/auth/register", json={"email": "e@example.com", "password": PASSWORD, "name": "E"}
+            )
+            assert registered.status_code == 201, registered.text
 
 
 @pytest.mark.postgres

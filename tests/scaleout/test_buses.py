@@ -82,6 +82,17 @@ def bus_server(request: pytest.FixtureRequest) -> BusServer:
     return BusServer(EventBusKind.POSTGRES, sqlalchemy_url(dsn))
 
 
+@pytest.fixture
+async def proxied(bus_server: BusServer) -> AsyncIterator[tuple[TcpProxy, Listener]]:
+    """A listening bus, reaching its server through a proxy the test can cut."""
+    async with (
+        TcpProxy.in_front_of(bus_server.url) as proxy,
+        listening(bus_server.bus(proxy.url)) as listener,
+    ):
+        await listener.hears(CATCH_UP)
+        yield proxy, listener
+
+
 async def test_every_process_hears_every_ring(bus_server: BusServer) -> None:
     async with listening(bus_server.bus()) as first, listening(bus_server.bus()) as second:
         await first.hears(CATCH_UP)
@@ -148,6 +159,33 @@ async def test_bus_notices_a_silent_listening_connection_and_is_unready_until_it
     )
     assert "event bus: not listening (TimeoutError" in stopped
     assert resumed.endswith("event bus: listening again")
+
+
+async def test_rings_lost_in_an_outage_are_logged_once_and_their_return_once(
+    proxied: tuple[TcpProxy, Listener], caplog: pytest.LogCaptureFixture
+) -> None:
+    proxy, listener = proxied
+    with caplog.at_level(logging.WARNING, logger=RECONNECTING_LOGGER):
+        proxy.cut()
+        listener.bus.ring(11)
+        await eventually(lambda: _logged(caplog, "ring for event 11 lost"), within=HANG_SECONDS)
+        listener.bus.ring(12)
+        assert not await listener.bus.check()  # meanwhile the ring of 12 is tried, and lost
+
+        proxy.restore()
+        await listener.hears(CATCH_UP)
+        listener.bus.ring(13)
+        await listener.hears(13)
+        await eventually(lambda: _logged(caplog, "rings go through again"), within=HANG_SECONDS)
+
+    about_rings = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == RECONNECTING_LOGGER
+        and any(about in record.getMessage() for about in ("ring for event", "rings go through"))
+    ]
+    assert len(about_rings) == 2, about_rings
+    assert about_rings[1].endswith("rings go through again, 2 lost")
 
 
 async def test_a_bus_closes_promptly_when_its_server_has_gone_silent(bus_server: BusServer) -> None:

@@ -10,21 +10,24 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.support.accounts import Account
+from tests.support.accounts import Account, sign_up
 from tests.support.proxy import TcpProxy
 from tests.support.redis_server import REDIS_URL, require_redis
-from tests.support.server import serving
+from tests.support.server import serving, streaming_client
 from tests.support.sse import SseStream, open_stream
 from tests.support.waiting import answers_ready, eventually, until_ready
+from threadline.app import create_app
 from threadline.database.engine import Database, create_engine
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.errors import Unavailable
 from threadline.events.hub import StreamHub
+from threadline.events.subscription import StreamKind
 from threadline.settings import Settings
 
 pytestmark = [
@@ -180,12 +183,45 @@ async def _bus_unavailable(client: httpx.AsyncClient) -> bool:
     )
 
 
+@pytest.mark.parametrize("bus", ["postgres", "redis"])
+async def test_an_app_started_while_its_database_is_down_serves_streams_once_it_returns(
+    make_settings: Callable[..., Settings], database_proxy: TcpProxy, redis_proxy: TcpProxy, bus: str
+) -> None:
+    """Nothing in the lifespan needs the database: the hub, and the bus if it is PostgreSQL, wait for it."""
+    database_proxy.cut()
+    app = create_app(
+        make_settings(
+            database_url=database_proxy.url, event_bus=bus, redis_url=redis_proxy.url, event_poll_seconds=0.1
+        )
+    )
+    async with app.router.lifespan_context(app), streaming_client(app) as client:
+        ready = await client.get("/ready")
+        assert ready.status_code == 503
+        assert ready.json()["database"] == "unavailable"
+
+        database_proxy.restore()
+        await until_ready(client)
+        alice = await sign_up(client, name="Alice")
+        created = await alice.post("/v1/workspaces", json={"name": "Team"})
+        async with open_stream(client, "/v1/events", headers=alice.headers) as stream:
+            for name in ("Renamed", "Renamed again"):
+                await alice.patch(f"/v1/workspaces/{created.json()['id']}", json={"name": name})
+            # Each once, in order.
+            heard = [await stream.next(), await stream.next()]
+            assert [(event.event, event.json()["data"]["name"]) for event in heard] == [
+                ("workspace.updated", "Renamed"),
+                ("workspace.updated", "Renamed again"),
+            ]
+
+
 async def test_the_hub_logs_an_outage_once_and_its_end_once(
     database_proxy: TcpProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
     database = Database(create_engine(database_proxy.url))
     hub = StreamHub(database, encode=lambda event: b"", queue_size=5, poll_seconds=0.02)
     await hub.start()
+    # An open stream, whose sign-in the hub checks at each poll as well: that fails too.
+    hub.subscribe(StreamKind.USER, user_id=uuid4(), topic_id=None, sign_in_id=uuid4())
     try:
         with caplog.at_level(logging.INFO, logger="threadline.events.hub"):
             database_proxy.cut()
@@ -197,9 +233,10 @@ async def test_the_hub_logs_an_outage_once_and_its_end_once(
         await hub.close()
         await database.dispose()
 
+    # An outage is an expected state: a warning each way, and no traceback.
     failed, recovered = (record for record in caplog.records if record.name == "threadline.events.hub")
-    assert failed.levelno == logging.ERROR
-    assert failed.exc_info is not None
+    assert (failed.levelno, failed.exc_info) == (logging.WARNING, None)
+    assert "The database is unavailable" in failed.getMessage()
     assert "works again" in recovered.getMessage()
 
 

@@ -69,9 +69,12 @@ def test_serve_starts_several_workers_on_a_shared_bus(
 ) -> None:
     environment(event_bus=bus, database_url=POSTGRES_URL, secret_key=SECRET_KEY)
     served: dict[str, Any] = {}
-    monkeypatch.setattr("threadline.cli.upgrade", lambda _url, **_options: None)
     monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(options, app=app))
 
     assert main(["serve", "--workers", "3"]) == 0
-    # Each worker calls the factory itself, so each builds its own engine, hub and bus.
-    assert (served["app"], served["factory"], served["workers"]) == ("threadline.app:create_app", True, 3)
+    # Each worker calls the factory itself, so each builds its own engine, hub and bus, and migrates.
+    assert (served["app"], served["factory"], served["workers"]) == (
+        "threadline.app:create_served_app",
+        True,
+        3,
+    )

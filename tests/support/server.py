@@ -57,6 +57,11 @@ class ServerProcess:
 
     async def start(self, *, ready_within: float = 60.0) -> None:
         """Start the process (migrating the database) and return once ``/ready`` answers 200."""
+        await self.spawn()
+        await self.until_ready(within=ready_within)
+
+    async def spawn(self) -> None:
+        """Start the process, without waiting for anything."""
         with self.log_path.open("ab") as log:
             self._process = await asyncio.create_subprocess_exec(
                 *(sys.executable, "-m", "threadline", "serve", "--host", HOST, "--port", str(self.port)),
@@ -67,8 +72,11 @@ class ServerProcess:
                 env=self._env,
                 cwd=self._workdir,
             )
+
+    async def until_ready(self, *, within: float = 60.0) -> None:
+        """Return once ``/ready`` answers 200; fail at once if the process exits."""
         async with httpx.AsyncClient(base_url=self.url) as client:
-            await eventually(partial(self._ready, client), within=ready_within)
+            await eventually(partial(self._ready, client), within=within)
 
     @property
     def pid(self) -> int:
@@ -94,7 +102,10 @@ class ServerProcess:
             await self._process.wait()
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
+        return self.full_log()[-4000:]
+
+    def full_log(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
     async def _ready(self, client: httpx.AsyncClient) -> bool:
         """Ready, or failing at once if the process has exited: it never will be."""

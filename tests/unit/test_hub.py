@@ -81,6 +81,57 @@ async def test_the_hub_starts_after_the_newest_stored_event(database: Database) 
         await hub.close()
 
 
+@pytest.fixture
+async def hub_started_unable_to_read(database: Database) -> AsyncIterator[StreamHub]:
+    """A hub started while the log could not be read (the database refusing its units of work, as while it
+    is away or not yet migrated), which can be read from now on."""
+    hub = StreamHub(database, encode=lambda event: str(event.id).encode(), queue_size=5, poll_seconds=60)
+    database.schema_ready = False
+    try:
+        await hub.start()
+    finally:
+        database.schema_ready = True
+    try:
+        yield hub
+    finally:
+        await hub.close()
+
+
+async def test_a_hub_that_could_not_read_at_start_begins_after_the_newest_event_once_it_can(
+    database: Database, hub_started_unable_to_read: StreamHub
+) -> None:
+    hub = hub_started_unable_to_read
+    conversation_id = uuid4()
+    older = await append(database, conversation_id, 3)
+    hub.ring(older)
+
+    async def placed() -> bool:
+        return hub.cursor == older
+
+    await eventually(placed)
+    assert hub.stats().events_published == 0, "events from before are for replays only"
+    subscription = follow(hub, conversation_id)
+    later = await append(database, conversation_id)
+    hub.ring(later)
+    assert await drain(subscription, later) == [later]
+
+
+async def test_a_stream_activated_before_the_hub_could_read_hears_every_later_event_once(
+    database: Database, hub_started_unable_to_read: StreamHub
+) -> None:
+    """Its authorisation read the log, so its position is where the hub reads on from: the stream replays
+    what came before it and hears each later event live, once."""
+    hub = hub_started_unable_to_read
+    conversation_id = uuid4()
+    read_at = await append(database, conversation_id, 2)
+    subscription = hub.subscribe(StreamKind.CONVERSATION, user_id=uuid4(), topic_id=conversation_id)
+
+    assert hub.activate(subscription, {uuid4()}, as_of=read_at) == read_at
+    last = await append(database, conversation_id, 3)
+    hub.ring(last)
+    assert await drain(subscription, last) == [read_at + 1, read_at + 2, last]
+
+
 async def test_a_stream_replays_through_the_newest_of_its_read_and_the_hubs_cursor(
     database: Database, hub: StreamHub
 ) -> None:

@@ -80,6 +80,9 @@ class Database:
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._sqlite_lock = asyncio.Lock() if self.is_sqlite else None
+        self.schema_ready = True
+        """False while a ``SchemaMigrator`` has yet to bring the schema to head: units of work are refused
+        (``Unavailable``) rather than run against missing tables."""
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from threadline.database.engine import create_engine
+from threadline.database.engine import Database, create_engine
 from threadline.database.search_schema import POSTGRES_REBUILD, postgres_language_function
+from threadline.errors import Unavailable
+from threadline.tasks import Outage, cancel_and_wait
+
+logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 DEFAULT_SEARCH_LANGUAGE = "simple"
+
+MIGRATION_LOCK = 0x7468726561646D67
+"""The PostgreSQL advisory lock under which processes that migrate at once (the workers of one ``serve``,
+several hosts) take turns; the later ones then find nothing to do. Any constant works, if all use it."""
 
 
 def alembic_config(database_url: str, *, search_language: str = DEFAULT_SEARCH_LANGUAGE) -> Config:
@@ -42,6 +51,7 @@ async def use_search_language(database_url: str, language: str) -> bool:
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
             current = await connection.scalar(text("SELECT threadline_search_config()::text"))
             if current == language:
                 return False
@@ -62,3 +72,70 @@ async def upgrade_async(
 ) -> None:
     """Alembic's env runs its own event loop, so call it from a worker thread inside async code."""
     await asyncio.to_thread(upgrade, database_url, revision, search_language=search_language)
+
+
+REACHABLE_WITHIN_SECONDS = 5.0
+"""How long the migrator's check that the database answers may take: a server that is down is told soon."""
+
+FAILED_MIGRATION_RETRY_SECONDS = 30.0
+"""A migration that fails while the database answers is a bug, not an outage: it is retried only slowly."""
+
+
+class SchemaMigrator:
+    """``threadline serve``'s migrations: they wait for the database if it is away, so the process can
+    start (and answer ``/ready`` 503) without it.
+
+    Until the schema is at head the database's units of work are refused as unavailable, and ``ready``
+    says no. Several processes may migrate at once: the migrations take turns under an advisory lock.
+    """
+
+    def __init__(self, database: Database, url: str, *, search_language: str, retry_seconds: float) -> None:
+        self._database = database
+        self._url = url
+        self._search_language = search_language
+        self._retry_seconds = retry_seconds
+        self._tried = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._database.schema_ready = False
+        self._task = asyncio.create_task(self._run(), name="schema-migrator")
+
+    async def first_attempt(self) -> None:
+        """Wait until the first attempt has migrated or failed (quickly, if the database is down)."""
+        await self._tried.wait()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            await cancel_and_wait(self._task)
+
+    async def _run(self) -> None:
+        outage = Outage("migrating the database", self._retry_seconds, log=logger)
+        while True:
+            try:
+                await self._migrate()
+            except Exception as error:
+                outage.failed(error)
+                self._tried.set()
+                broken = not isinstance(error, Unavailable)
+                await asyncio.sleep(FAILED_MIGRATION_RETRY_SECONDS if broken else self._retry_seconds)
+                continue
+            outage.over()
+            self._database.schema_ready = True
+            self._tried.set()
+            return
+
+    async def _migrate(self) -> None:
+        await self._require_reachable()
+        try:
+            await upgrade_async(self._url, search_language=self._search_language)
+        except Exception:
+            await self._require_reachable()  # the database went away meanwhile: an outage, not a bug
+            raise
+
+    async def _require_reachable(self) -> None:
+        try:
+            async with asyncio.timeout(REACHABLE_WITHIN_SECONDS):
+                await self._database.ping()
+        except Exception as error:
+            raise Unavailable("The database is unreachable") from error

@@ -69,6 +69,8 @@ class UnitOfWork:
 
     async def __aenter__(self) -> Self:
         assert self._stack is None, "a unit of work is not re-entrant"
+        if not self._database.schema_ready:
+            raise Unavailable("The database is unavailable until its migrations are applied")
         self._stack = AsyncExitStack()
         self._committed = False
         with _unavailable_on_connection_errors():

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from threadline.database.engine import Database
 from threadline.database.unit_of_work import UnitOfWork
+from threadline.errors import Unavailable
 from threadline.events.bus import CATCH_UP
 from threadline.events.routing import SubscriberIndex
 from threadline.events.subscription import Frame, StreamKind, Subscription
@@ -70,6 +71,8 @@ class StreamHub:
         self._by_api_key = _StreamsByCredential(KEY_REVOKED)
         self._by_sign_in = _StreamsByCredential(SIGN_IN_ENDED)
         self._cursor = 0
+        self._cursor_known = False
+        """Whether the cursor is a position read from the log: not yet if the database was down at start."""
         self._events_published = 0
         self._rung = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -81,8 +84,13 @@ class StreamHub:
         return self._cursor
 
     async def start(self) -> None:
-        """Begin after the newest stored event: older ones are for replays, not for live delivery."""
-        self._cursor = await self._newest_id()
+        """Begin after the newest stored event: older ones are for replays, not for live delivery.
+
+        With the database unavailable, begin anyway: the first read of the log that succeeds places the
+        cursor (no stream can open before, since opening one reads the database too).
+        """
+        with contextlib.suppress(Unavailable):
+            self._cursor, self._cursor_known = await self._newest_id(), True
         self._tasks = [
             asyncio.create_task(self._follow(), name="stream-hub"),
             asyncio.create_task(self._watch_keys(), name="stream-hub-keys"),
@@ -147,6 +155,9 @@ class StreamHub:
         to it, heard while authorising or from a hub lagging the read, are the replay's and are dropped.
         """
         self._index.activate(subscription, workspace_ids, as_of=as_of)
+        if not self._cursor_known:
+            # The first position known: the hub reads on from it, as this stream needs.
+            self._cursor, self._cursor_known = as_of, True
         replay_through = max(as_of, self._cursor)
         subscription.skip_through(replay_through)
         return replay_through
@@ -177,8 +188,8 @@ class StreamHub:
             self._rung.clear()
             try:
                 await self._catch_up()
-            except Exception:
-                outage.failed()
+            except Exception as error:
+                outage.failed(error)
                 await asyncio.sleep(self._poll_seconds)
                 continue
             outage.over()
@@ -186,17 +197,25 @@ class StreamHub:
     async def _watch_keys(self) -> None:
         await repeat_every(
             self._poll_seconds,
-            self.end_streams_of_revoked_credentials,
+            self._check_credentials,
             doing="checking the credentials of open streams",
             log=logger,
         )
 
+    async def _check_credentials(self) -> None:
+        """An unavailable database is the log's follower to report: one warning from the hub, not two."""
+        with contextlib.suppress(Unavailable):
+            await self.end_streams_of_revoked_credentials()
+
     async def _catch_up(self) -> None:
-        if self._index.is_empty():
+        if self._index.is_empty() or not self._cursor_known:
             # No stream to hand events to: move past them without reading them. A stream that subscribes
             # meanwhile makes the hub read after all (nothing runs between the check and the move), and
-            # one that subscribes later replays everything up to the cursor from the log.
+            # one that subscribes later replays everything up to the cursor from the log. A cursor not yet
+            # known is placed the same way, unless a stream's activation placed it meanwhile.
             newest = await self._newest_id()
+            if not self._cursor_known:
+                self._cursor, self._cursor_known = newest, True
             if self._index.is_empty():
                 self._cursor = max(self._cursor, newest)
                 return

@@ -42,6 +42,8 @@ class ReconnectingBus(EventBus):
         self._ringer: asyncio.Task[None] | None = None
         self._unrung: int | None = None
         """The newest event id rung but not yet being published."""
+        self._rings_lost = 0
+        """Rings given up since the last one published: only the first of an outage is logged."""
 
     async def start(self, on_ring: RingHandler) -> None:
         await self._open()
@@ -64,7 +66,16 @@ class ReconnectingBus(EventBus):
                 async with asyncio.timeout(self.ring_timeout_seconds):
                     await self._publish(event_id)
             except Exception as error:  # whatever went wrong, the hubs' next poll finds the event
-                logger.warning("%s event bus: ring for event %d lost: %r", self.name, event_id, error)
+                if not self._rings_lost:
+                    logger.warning(
+                        "%s event bus: ring for event %d lost: %r (no more logged until one goes through)",
+                        *(self.name, event_id, error),
+                    )
+                self._rings_lost += 1
+                continue
+            if self._rings_lost:
+                logger.warning("%s event bus: rings go through again, %d lost", self.name, self._rings_lost)
+                self._rings_lost = 0
 
     async def check(self) -> bool:
         try:
@@ -90,7 +101,7 @@ class ReconnectingBus(EventBus):
         def connected() -> None:
             nonlocal failures
             if failures:
-                logger.info("%s event bus: listening again", self.name)
+                logger.warning("%s event bus: listening again", self.name)
             failures = 0
             self._listening.set()
             on_ring(CATCH_UP)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from threadline.database.engine import Database
 from threadline.database.unit_of_work import UnitOfWork
-from threadline.tasks import cancel_and_wait
+from threadline.tasks import Outage, cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -76,9 +76,12 @@ class RetentionPruner:
             )
 
     async def _run(self) -> None:
+        outage = Outage("pruning", self._interval, log=logger)
         while True:
             try:
                 await self.prune()
-            except Exception:
-                logger.exception("pruning failed; retrying in %.0f s", self._interval)
+            except Exception as error:
+                outage.failed(error)
+            else:
+                outage.over()
             await asyncio.sleep(self._interval)

@@ -42,17 +42,13 @@ class ConversationCopyService:
         caller who loses access mid-export gets ``NotFound`` raised into the stream, which then breaks
         off (never a complete-looking document). Memory is one page, whatever the conversation's size.
         """
-        position = 0
-        while position < through_seq:
+        position: int | None = 0
+        while position is not None:
             async with self._new_unit_of_work() as uow:
                 await require_conversation_role(uow, actor, conversation_id, Role.VIEWER)
-                window = await uow.messages.window(conversation_id, limit=PAGE_SIZE, after=position)
-            page = [message for message in window.items if message.seq <= through_seq]
+                page, position = await _page_after(uow, conversation_id, position, through_seq=through_seq)
             if page:
                 yield page
-            if not window.has_more or len(page) < len(window.items):
-                return
-            position = window.items[-1].seq
 
     async def fork(
         self, *, actor: Actor, conversation_id: UUID, through_seq: int, title: str | None
@@ -69,58 +65,76 @@ class ConversationCopyService:
         async with self._new_unit_of_work() as uow:
             await require_conversation_role(uow, actor, conversation_id, Role.EDITOR, for_change=True)
             await uow.conversations.lock_for_writing([conversation_id])
-            source = await uow.conversations.get(conversation_id)
-            last = await uow.conversations.last_seq(conversation_id)
-            if source is None or last is None:
-                raise NotFound("Conversation not found")
-            if through_seq > last:
-                raise ValidationFailed(
-                    f"through_seq is beyond the conversation's last seq ({last})", loc=("body", "through_seq")
-                )
             now = datetime.now(UTC)
-            metadata: dict[str, Any] = {
-                **source.metadata,
-                "forked_from": {"conversation_id": str(conversation_id), "through_seq": through_seq},
-            }
-            forked = await uow.conversations.add(
-                workspace_id=source.workspace_id,
-                title=source.title if title is None else title,
-                modality=source.modality,
-                metadata=metadata,
-                now=now,
-            )
-            await log_activities(
-                uow, [conversation_event(EventType.CONVERSATION_CREATED, forked, actor)], now=now
-            )
+            forked = await _create_fork(uow, actor, conversation_id, through_seq, title=title, now=now)
             copied = 0
-            position = 0
-            while position < through_seq:
-                window = await uow.messages.window(conversation_id, limit=PAGE_SIZE, after=position)
-                page = [message for message in window.items if message.seq <= through_seq]
-                if page:
-                    copies = await _copy(uow, page, forked.id, now=now)
-                    await log_activities(
-                        uow,
-                        [
-                            message_event(
-                                EventType.MESSAGE_CREATED, copy, workspace_id=forked.workspace_id, actor=actor
-                            )
-                            for copy in copies
-                        ],
-                        now=now,
-                    )
-                    copied += len(copies)
-                if not window.has_more or len(page) < len(window.items):
-                    break
-                position = window.items[-1].seq
+            position: int | None = 0
+            while position is not None:
+                page, position = await _page_after(uow, conversation_id, position, through_seq=through_seq)
+                copies = await _copy(uow, page, forked.id, now=now)
+                await log_activities(
+                    uow,
+                    [
+                        message_event(
+                            EventType.MESSAGE_CREATED, copy, workspace_id=forked.workspace_id, actor=actor
+                        )
+                        for copy in copies
+                    ],
+                    now=now,
+                )
+                copied += len(copies)
             await uow.commit()
         return forked.model_copy(update={"message_count": copied})
+
+
+async def _page_after(
+    uow: UnitOfWork, conversation_id: UUID, position: int, *, through_seq: int
+) -> tuple[list[Message], int | None]:
+    """The next page of messages after ``position`` up to ``through_seq``, and the position after it
+    (``None``: the last page)."""
+    if position >= through_seq:
+        return [], None
+    window = await uow.messages.window(conversation_id, limit=PAGE_SIZE, after=position)
+    page = [message for message in window.items if message.seq <= through_seq]
+    if not window.has_more or len(page) < len(window.items):
+        return page, None
+    return page, window.items[-1].seq
+
+
+async def _create_fork(
+    uow: UnitOfWork, actor: Actor, source_id: UUID, through_seq: int, *, title: str | None, now: datetime
+) -> Conversation:
+    """The new, still empty conversation, logged as created: ``source_id``'s workspace, modality and
+    metadata, with ``metadata.forked_from``."""
+    source = await uow.conversations.get(source_id)
+    last = await uow.conversations.last_seq(source_id)
+    if source is None or last is None:
+        raise NotFound("Conversation not found")
+    if through_seq > last:
+        raise ValidationFailed(
+            f"through_seq is beyond the conversation's last seq ({last})", loc=("body", "through_seq")
+        )
+    metadata: dict[str, Any] = {
+        **source.metadata,
+        "forked_from": {"conversation_id": str(source_id), "through_seq": through_seq},
+    }
+    forked = await uow.conversations.add(
+        workspace_id=source.workspace_id,
+        title=source.title if title is None else title,
+        modality=source.modality,
+        metadata=metadata,
+        now=now,
+    )
+    await log_activities(uow, [conversation_event(EventType.CONVERSATION_CREATED, forked, actor)], now=now)
+    return forked
 
 
 async def _copy(
     uow: UnitOfWork, page: list[Message], conversation_id: UUID, *, now: datetime
 ) -> list[Message]:
     """Store copies of ``page`` at the end of the new conversation, in order."""
+    if not page:
+        return []
     streaming = next((message for message in page if message.status is MessageStatus.STREAMING), None)
     if streaming is not None:
         raise Conflict(

@@ -41,9 +41,17 @@ class ConversationService:
         return conversation
 
     async def list_conversations(
-        self, *, actor: Actor, workspace_id: UUID, modality: str | None, limit: int, cursor: str | None
-    ) -> Page[Conversation]:
-        """The workspace's conversations, most recently active first, optionally of one modality.
+        self,
+        *,
+        actor: Actor,
+        workspace_id: UUID,
+        modality: str | None,
+        limit: int,
+        cursor: str | None,
+        known_version: int | None = None,
+    ) -> Versioned[Page[Conversation]]:
+        """The workspace's conversations, most recently active first, optionally of one modality; not read
+        at all when the workspace is still at ``known_version``, which the caller holds.
 
         A walk through the pages reads as of its first page's snapshot (the newest event id then): each
         conversation is placed by its activity at that moment, so one that becomes active meanwhile stays
@@ -54,13 +62,19 @@ class ConversationService:
         now = datetime.now(UTC)
         async with self._new_unit_of_work() as uow:
             await require_workspace_role(uow, actor, workspace_id, Role.VIEWER)
+            # The version first: the page then reflects at least it, so an unchanged version never hides
+            # a change the page missed.
+            version = await uow.events.newest_in_workspace(workspace_id)
+            if version == known_version:
+                return Versioned(version, None)
             snapshot = None
             if position is not None:
                 newest = await uow.events.newest_id() or 0
                 snapshot = position.snapshot(CONVERSATION_LIST, now=now, newest_event_id=newest)
-            return await uow.conversations.list_for_workspace(
+            page = await uow.conversations.list_for_workspace(
                 workspace_id, modality=modality, limit=limit, cursor=position, snapshot=snapshot, now=now
             )
+        return Versioned(version, page)
 
     async def get_conversation(
         self, *, actor: Actor, conversation_id: UUID, known_version: int | None = None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from threadline.database.unit_of_work import UnitOfWorkFactory
 from threadline.services.replies import fail_if_idle
-from threadline.tasks import cancel_and_wait
+from threadline.tasks import cancel_and_wait, repeat_every
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +55,4 @@ class IdleReplySweeper:
         return failed
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.sweep()
-            except Exception:
-                logger.exception("failing idle replies failed; retrying in %.1f s", self._interval)
+        await repeat_every(self._interval, self.sweep, doing="failing idle replies", log=logger)

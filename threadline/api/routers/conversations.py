@@ -16,7 +16,8 @@ from threadline.models.api.response.conversations import (
     ConversationResponse,
     ConversationWithMessagesResponse,
 )
-from threadline.models.domain.conversation import MODALITY_PATTERN
+from threadline.models.domain.conversation import MODALITY_PATTERN, Conversation
+from threadline.models.domain.pagination import Page
 
 router = APIRouter(prefix="/v1", tags=["conversations"])
 
@@ -47,19 +48,41 @@ async def create_conversation(
     return ConversationResponse.model_validate(conversation)
 
 
-@router.get("/workspaces/{workspace_id}/conversations", summary="List conversations")
+@router.get(
+    "/workspaces/{workspace_id}/conversations",
+    summary="List conversations",
+    response_model=PageResponse[ConversationResponse],
+    responses=NOT_MODIFIED,
+)
 async def list_conversations(
     workspace_id: UUID,
     actor: CurrentActor,
     conversations: ConversationServiceDep,
+    response: Response,
     modality: ModalityQuery = None,
     limit: LimitQuery = DEFAULT_LIMIT,
     cursor: CursorQuery = None,
-) -> PageResponse[ConversationResponse]:
-    """The workspace's conversations, most recently active first (any member)."""
+    if_none_match: IfNoneMatchHeader = None,
+) -> PageResponse[ConversationResponse] | Response:
+    """The workspace's conversations, most recently active first (any member).
+
+    The answer's `ETag` changes with any change in the workspace; send it back as `If-None-Match` to get
+    304 while it is current (a page answered 304 keeps the `next_cursor` you hold, which expires an hour
+    after its walk began).
+    """
+    read = ReadTag("conversations", workspace_id, f"{modality}|{limit}|{cursor}")
     page = await conversations.list_conversations(
-        actor=actor, workspace_id=workspace_id, modality=modality, limit=limit, cursor=cursor
+        actor=actor,
+        workspace_id=workspace_id,
+        modality=modality,
+        limit=limit,
+        cursor=cursor,
+        known_version=read.known_version(if_none_match),
     )
+    return read.answer(page, _conversation_page, response)
+
+
+def _conversation_page(page: Page[Conversation]) -> PageResponse[ConversationResponse]:
     return PageResponse[ConversationResponse].model_validate(page, from_attributes=True)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -29,19 +28,36 @@ async def health() -> HealthResponse:
     "/ready",
     summary="Readiness",
     response_model=ReadinessResponse,
-    responses={503: {"model": NotReadyResponse, "description": "The database or the event bus is down."}},
+    responses={
+        503: {
+            "model": NotReadyResponse,
+            "description": "The database or the event bus is down, or migrations are pending.",
+        }
+    },
 )
 async def ready(request: Request, resources: ResourcesDep) -> Response | ReadinessResponse:
-    """200 when the database and the event bus answer; otherwise 503 naming what does not."""
-    checks = {
-        "database": await _answers(resources.database.ping()),
-        "event_bus": await _answers(resources.bus.check()),
-    }
-    down = [name for name, ok in checks.items() if not ok]
-    if not down:
+    """200 when the database and the event bus answer and no migration is pending; otherwise 503 naming
+    what is not ready."""
+    database_ok, bus_ok = await asyncio.gather(
+        _answers(resources.database.ping()), _answers(resources.bus.check())
+    )
+    schema_ok = resources.database.schema_ready
+    if database_ok and bus_ok and schema_ok:
         return ReadinessResponse()
-    states: dict[str, Any] = {name: "ok" if ok else "unavailable" for name, ok in checks.items()}
-    return problem(request, 503, "unavailable", f"Not ready: {', '.join(down)} unavailable", **states)
+    down = [
+        *([] if database_ok else ["database unavailable"]),
+        *([] if bus_ok else [f"event bus ({resources.bus.name}) unavailable"]),
+        *([] if schema_ok else ["migrations pending"]),
+    ]
+    return problem(
+        request,
+        503,
+        "unavailable",
+        f"Not ready: {', '.join(down)}",
+        database=_state(database_ok),
+        event_bus=_state(bus_ok),
+        migrations="ok" if schema_ok else "pending",
+    )
 
 
 @router.get(
@@ -53,6 +69,10 @@ async def ready(request: Request, resources: ResourcesDep) -> Response | Readine
 async def metrics(resources: ResourcesDep) -> Response:
     """Request counts by route template and status, latency histogram, open streams (text format)."""
     return Response(resources.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _state(ok: bool) -> str:
+    return "ok" if ok else "unavailable"
 
 
 async def _answers(check: Awaitable[object]) -> bool:

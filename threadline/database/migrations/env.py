@@ -9,13 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from threadline.database.engine import create_engine
+from threadline.database.migrate import MIGRATION_LOCK
 from threadline.database.models import Base
 from threadline.database.search_schema import SEARCH_TABLE_PREFIX
 
 target_metadata = Base.metadata
-
-# Any constant works; it only has to be the same for every process that migrates.
-_MIGRATION_LOCK = 0x7468726561646D67
 
 
 def include_name(name: str | None, type_: str, _parents: object) -> bool:
@@ -34,7 +32,7 @@ def _run(connection: Connection) -> None:
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
             # Processes that start together (one per host) take turns; the later ones then find nothing to do.
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

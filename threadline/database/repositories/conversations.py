@@ -62,6 +62,23 @@ def _activity_at(now: datetime) -> dict[str, datetime]:
     return {"now": now, "idle_before": now - IDLE_PERIOD}
 
 
+_Placed = tuple[ConversationRow, datetime]
+"""A conversation and the activity it is listed by in a walk."""
+
+
+def _page(rows: list[_Placed], *, limit: int, snapshot: Snapshot) -> Page[Conversation]:
+    """The first ``limit`` of ``rows``, with a cursor to the rest (if any) that carries the snapshot."""
+    next_cursor = None
+    if len(rows) > limit:
+        last, at = rows[limit - 1]
+        next_cursor = Cursor(
+            at=at, id=last.id, of=CONVERSATION_LIST, as_of=snapshot.event_id, taken=snapshot.taken
+        ).encode()
+    return Page[Conversation](
+        items=[to_conversation(row) for row, _ in rows[:limit]], next_cursor=next_cursor
+    )
+
+
 class ConversationRepository(Repository):
     async def add(
         self, *, workspace_id: UUID, title: str, modality: str, metadata: dict[str, Any], now: datetime
@@ -101,68 +118,69 @@ class ConversationRepository(Repository):
         now: datetime,
     ) -> Page[Conversation]:
         """One page of the workspace's conversations by their activity as of the walk's ``snapshot``, most
-        recent first: however many become active while a client walks the list, each that existed
-        throughout is listed once. The first page (no ``cursor``) takes the snapshot: the newest event id,
-        read in the same statement as the rows, at ``now``.
-
-        A conversation with no event after the snapshot is where its ``last_active_at`` says, which one
-        index scan reads in order. One active since (its events after the snapshot, on the event log's
-        ``(workspace_id, id)`` index: few, for a walk of minutes) is placed by its activity then: the time of
-        its newest event up to the snapshot, every change that moves ``last_active_at`` writing one at that
-        time; or, if the log no longer holds one (the conversation was idle for longer than the retention),
-        by ``idle_from``, which its first change after so long recorded. Those created after the snapshot
-        belong to later walks.
-
-        No snapshot of the database is needed across the statements: a conversation that becomes active
-        between them is read unmoved first and then as moved, both times at its activity as of the
-        snapshot, and listed once.
+        recent first, so that a walk lists once each conversation that existed throughout it, however many
+        become active meanwhile. The first page (no ``cursor``) takes the snapshot, at ``now``. How a
+        conversation active since the snapshot is placed, and why one index scan still reads most of a page:
+        docs/api-decisions.md, "Conversations and messages".
         """
         of_modality = select(ConversationRow)
         if modality is not None:
             of_modality = of_modality.where(ConversationRow.modality == modality)
-        page = of_modality.where(ConversationRow.workspace_id == workspace_id)
         if cursor is None or snapshot is None:  # the first page: nothing has moved since its snapshot
-            first = await self._session.execute(
-                self._in_order(page, limit=limit + 1).add_columns(
-                    select(func.max(_EVENTS.id)).scalar_subquery()
-                )
-            )
-            found = first.all()
-            snapshot = Snapshot(event_id=(found[0][1] or 0) if found else 0, taken=now)
-            rows = [(row, row.last_active_at) for row, _ in found]
+            rows, snapshot = await self._first_page(of_modality, workspace_id, limit=limit, now=now)
         else:
             cursor.require_list(CONVERSATION_LIST)
-            since = (_EVENTS.workspace_id == workspace_id) & (_EVENTS.id > snapshot.event_id)
-            active = select(_EVENTS.conversation_id).where(
-                since, _EVENTS.conversation_id.is_not(None), _EVENTS.type != EventType.MESSAGE_DELTA
+            rows = await self._later_page(
+                of_modality, workspace_id, limit=limit, cursor=cursor, snapshot=snapshot
             )
-            unmoved = page.where(
-                after_cursor(ConversationRow.last_active_at, ConversationRow.id, cursor),
-                ConversationRow.id.not_in(active),
-            )
-            rows = [
-                (row, row.last_active_at)
-                for row in await self._session.scalars(self._in_order(unmoved, limit=limit + 1))
-            ]
-            # Read after the others: one that became active in between is in both, at the same place.
-            # The ids are the workspace's already (its events name them): read by primary key alone.
-            moved = await self._activity_as_of(of_modality, await self._moved(active), snapshot)
-            listed = {row.id for row, _ in rows}
-            rows += [
-                (row, at)
-                for row, at in moved
-                if (at, row.id) < (cursor.at, cursor.id) and row.id not in listed
-            ]
-            rows.sort(key=lambda found: (found[1], found[0].id), reverse=True)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        next_cursor = None
-        if more:
-            last, at = rows[-1]
-            next_cursor = Cursor(
-                at=at, id=last.id, of=CONVERSATION_LIST, as_of=snapshot.event_id, taken=snapshot.taken
-            ).encode()
-        return Page[Conversation](items=[to_conversation(row) for row, _ in rows], next_cursor=next_cursor)
+        return _page(rows, limit=limit, snapshot=snapshot)
+
+    async def _first_page(
+        self, of_modality: Select[ConversationRow], workspace_id: UUID, *, limit: int, now: datetime
+    ) -> tuple[list[_Placed], Snapshot]:
+        """The newest conversations, and the snapshot of the walk: the newest event id, read in the same
+        statement as the rows."""
+        newest_event = select(func.max(_EVENTS.id)).scalar_subquery()
+        page = of_modality.where(ConversationRow.workspace_id == workspace_id)
+        found = (
+            await self._session.execute(self._in_order(page, limit=limit + 1).add_columns(newest_event))
+        ).all()
+        snapshot = Snapshot(event_id=(found[0][1] or 0) if found else 0, taken=now)
+        return [(row, row.last_active_at) for row, _ in found], snapshot
+
+    async def _later_page(
+        self,
+        of_modality: Select[ConversationRow],
+        workspace_id: UUID,
+        *,
+        limit: int,
+        cursor: Cursor,
+        snapshot: Snapshot,
+    ) -> list[_Placed]:
+        """The conversations after ``cursor``: those unmoved since the snapshot by one index scan, then
+        those active since, each at its activity as of the snapshot."""
+        since = (_EVENTS.workspace_id == workspace_id) & (_EVENTS.id > snapshot.event_id)
+        active = select(_EVENTS.conversation_id).where(
+            since, _EVENTS.conversation_id.is_not(None), _EVENTS.type != EventType.MESSAGE_DELTA
+        )
+        unmoved = of_modality.where(
+            ConversationRow.workspace_id == workspace_id,
+            after_cursor(ConversationRow.last_active_at, ConversationRow.id, cursor),
+            ConversationRow.id.not_in(active),
+        )
+        rows = [
+            (row, row.last_active_at)
+            for row in await self._session.scalars(self._in_order(unmoved, limit=limit + 1))
+        ]
+        # Read after the others: one that became active in between is in both, at the same place.
+        # The ids are the workspace's already (its events name them): read by primary key alone.
+        moved = await self._activity_as_of(of_modality, await self._moved(active), snapshot)
+        listed = {row.id for row, _ in rows}
+        rows += [
+            (row, at) for row, at in moved if (at, row.id) < (cursor.at, cursor.id) and row.id not in listed
+        ]
+        rows.sort(key=lambda placed: (placed[1], placed[0].id), reverse=True)
+        return rows
 
     @staticmethod
     def _in_order(query: Select[ConversationRow], *, limit: int) -> Select[ConversationRow]:
@@ -176,7 +194,7 @@ class ConversationRepository(Repository):
 
     async def _activity_as_of(
         self, query: Select[ConversationRow], ids: list[UUID], snapshot: Snapshot
-    ) -> list[tuple[ConversationRow, datetime]]:
+    ) -> list[_Placed]:
         """The conversations of ``query`` among ``ids``, each with its ``last_active_at`` as of ``snapshot``.
 
         Read by their primary key, a thousand at a time: a planner that reads the ids from a subquery may
@@ -193,7 +211,7 @@ class ConversationRepository(Repository):
             .limit(1)
             .scalar_subquery()
         )
-        activity: list[tuple[ConversationRow, datetime]] = []
+        activity: list[_Placed] = []
         for start in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[start : start + _IDS_PER_QUERY]
             found = await self._session.execute(

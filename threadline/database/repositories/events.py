@@ -43,6 +43,7 @@ _OLDEST_ID = select(func.min(_LOG.c.id))
 _NEWEST_IN_CONVERSATION = select(func.max(_LOG.c.id)).where(
     _LOG.c.conversation_id == bindparam("conversation_id")
 )
+_NEWEST_IN_WORKSPACE = select(func.max(_LOG.c.id)).where(_LOG.c.workspace_id == bindparam("workspace_id"))
 _MEMBERSHIP_TYPES = (EventType.MEMBER_ADDED, EventType.MEMBER_REMOVED)
 _UNKNOWN_TYPES_LOGGED: set[str] = set()
 
@@ -201,6 +202,11 @@ class EventRepository(Repository):
         newest: int | None = await self._session.scalar(
             _NEWEST_IN_CONVERSATION, {"conversation_id": conversation_id}
         )
+        return newest or 0
+
+    async def newest_in_workspace(self, workspace_id: UUID) -> int:
+        """The newest event about the workspace or anything in it, 0 if none: what a list is versioned by."""
+        newest: int | None = await self._session.scalar(_NEWEST_IN_WORKSPACE, {"workspace_id": workspace_id})
         return newest or 0
 
     async def prune(self, *, older_than: datetime, limit: int) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,8 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     MetaData,
+    Row,
+    Select,
     Table,
     Text,
     Uuid,
@@ -148,40 +151,13 @@ class SearchRepository(Repository):
         """The page of hits the user may see, and where the next page starts (``None``: this is the last)."""
         postgres = self._on_postgresql
         expression = tsquery_expression(query) if postgres else fts5_expression(query)
-        if postgres:
-            matcher = func.to_tsquery(func.threadline_search_config(), bindparam("q"))
-            score: ColumnElement[Any] = func.ts_rank(_D.document, matcher)
-            number: ColumnElement[int] = _D.id
-            page = (
-                select(number, score.label("score"))
-                .select_from(_DOCUMENTS)
-                .where(_D.document.op("@@")(matcher))
-            )
-        else:
-            # bm25 is lower for a better match: negated, so that higher is better on both databases.
-            score = -func.bm25(literal_column("search_index"))
-            number = _FTS.c.rowid
-            page = (
-                select(number, score.label("score"))
-                .select_from(_FTS.join(_DOCUMENTS, _D.id == _FTS.c.rowid))
-                .where(literal_column("search_index").op("MATCH")(bindparam("q")))
-            )
-        page = page.where(
+        matching = _postgres_matches() if postgres else _sqlite_matches()
+        page = matching.select.where(
             _D.workspace_id.in_(
                 select(MEMBERSHIPS_TABLE.c.workspace_id).where(MEMBERSHIPS_TABLE.c.user_id == user_id)
             )
         )
-        page = _filtered(page, filters)
-        if sort is SearchSort.NEWEST:
-            if after is not None:
-                page = page.where(number < after.document)
-            page = page.order_by(number.desc())
-        else:
-            if after is not None and after.score is not None:
-                page = page.where(
-                    or_(score < after.score, and_(score == after.score, number < after.document))
-                )
-            page = page.order_by(score.desc(), number.desc())
+        page = _ordered(_filtered(page, filters), matching, sort=sort, after=after)
         rows = (await self._session.execute(page.limit(limit + 1), {"q": expression})).all()
         more = len(rows) > limit
         rows = rows[:limit]
@@ -197,26 +173,7 @@ class SearchRepository(Repository):
         """The documents' hits, in the order given, with their snippets (for the page only)."""
         if not numbers:
             return []
-        text = [func.coalesce(_M.content, _C.title).label("text")] if postgres else []
-        details = (
-            select(
-                _D.id,
-                _D.workspace_id,
-                _D.conversation_id,
-                _C.title,
-                _D.message_id,
-                _M.seq,
-                _M.role,
-                func.coalesce(_M.created_at, _C.created_at).label("created_at"),
-                *text,
-            )
-            .select_from(
-                _DOCUMENTS.join(CONVERSATIONS_TABLE, _C.id == _D.conversation_id).outerjoin(
-                    MESSAGES_TABLE, _M.id == _D.message_id
-                )
-            )
-            .where(_D.id.in_(numbers))
-        )
+        details = _details(numbers, with_text=postgres)
         rows = {row.id: row for row in await self._session.execute(details, {"q": expression})}
         snippets = (
             {number: marked_snippet(row.text, query) for number, row in rows.items()}
@@ -224,16 +181,7 @@ class SearchRepository(Repository):
             else await self._sqlite_snippets(numbers, expression)
         )
         return [
-            SearchHit(
-                workspace_id=row.workspace_id,
-                conversation_id=row.conversation_id,
-                conversation_title=row.title,
-                message_id=row.message_id,
-                seq=row.seq,
-                role=row.role,
-                snippet=snippet_html(snippets.get(number) or ""),
-                created_at=row.created_at,
-            )
+            _to_hit(row, snippets.get(number) or "")
             for number in numbers
             # A document gone between the two statements (each reads as of its start) is left out.
             if (row := rows.get(number)) is not None
@@ -272,3 +220,81 @@ def _filtered(page: Any, filters: SearchFilters) -> Any:
         if filters.after is not None:
             page = page.where(created > bindparam("after", filters.after, type_=_M.created_at.type))
     return page
+
+
+@dataclass(frozen=True)
+class _Matching:
+    """The documents that match ``:q``, selected as (document number, score): higher scores are better."""
+
+    select: Select[Any]
+    number: ColumnElement[int]
+    score: ColumnElement[Any]
+
+
+def _postgres_matches() -> _Matching:
+    matcher = func.to_tsquery(func.threadline_search_config(), bindparam("q"))
+    score: ColumnElement[Any] = func.ts_rank(_D.document, matcher)
+    chosen = select(_D.id, score.label("score")).select_from(_DOCUMENTS).where(_D.document.op("@@")(matcher))
+    return _Matching(chosen, _D.id, score)
+
+
+def _sqlite_matches() -> _Matching:
+    # bm25 is lower for a better match: negated, so that higher is better on both databases.
+    score = -func.bm25(literal_column("search_index"))
+    chosen = (
+        select(_FTS.c.rowid, score.label("score"))
+        .select_from(_FTS.join(_DOCUMENTS, _D.id == _FTS.c.rowid))
+        .where(literal_column("search_index").op("MATCH")(bindparam("q")))
+    )
+    return _Matching(chosen, _FTS.c.rowid, score)
+
+
+def _ordered(
+    page: Select[Any], matching: _Matching, *, sort: SearchSort, after: SearchPosition | None
+) -> Select[Any]:
+    """The page in the order asked for, after the previous page's last hit."""
+    number, score = matching.number, matching.score
+    if sort is SearchSort.NEWEST:
+        if after is not None:
+            page = page.where(number < after.document)
+        return page.order_by(number.desc())
+    if after is not None and after.score is not None:
+        page = page.where(or_(score < after.score, and_(score == after.score, number < after.document)))
+    return page.order_by(score.desc(), number.desc())
+
+
+def _details(numbers: Sequence[int], *, with_text: bool) -> Select[Any]:
+    """What a hit shows of each document, and its text where snippets are made here (PostgreSQL)."""
+    text = [func.coalesce(_M.content, _C.title).label("text")] if with_text else []
+    return (
+        select(
+            _D.id,
+            _D.workspace_id,
+            _D.conversation_id,
+            _C.title,
+            _D.message_id,
+            _M.seq,
+            _M.role,
+            func.coalesce(_M.created_at, _C.created_at).label("created_at"),
+            *text,
+        )
+        .select_from(
+            _DOCUMENTS.join(CONVERSATIONS_TABLE, _C.id == _D.conversation_id).outerjoin(
+                MESSAGES_TABLE, _M.id == _D.message_id
+            )
+        )
+        .where(_D.id.in_(numbers))
+    )
+
+
+def _to_hit(row: Row[Any], marked: str) -> SearchHit:
+    return SearchHit(
+        workspace_id=row.workspace_id,
+        conversation_id=row.conversation_id,
+        conversation_title=row.title,
+        message_id=row.message_id,
+        seq=row.seq,
+        role=row.role,
+        snippet=snippet_html(marked),
+        created_at=row.created_at,
+    )

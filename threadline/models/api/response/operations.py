@@ -28,10 +28,14 @@ class ReadinessResponse(ResponseModel):
 
 
 class NotReadyResponse(ProblemResponse):
-    """A 503 problem document that also says which of the database and the event bus is down."""
+    """A 503 problem document that also says which of the database and the event bus is down, and whether
+    migrations are still to be applied (a server started while the database was away)."""
 
     database: Literal["ok", "unavailable"]
     """Whether the database answers."""
     event_bus: Literal["ok", "unavailable"] = Field(
         description="The bus that carries events between processes."
+    )
+    migrations: Literal["ok", "pending"] = Field(
+        description="`pending` until this process has applied the database's migrations."
     )
