@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint format bench clean
+.PHONY: install run test test-fast lint format bench diagrams clean
 
 install: $(STAMP)
 
@@ -31,10 +31,15 @@ test: lint
 	$(BIN)/pytest
 
 test-fast: install
-	$(BIN)/pytest -x -q -m "not e2e"
+	$(BIN)/pytest -x -q -m "not e2e and not scaffold"
 
 bench: install
 	$(BIN)/python -m bench
+
+# The architecture diagram: docs/architecture.diag is the source, the SVG beside it is committed.
+diagrams: install
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[docs]'
+	$(BIN)/blockdiag -Tsvg docs/architecture.diag -o docs/architecture.svg
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache threadline.db threadline.db-wal threadline.db-shm

@@ -1,5 +1,6 @@
-"""The ``threadline`` command: ``serve`` (migrate, then serve), ``migrate``, and ``assistant`` (the bridge
-of ``threadline_client.assistant``, which needs only the client package).
+"""The ``threadline`` command: ``serve`` (migrate, then serve), ``migrate``, ``assistant`` (the bridge
+of ``threadline_client.assistant``, which needs only the client package), and ``scaffold`` (a new
+resource's code, for developers; docs/guide.md).
 
 ``serve`` starts even while the database is away, and migrates once it answers (the app does, in each
 worker); ``migrate`` is a one-shot step of a deploy, so it fails at once, exiting 1, if it cannot.
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from threadline.api.metrics import MULTIPROCESS_DIR
 from threadline.database.migrate import upgrade
+from threadline.scaffold import command as scaffold
 from threadline.settings import EventBusKind, Settings
 from threadline_client import assistant
 
@@ -39,9 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     assistant.add_arguments(
         commands.add_parser("assistant", help="answer user messages with replies streamed from a model")
     )
+    scaffold.add_arguments(commands.add_parser("scaffold", help="write a new resource's vertical slice"))
     args = parser.parse_args(argv)
     if args.command == "assistant":
         return assistant.run(args)
+    if args.command == "scaffold":
+        return scaffold.run(args)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

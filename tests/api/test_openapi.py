@@ -72,6 +72,17 @@ async def test_every_component_schema_has_a_description(document: dict[str, Any]
     assert [name for name, schema in schemas.items() if not schema.get("description", "").strip()] == []
 
 
+async def test_every_schema_field_has_a_description(document: dict[str, Any]) -> None:
+    undescribed = [
+        f"{name}.{field}"
+        for name, schema in document["components"]["schemas"].items()
+        for field, spec in schema.get("properties", {}).items()
+        if not spec.get("description", "").strip()
+    ]
+
+    assert undescribed == []
+
+
 async def test_errors_are_documented_as_problem_documents(document: dict[str, Any]) -> None:
     assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
     for name, operation in operations(document).items():

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 METADATA_MAX_BYTES = 16 * 1024
 METADATA_MAX_DEPTH = 10
 
 
 class RequestModel(BaseModel):
-    """Base of every request body: unknown fields are an error, not silently dropped."""
+    """Base of every request body: unknown fields are an error, not silently dropped.
 
-    model_config = ConfigDict(extra="forbid")
+    A field's docstring is its description in the OpenAPI document.
+    """
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
 
 def _reject_nul(value: str) -> str:
@@ -84,6 +97,25 @@ def _stripped_schema(max_length: int, *, min_length: int) -> WithJsonSchema:
             ),
         }
     )
+
+
+JsonObject = Metadata
+"""A JSON object field of a scaffolded resource: held to the same limits as ``metadata``."""
+
+
+def _in_utc(value: datetime) -> datetime:
+    """Answers are always in UTC (API.md §1), however the time was sent."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be a time that exists in UTC") from None
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""A point in time sent by a client: an offset is required (a naive time is ambiguous), stored in UTC."""
+
+StoredInt = Annotated[int, Strict(), Field(ge=-(2**31), le=2**31 - 1)]
+"""A whole number that fits an SQL ``INTEGER`` everywhere; strict, so JSON's ``true`` is not ``1``."""
 
 
 # Names and titles: surrounding whitespace is removed first, then the length is checked.

@@ -30,4 +30,6 @@ class UpdateConversationRequest(RequestModel):
     """Fields to change; the ones left out stay as they are. The modality is fixed at creation."""
 
     title: ConversationTitle | None = None
+    """The new title, 0 to 200 characters once surrounding whitespace is removed."""
     metadata: Metadata | None = None
+    """Replaces the metadata as a whole."""

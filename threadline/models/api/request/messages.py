@@ -25,6 +25,7 @@ class PostMessageRequest(RequestModel):
         description="1 to 100,000 characters; a streaming reply may start empty."
     )
     role: MessageRole = MessageRole.USER
+    """Who speaks: `user`, `assistant`, `system` or `tool`."""
     metadata: Metadata = Field(default_factory=dict)
 
     @field_validator("content")
@@ -39,7 +40,9 @@ class UpdateMessageRequest(RequestModel):
     """Fields to change; the ones left out stay as they are."""
 
     content: MessageContent | None = None
+    """The new content, 1 to 100,000 characters."""
     metadata: Metadata | None = None
+    """Replaces the metadata as a whole."""
 
 
 class DeltaRequest(RequestModel):
@@ -55,5 +58,6 @@ class FinishRequest(RequestModel):
     """How a streaming reply ends, and optionally its final text and metadata."""
 
     status: Literal["complete", "failed"] = "complete"
+    """`complete`, or `failed` for a reply that could not be finished."""
     content: MessageContent | None = Field(default=None, description="Replaces the streamed text.")
     metadata: Metadata | None = Field(default=None, description="Replaces the message's metadata.")

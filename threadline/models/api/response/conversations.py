@@ -17,13 +17,21 @@ class ConversationResponse(ResponseModel):
     """A conversation in a workspace."""
 
     id: UUID
+    """The conversation's id."""
     workspace_id: UUID
+    """The workspace it belongs to."""
     title: str
+    """Up to 200 characters; may be empty."""
     modality: str
+    """How it is held: `chat`, `voice`, `video`, ..."""
     metadata: dict[str, Any]
+    """The client's free-form JSON object."""
     message_count: int
+    """Messages it holds now (deleted ones not counted)."""
     created_at: datetime
+    """When it was created."""
     updated_at: datetime
+    """When its title or metadata last changed."""
     last_active_at: datetime = Field(description="Moves forward when the conversation or a message changes.")
 
 

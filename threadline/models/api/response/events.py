@@ -30,8 +30,11 @@ class StreamCountsResponse(ResponseModel):
     """Open streams by kind: `/v1/events`, a workspace's and a conversation's."""
 
     user: int
+    """Open `/v1/events` streams."""
     workspace: int
+    """Open workspace streams."""
     conversation: int
+    """Open conversation streams."""
 
 
 class StreamStatsResponse(ResponseModel):
@@ -39,5 +42,6 @@ class StreamStatsResponse(ResponseModel):
 
     connections: int = Field(description="Event streams open in this process.")
     streams: StreamCountsResponse
+    """The open streams, by kind."""
     events_published: int = Field(description="Events this process has fanned out since it started.")
     instance: str = Field(description="Identifies the process; it changes when the process restarts.")

@@ -17,24 +17,32 @@ class MessageResponse(ResponseModel):
     """A message in a conversation."""
 
     id: UUID
+    """The message's id."""
     conversation_id: UUID
+    """The conversation it belongs to."""
     seq: int = Field(description="1, 2, 3, ... within the conversation, in commit order; never reused.")
     role: MessageRole
+    """Who speaks: `user`, `assistant`, `system` or `tool`."""
     content: str
+    """The text; for a streaming reply, as far as it has grown."""
     metadata: dict[str, Any]
+    """The client's free-form JSON object."""
     author_id: UUID | None = Field(description="Who posted it; null once that account is deleted.")
     status: MessageStatus = Field(
         description="`complete`, or a reply's: `streaming` while it grows, then `complete`, `failed` or "
         "`cancelled`."
     )
     created_at: datetime
+    """When it was posted."""
     updated_at: datetime
+    """When it last changed."""
 
 
 class MessageWindowResponse(ResponseModel):
     """A slice of a conversation's messages, oldest first."""
 
     items: list[MessageResponse]
+    """The messages, oldest first."""
     has_more: bool = Field(description="Whether more messages lie beyond this slice, in the direction read.")
 
 

@@ -13,14 +13,18 @@ class HealthResponse(ResponseModel):
     """The process is running; it says nothing of the database or the event bus (see `/ready`)."""
 
     status: Literal["ok"] = "ok"
+    """Always `ok`."""
 
 
 class ReadinessResponse(ResponseModel):
     """The database and the event bus both answer, so this process can serve requests."""
 
     status: Literal["ready"] = "ready"
+    """Always `ready`."""
     database: Literal["ok"] = "ok"
+    """The database answers."""
     event_bus: Literal["ok"] = "ok"
+    """The event bus answers."""
 
 
 class NotReadyResponse(ProblemResponse):
@@ -28,6 +32,7 @@ class NotReadyResponse(ProblemResponse):
     migrations are still to be applied (a server started while the database was away)."""
 
     database: Literal["ok", "unavailable"]
+    """Whether the database answers."""
     event_bus: Literal["ok", "unavailable"] = Field(
         description="The bus that carries events between processes."
     )

@@ -16,7 +16,9 @@ class HitConversation(ResponseModel):
     """The conversation a hit is in."""
 
     id: UUID
+    """The conversation's id."""
     title: str
+    """The conversation's title."""
 
 
 class SearchHitResponse(ResponseModel):
@@ -24,10 +26,13 @@ class SearchHitResponse(ResponseModel):
 
     kind: str = Field(description="`message`, or `conversation` for a title hit (no message fields).")
     workspace_id: UUID
+    """The workspace the conversation is in."""
     conversation: HitConversation
+    """The conversation the hit is in."""
     message_id: UUID | None = Field(description="The message that matched; null for a title hit.")
     seq: int | None = Field(description="The message's `seq`: open the conversation there.")
     role: MessageRole | None
+    """The message's role; null for a title hit."""
     snippet: str = Field(
         description="The matching text around the matches, as HTML: the text escaped (`&`, `<`, `>`), each "
         "matched word in `<mark>…</mark>`, and `…` where text was cut. Safe to insert as HTML."
@@ -52,6 +57,7 @@ class SearchPageResponse(ResponseModel):
     """One page of hits; pass `next_cursor` as `?cursor=` (with the same query) for the next."""
 
     items: list[SearchHitResponse]
+    """The hits, best first."""
     next_cursor: str | None = Field(description="Opaque; null on the last page.")
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Service tests on real databases: use cases, their permissions and their events (scaffolded resources)."""

@@ -1,0 +1,1 @@
+"""``threadline scaffold``: a new resource's vertical slice, in the project's own style (docs/guide.md)."""
