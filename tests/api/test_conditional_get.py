@@ -95,15 +95,29 @@ async def test_any_change_makes_a_stale_tag_answer_200(
     team: Team, conversation: dict[str, Any], change: str
 ) -> None:
     paths = [path_of(conversation, read) for read in READS]
+    await assert_stale_after(team, paths, CHANGES[change](team, conversation))
+
+
+def shown(answer: httpx.Response) -> Any:
+    """What an answer shows, less a list's ``next_cursor``: it carries the moment its walk began."""
+    body = answer.json()
+    body.pop("next_cursor", None)
+    return body
+
+
+async def assert_stale_after(team: Team, paths: list[str], change: Awaitable[None]) -> None:
+    """Each of ``paths``' tags, taken before ``change``, answers 200 after it, with the fresh answer and a
+    new tag that revalidates."""
     before = [(await team.viewer.get(path)).headers["ETag"] for path in paths]
 
-    await CHANGES[change](team, conversation)
+    await change
 
     for path, stale in zip(paths, before, strict=True):
         after = await revalidate(team.viewer, path, stale)
         assert after.status_code == 200, path
         assert after.headers["ETag"] != stale
-        assert after.json() == (await team.viewer.get(path)).json()
+        fresh = await team.viewer.get(path)
+        assert (shown(after), after.headers["ETag"]) == (shown(fresh), fresh.headers["ETag"])
         assert (await revalidate(team.viewer, path, after.headers["ETag"])).status_code == 304
 
 
@@ -190,15 +204,7 @@ async def test_any_change_in_the_workspace_makes_a_stale_list_tag_answer_200(
     team: Team, conversation: dict[str, Any], change: str
 ) -> None:
     paths = [list_path(team, read) for read in LISTS]
-    before = [(await team.viewer.get(path)).headers["ETag"] for path in paths]
-
-    await LIST_CHANGES[change](team, conversation)
-
-    for path, stale in zip(paths, before, strict=True):
-        after = await revalidate(team.viewer, path, stale)
-        assert after.status_code == 200, path
-        assert after.headers["ETag"] != stale
-        assert after.json()["items"] == (await team.viewer.get(path)).json()["items"]
+    await assert_stale_after(team, paths, LIST_CHANGES[change](team, conversation))
 
 
 async def test_a_list_tag_belongs_to_its_page_and_workspace(team: Team, conversation: dict[str, Any]) -> None:
