@@ -128,8 +128,12 @@ def dependency_alias(spec: ResourceSpec) -> tuple[str, ...]:
 
 def shared_edits(spec: ResourceSpec) -> list[Edit]:
     """Each registration point a new resource needs, in the order they are applied."""
+    return [*_model_edits(spec), *_api_edits(spec)]
+
+
+def _model_edits(spec: ResourceSpec) -> list[Edit]:
+    """Its event types, and its repository in the unit of work."""
     cls, plural = spec.cls, spec.plural
-    service_import = (f"from threadline.services.{plural} import {cls}Service",)
     prefix, name = spec.event_prefix, spec.name
     return [
         ClassEnd(
@@ -155,6 +159,14 @@ def shared_edits(spec: ResourceSpec) -> list[Edit]:
             (f"        self.{plural} = {cls}Repository(session)",),
             "        self.events = EventRepository(session)",
         ),
+    ]
+
+
+def _api_edits(spec: ResourceSpec) -> list[Edit]:
+    """Its service among the app's, its dependency, and its router."""
+    cls, plural = spec.cls, spec.plural
+    service_import = (f"from threadline.services.{plural} import {cls}Service",)
+    return [
         SortedImport("threadline/api/resources.py", service_import),
         ClassEnd("threadline/api/resources.py", (f"    {plural}: {cls}Service",), name="Services"),
         SortedImport("threadline/api/dependencies.py", service_import),

@@ -116,6 +116,16 @@ def _kwargs(spec: ResourceSpec, *, second: bool = False) -> str:
 
 
 def _fragments(spec: ResourceSpec) -> dict[str, str]:
+    """What the templates fill in: the code's fragments, the tests', and the parent's."""
+    return {
+        **_code_fragments(spec),
+        **_api_model_fragments(spec),
+        **_test_fragments(spec),
+        **_parent_fragments(spec),
+    }
+
+
+def _code_fragments(spec: ResourceSpec) -> dict[str, str]:
     fields = spec.fields
     passed = ", ".join(f"{field.name}={field.name}" for field in fields)
     optional_params = ", ".join(
@@ -124,7 +134,6 @@ def _fragments(spec: ResourceSpec) -> dict[str, str]:
     create_params = ", ".join(
         f"{field.name}: {domain_type(field)}" + (" = None" if field.optional else "") for field in fields
     )
-    first = fields[0]
     return {
         "domain_fields": _lines([f"    {field.name}: {domain_type(field)}" for field in fields]),
         "row_fields": _lines([row_column(field) for field in fields]),
@@ -138,6 +147,12 @@ def _fragments(spec: ResourceSpec) -> dict[str, str]:
         "nothing_given": "all(value is None for value in ("
         + "".join(f"{field.name}, " for field in fields)
         + "))",
+    }
+
+
+def _api_model_fragments(spec: ResourceSpec) -> dict[str, str]:
+    fields = spec.fields
+    return {
         "create_fields": _lines(
             [
                 f"    {field.name}: {request_type(field)}"
@@ -156,6 +171,12 @@ def _fragments(spec: ResourceSpec) -> dict[str, str]:
         "response_fields": _lines(
             [f'    {field.name}: {domain_type(field)}\n    """{description(field)}"""' for field in fields]
         ),
+    }
+
+
+def _test_fragments(spec: ResourceSpec) -> dict[str, str]:
+    fields, first = spec.fields, spec.fields[0]
+    return {
         "create_body": repr({field.name: sample(field).sent for field in fields}),
         "created": repr({field.name: sample(field).answered for field in fields}),
         "update_body": repr({field.name: sample(field, second=True).sent for field in fields}),
@@ -169,7 +190,6 @@ def _fragments(spec: ResourceSpec) -> dict[str, str]:
         "domain_create": _kwargs(spec),
         "domain_update": _kwargs(spec, second=True),
         "changed_check": f"changed.{first.name} == {sample(first, second=True).python}",
-        **_parent_fragments(spec),
     }
 
 
