@@ -83,6 +83,17 @@ async def test_every_schema_field_has_a_description(document: dict[str, Any]) ->
     assert undescribed == []
 
 
+async def test_every_parameter_has_a_description(document: dict[str, Any]) -> None:
+    undescribed = [
+        f"{name} {parameter['in']} {parameter['name']}"
+        for name, operation in operations(document).items()
+        for parameter in operation.get("parameters", [])
+        if not parameter.get("description", "").strip()
+    ]
+
+    assert undescribed == []
+
+
 async def test_errors_are_documented_as_problem_documents(document: dict[str, Any]) -> None:
     assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
     for name, operation in operations(document).items():

@@ -235,6 +235,7 @@ def names(spec: ResourceSpec) -> dict[str, str]:
         "Parent": parent.capitalize(),
         "article_parent": "a",
         "parent_id": spec.parent_id,
+        "ParentId": "WorkspaceId" if spec.parent is Parent.WORKSPACE else "ConversationId",
         "parent_table": spec.parent_table,
         "PREFIX": spec.event_prefix,
     }

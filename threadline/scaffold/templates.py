@@ -261,22 +261,26 @@ ROUTER = Template('''"""$Plural_words of $article_parent $parent (a scaffolded r
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from threadline.api.dependencies import CurrentActor, ${Cls}ServiceDep
 from threadline.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from threadline.api.path_parameters import $ParentId
 from threadline.models.api.request.$plural import Create${Cls}Request, Update${Cls}Request
 from threadline.models.api.response.$plural import ${Cls}Response
 from threadline.models.api.response.base import PageResponse
 
 router = APIRouter(prefix="/v1/${parent_table}/{$parent_id}/$plural", tags=["$parent_table"])
 
+${Cls}Id = Annotated[UUID, Path(description="The $words's id, in the $parent of the path.")]
+
 
 @router.post("", status_code=201, summary="Create $article $words")
 async def create_$name(
-    $parent_id: UUID, body: Create${Cls}Request, actor: CurrentActor, $plural: ${Cls}ServiceDep
+    $parent_id: $ParentId, body: Create${Cls}Request, actor: CurrentActor, $plural: ${Cls}ServiceDep
 ) -> ${Cls}Response:
     """Add $article $words to the $parent (editor or owner)."""
     $name = await $plural.create_$name(actor=actor, $parent_id=$parent_id, **body.model_dump())
@@ -285,7 +289,7 @@ async def create_$name(
 
 @router.get("", summary="List $plural_words")
 async def list_$plural(
-    $parent_id: UUID,
+    $parent_id: $ParentId,
     actor: CurrentActor,
     $plural: ${Cls}ServiceDep,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -298,7 +302,7 @@ async def list_$plural(
 
 @router.get("/{$id}", summary="Get $article $words")
 async def get_$name(
-    $parent_id: UUID, $id: UUID, actor: CurrentActor, $plural: ${Cls}ServiceDep
+    $parent_id: $ParentId, $id: ${Cls}Id, actor: CurrentActor, $plural: ${Cls}ServiceDep
 ) -> ${Cls}Response:
     """One $words of the $parent (any member); one in another $parent answers 404."""
     $name = await $plural.get_$name(actor=actor, $parent_id=$parent_id, $id=$id)
@@ -307,8 +311,8 @@ async def get_$name(
 
 @router.patch("/{$id}", summary="Update $article $words")
 async def update_$name(
-    $parent_id: UUID,
-    $id: UUID,
+    $parent_id: $ParentId,
+    $id: ${Cls}Id,
     body: Update${Cls}Request,
     actor: CurrentActor,
     $plural: ${Cls}ServiceDep,
@@ -320,7 +324,7 @@ async def update_$name(
 
 @router.delete("/{$id}", status_code=204, summary="Delete $article $words")
 async def delete_$name(
-    $parent_id: UUID, $id: UUID, actor: CurrentActor, $plural: ${Cls}ServiceDep
+    $parent_id: $ParentId, $id: ${Cls}Id, actor: CurrentActor, $plural: ${Cls}ServiceDep
 ) -> Response:
     """Delete the $words (editor or owner)."""
     await $plural.delete_$name(actor=actor, $parent_id=$parent_id, $id=$id)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Form, Request, Response
 
 from threadline.api.dependencies import AuthServiceDep, CurrentActor
 from threadline.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from threadline.api.path_parameters import KeyId, SessionId
 from threadline.models.api.request.auth import CreateApiKeyRequest, LoginRequest, RegisterRequest, TokenForm
 from threadline.models.api.response.auth import (
     ApiKeyResponse,
@@ -75,7 +75,7 @@ async def list_sessions(
 
 
 @router.delete("/sessions/{session_id}", status_code=204, summary="End one of your sign-ins")
-async def end_session(session_id: UUID, actor: CurrentActor, auth: AuthServiceDep) -> Response:
+async def end_session(session_id: SessionId, actor: CurrentActor, auth: AuthServiceDep) -> Response:
     """End a sign-in, as logging out of it would: its tokens stop working and its open event streams end
     with `revoked`. Another account's sign-in, or one already ended, is 404."""
     await auth.end_sign_in(actor=actor, sign_in_id=session_id)
@@ -104,7 +104,7 @@ async def list_api_keys(
 
 
 @router.delete("/api-keys/{key_id}", status_code=204, summary="Revoke an API key")
-async def revoke_api_key(key_id: UUID, actor: CurrentActor, auth: AuthServiceDep) -> Response:
+async def revoke_api_key(key_id: KeyId, actor: CurrentActor, auth: AuthServiceDep) -> Response:
     """Revoke a key; it stops working at once."""
     await auth.revoke_api_key(actor=actor, key_id=key_id)
     return Response(status_code=204)

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from threadline.api.dependencies import ConversationCopyServiceDep, CurrentActor
+from threadline.api.path_parameters import ConversationId
 from threadline.models.api.request.search import ForkConversationRequest
 from threadline.models.api.response.conversations import ConversationResponse
 from threadline.models.api.response.messages import MessageResponse
@@ -48,7 +48,7 @@ _EXPORT_DESCRIPTION = {
     responses={200: _EXPORT_DESCRIPTION},
 )
 async def export_conversation(
-    conversation_id: UUID,
+    conversation_id: ConversationId,
     actor: CurrentActor,
     copies: ConversationCopyServiceDep,
     format: Annotated[
@@ -75,7 +75,7 @@ async def export_conversation(
 
 @router.post("/conversations/{conversation_id}/fork", status_code=201, summary="Fork a conversation")
 async def fork_conversation(
-    conversation_id: UUID,
+    conversation_id: ConversationId,
     body: ForkConversationRequest,
     actor: CurrentActor,
     copies: ConversationCopyServiceDep,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
-from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
 from threadline.api.conditional import NOT_MODIFIED, IfNoneMatchHeader, ReadTag
 from threadline.api.dependencies import ConversationServiceDep, CurrentActor
 from threadline.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from threadline.api.path_parameters import ConversationId, WorkspaceId
 from threadline.models.api.request.conversations import CreateConversationRequest, UpdateConversationRequest
 from threadline.models.api.response.base import PageResponse
 from threadline.models.api.response.conversations import (
@@ -32,7 +32,7 @@ IncludeQuery = Annotated[
 
 @router.post("/workspaces/{workspace_id}/conversations", status_code=201, summary="Create a conversation")
 async def create_conversation(
-    workspace_id: UUID,
+    workspace_id: WorkspaceId,
     body: CreateConversationRequest,
     actor: CurrentActor,
     conversations: ConversationServiceDep,
@@ -55,7 +55,7 @@ async def create_conversation(
     responses=NOT_MODIFIED,
 )
 async def list_conversations(
-    workspace_id: UUID,
+    workspace_id: WorkspaceId,
     actor: CurrentActor,
     conversations: ConversationServiceDep,
     response: Response,
@@ -93,7 +93,7 @@ def _conversation_page(page: Page[Conversation]) -> PageResponse[ConversationRes
     responses=NOT_MODIFIED,
 )
 async def get_conversation(
-    conversation_id: UUID,
+    conversation_id: ConversationId,
     actor: CurrentActor,
     conversations: ConversationServiceDep,
     response: Response,
@@ -120,7 +120,7 @@ async def get_conversation(
 
 @router.patch("/conversations/{conversation_id}", summary="Update a conversation")
 async def update_conversation(
-    conversation_id: UUID,
+    conversation_id: ConversationId,
     body: UpdateConversationRequest,
     actor: CurrentActor,
     conversations: ConversationServiceDep,
@@ -137,7 +137,7 @@ async def update_conversation(
 
 @router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete a conversation")
 async def delete_conversation(
-    conversation_id: UUID, actor: CurrentActor, conversations: ConversationServiceDep
+    conversation_id: ConversationId, actor: CurrentActor, conversations: ConversationServiceDep
 ) -> Response:
     """Delete the conversation with its messages (editor or owner)."""
     await conversations.delete_conversation(actor=actor, conversation_id=conversation_id)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query
 
 from threadline.api.dependencies import CurrentActor, ResourcesDep, StreamActor, StreamServiceDep
+from threadline.api.path_parameters import ConversationId, WorkspaceId
 from threadline.api.resources import Resources
 from threadline.api.sse import EVENT_STREAM, EventStreamResponse
 from threadline.models.api.response.events import StreamCountsResponse, StreamStatsResponse
@@ -67,7 +67,7 @@ async def stream_events(
 
 @router.get("/workspaces/{workspace_id}/events", summary="Follow a workspace", **_STREAM_ROUTE)
 async def stream_workspace_events(
-    workspace_id: UUID,
+    workspace_id: WorkspaceId,
     actor: StreamActor,
     streams: StreamServiceDep,
     resume_from: ResumeFrom,
@@ -82,7 +82,7 @@ async def stream_workspace_events(
 
 @router.get("/conversations/{conversation_id}/events", summary="Follow a conversation", **_STREAM_ROUTE)
 async def stream_conversation_events(
-    conversation_id: UUID,
+    conversation_id: ConversationId,
     actor: StreamActor,
     streams: StreamServiceDep,
     resume_from: ResumeFrom,

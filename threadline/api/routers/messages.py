@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import TypeAdapter
@@ -11,6 +10,7 @@ from pydantic import TypeAdapter
 from threadline.api.conditional import NOT_MODIFIED, IfNoneMatchHeader, ReadTag
 from threadline.api.dependencies import CurrentActor, MessageServiceDep
 from threadline.api.pagination import DEFAULT_LIMIT, LimitQuery, QueryInteger
+from threadline.api.path_parameters import ConversationId, MessageId
 from threadline.models.api.request.messages import PostMessageRequest, UpdateMessageRequest
 from threadline.models.api.response.messages import MessageResponse, MessageWindowResponse
 from threadline.models.domain.conversation import Message
@@ -43,7 +43,7 @@ IdempotencyKeyHeader = Annotated[
 
 @router.post("", status_code=201, summary="Post a message")
 async def post_message(
-    conversation_id: UUID,
+    conversation_id: ConversationId,
     body: PostMessageRequest,
     actor: CurrentActor,
     messages: MessageServiceDep,
@@ -71,7 +71,7 @@ async def post_message(
 
 @router.get("", summary="List messages", response_model=MessageWindowResponse, responses=NOT_MODIFIED)
 async def list_messages(
-    conversation_id: UUID,
+    conversation_id: ConversationId,
     actor: CurrentActor,
     messages: MessageServiceDep,
     response: Response,
@@ -110,7 +110,7 @@ def _window_response(window: MessageWindow[Message]) -> Response:
 
 @router.get("/{message_id}", summary="Get a message")
 async def get_message(
-    conversation_id: UUID, message_id: UUID, actor: CurrentActor, messages: MessageServiceDep
+    conversation_id: ConversationId, message_id: MessageId, actor: CurrentActor, messages: MessageServiceDep
 ) -> MessageResponse:
     """One message of the conversation (any member); a deleted one answers 404."""
     message = await messages.get_message(actor=actor, conversation_id=conversation_id, message_id=message_id)
@@ -119,8 +119,8 @@ async def get_message(
 
 @router.patch("/{message_id}", summary="Edit a message")
 async def update_message(
-    conversation_id: UUID,
-    message_id: UUID,
+    conversation_id: ConversationId,
+    message_id: MessageId,
     body: UpdateMessageRequest,
     actor: CurrentActor,
     messages: MessageServiceDep,
@@ -138,7 +138,7 @@ async def update_message(
 
 @router.delete("/{message_id}", status_code=204, summary="Delete a message")
 async def delete_message(
-    conversation_id: UUID, message_id: UUID, actor: CurrentActor, messages: MessageServiceDep
+    conversation_id: ConversationId, message_id: MessageId, actor: CurrentActor, messages: MessageServiceDep
 ) -> Response:
     """Delete the message (its author, or the workspace owner); its `seq` is never reused."""
     await messages.delete_message(actor=actor, conversation_id=conversation_id, message_id=message_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,6 +11,7 @@ from starlette.requests import ClientDisconnect
 
 from threadline.api.dependencies import CurrentActor, ReplyServiceDep
 from threadline.api.ndjson import NDJSON, is_ndjson, lines, parse
+from threadline.api.path_parameters import ConversationId, MessageId
 from threadline.models.api.request.messages import DeltaRequest, FinishRequest
 from threadline.models.api.response.messages import DeltaResponse, MessageResponse, ReplyConflictResponse
 from threadline.models.domain.reply import Delta, MessageStatus
@@ -40,7 +40,11 @@ _CONFLICTS: dict[int | str, dict[str, Any]] = {
     "/deltas", summary="Append to a streaming reply", openapi_extra=_DELTA_BODY, responses=_CONFLICTS
 )
 async def append_delta(
-    conversation_id: UUID, message_id: UUID, request: Request, actor: CurrentActor, replies: ReplyServiceDep
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    request: Request,
+    actor: CurrentActor,
+    replies: ReplyServiceDep,
 ) -> DeltaResponse:
     """Append text at `offset`, which must be the reply's stored length (its author, while it streams).
 
@@ -58,7 +62,11 @@ async def append_delta(
 
 
 async def _append_lines(
-    conversation_id: UUID, message_id: UUID, request: Request, actor: Actor, replies: ReplyService
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    request: Request,
+    actor: Actor,
+    replies: ReplyService,
 ) -> int:
     """Queue each line's delta as it arrives, without waiting for the one before (those that arrive
     together are written together); the length after the last, or the first refusal."""
@@ -86,14 +94,14 @@ async def _append_lines(
     return lengths[-1]
 
 
-def _delta(conversation_id: UUID, message_id: UUID, body: DeltaRequest) -> Delta:
+def _delta(conversation_id: ConversationId, message_id: MessageId, body: DeltaRequest) -> Delta:
     return Delta(conversation_id=conversation_id, message_id=message_id, offset=body.offset, text=body.text)
 
 
 @router.post("/finish", summary="Finish a streaming reply", responses=_CONFLICTS)
 async def finish_reply(
-    conversation_id: UUID,
-    message_id: UUID,
+    conversation_id: ConversationId,
+    message_id: MessageId,
     body: FinishRequest,
     actor: CurrentActor,
     replies: ReplyServiceDep,
@@ -115,7 +123,7 @@ async def finish_reply(
 
 @router.post("/cancel", summary="Stop a streaming reply", responses=_CONFLICTS)
 async def cancel_reply(
-    conversation_id: UUID, message_id: UUID, actor: CurrentActor, replies: ReplyServiceDep
+    conversation_id: ConversationId, message_id: MessageId, actor: CurrentActor, replies: ReplyServiceDep
 ) -> MessageResponse:
     """Stop the reply (any editor or owner): it ends `cancelled`, and its author's next delta is 409.
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import APIRouter, Response
 
 from threadline.api.dependencies import CurrentActor, WorkspaceServiceDep
 from threadline.api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery
+from threadline.api.path_parameters import UserId, WorkspaceId
 from threadline.models.api.request.workspaces import (
     AddMemberRequest,
     ChangeMemberRoleRequest,
@@ -48,7 +47,7 @@ async def list_workspaces(
 
 @router.get("/{workspace_id}", summary="Get a workspace")
 async def get_workspace(
-    workspace_id: UUID, actor: CurrentActor, workspaces: WorkspaceServiceDep
+    workspace_id: WorkspaceId, actor: CurrentActor, workspaces: WorkspaceServiceDep
 ) -> WorkspaceResponse:
     """A workspace the caller is a member of; any other answers 404."""
     return WorkspaceResponse.of(await workspaces.get_workspace(actor=actor, workspace_id=workspace_id))
@@ -56,7 +55,10 @@ async def get_workspace(
 
 @router.patch("/{workspace_id}", summary="Update a workspace")
 async def update_workspace(
-    workspace_id: UUID, body: UpdateWorkspaceRequest, actor: CurrentActor, workspaces: WorkspaceServiceDep
+    workspace_id: WorkspaceId,
+    body: UpdateWorkspaceRequest,
+    actor: CurrentActor,
+    workspaces: WorkspaceServiceDep,
 ) -> WorkspaceResponse:
     """Change the name, description or metadata (owner only)."""
     access = await workspaces.update_workspace(
@@ -71,7 +73,7 @@ async def update_workspace(
 
 @router.delete("/{workspace_id}", status_code=204, summary="Delete a workspace")
 async def delete_workspace(
-    workspace_id: UUID, actor: CurrentActor, workspaces: WorkspaceServiceDep
+    workspace_id: WorkspaceId, actor: CurrentActor, workspaces: WorkspaceServiceDep
 ) -> Response:
     """Delete the workspace with its conversations and messages (owner only)."""
     await workspaces.delete_workspace(actor=actor, workspace_id=workspace_id)
@@ -80,7 +82,7 @@ async def delete_workspace(
 
 @router.get("/{workspace_id}/members", summary="List members")
 async def list_members(
-    workspace_id: UUID,
+    workspace_id: WorkspaceId,
     actor: CurrentActor,
     workspaces: WorkspaceServiceDep,
     limit: LimitQuery = DEFAULT_LIMIT,
@@ -93,7 +95,7 @@ async def list_members(
 
 @router.post("/{workspace_id}/members", status_code=201, summary="Add a member")
 async def add_member(
-    workspace_id: UUID, body: AddMemberRequest, actor: CurrentActor, workspaces: WorkspaceServiceDep
+    workspace_id: WorkspaceId, body: AddMemberRequest, actor: CurrentActor, workspaces: WorkspaceServiceDep
 ) -> MemberResponse:
     """Add a registered user by email as editor or viewer (owner only); unknown email 404, duplicate 409."""
     member = await workspaces.add_member(
@@ -104,8 +106,8 @@ async def add_member(
 
 @router.patch("/{workspace_id}/members/{user_id}", summary="Change a member's role")
 async def change_member_role(
-    workspace_id: UUID,
-    user_id: UUID,
+    workspace_id: WorkspaceId,
+    user_id: UserId,
     body: ChangeMemberRoleRequest,
     actor: CurrentActor,
     workspaces: WorkspaceServiceDep,
@@ -119,7 +121,7 @@ async def change_member_role(
 
 @router.delete("/{workspace_id}/members/{user_id}", status_code=204, summary="Remove a member, or leave")
 async def remove_member(
-    workspace_id: UUID, user_id: UUID, actor: CurrentActor, workspaces: WorkspaceServiceDep
+    workspace_id: WorkspaceId, user_id: UserId, actor: CurrentActor, workspaces: WorkspaceServiceDep
 ) -> Response:
     """The owner removes a member, or a member removes themself; the owner cannot be removed."""
     await workspaces.remove_member(actor=actor, workspace_id=workspace_id, user_id=user_id)
