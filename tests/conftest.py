@@ -12,7 +12,8 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support import databases
-from tests.support.accounts import Account, sign_up
+from tests.support.accounts import Account
+from tests.support.seed import TEST_CLIENT_ADDRESS, add_account
 from threadline.app import create_app
 from threadline.database.engine import Database, create_engine
 from threadline.database.migrate import upgrade_async
@@ -91,16 +92,18 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    transport = httpx.ASGITransport(app=app, client=(TEST_CLIENT_ADDRESS, 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 
 
 @pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await sign_up(client, name="Alice")
+async def alice(app: FastAPI, client: httpx.AsyncClient) -> Account:
+    """Signed up and logged in, written straight to the database (tests/support/seed.py): tests about
+    signing up call ``sign_up`` themselves."""
+    return await add_account(app, client, name="Alice")
 
 
 @pytest.fixture
-async def bob(client: httpx.AsyncClient) -> Account:
-    return await sign_up(client, name="Bob")
+async def bob(app: FastAPI, client: httpx.AsyncClient) -> Account:
+    return await add_account(app, client, name="Bob")
