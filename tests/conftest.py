@@ -22,6 +22,27 @@ from threadline.settings import Settings
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
 
 
+def _worker_group(item: pytest.Item) -> str | None:
+    """Which tests must share one xdist worker (``make test`` runs several; docs/testing.md): the browser
+    tests share one server and browser per session; a module that starts servers once for its tests keeps
+    them together; and every test on the machine's shared Redis hears the others' rings on its channel."""
+    path = item.path.as_posix()
+    if "/tests/browser/" in path:
+        return "browser"
+    if getattr(getattr(item, "module", None), "REDIS_URL", None) is not None:
+        return "shared-redis"
+    if "/tests/e2e/" in path or "/tests/client/" in path:
+        return item.nodeid.split("::", 1)[0]
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _worker_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated SQLite file, copied for each test (cheaper than migrating every time)."""

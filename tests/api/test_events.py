@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation
 from tests.support.event_log import last_event_id
+from tests.support.seed import seed_workspace
 from tests.support.server import serving, streaming_client
 from tests.support.sse import open_stream
-from tests.support.teams import add_member, create_workspace
+from tests.support.teams import create_workspace
 from tests.support.waiting import eventually
 from threadline.settings import Settings
 
@@ -181,9 +182,8 @@ async def test_stats_count_this_process_streams_and_events(app: FastAPI, alice: 
 async def test_the_hub_forgets_every_stream_whose_client_left(
     app: FastAPI, alice: Account, bob: Account
 ) -> None:
-    workspace = await create_workspace(alice)
-    await add_member(alice, workspace["id"], bob, "viewer")
-    conversation = await create_conversation(alice, workspace["id"])
+    seeded = await seed_workspace(app, alice, [(bob, "viewer")], conversation=True)
+    workspace, conversation = seeded.workspace, seeded.conversation
     paths = [
         "/v1/events",
         f"/v1/workspaces/{workspace['id']}/events",

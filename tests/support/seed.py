@@ -9,8 +9,10 @@ app's services, so they log the same events as over HTTP. See docs/testing.md.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from argon2 import PasswordHasher as Argon2Hasher
@@ -21,6 +23,9 @@ from threadline.api.resources import Resources
 from threadline.app import resolve_secret_key
 from threadline.database.unit_of_work import UnitOfWork
 from threadline.models.api.response.auth import UserResponse
+from threadline.models.api.response.conversations import ConversationResponse
+from threadline.models.api.response.workspaces import WorkspaceResponse
+from threadline.models.domain.conversation import DEFAULT_MODALITY
 from threadline.models.domain.user import Actor, Credential, canonical_email
 from threadline.models.domain.workspace import Role
 from threadline.services.security import TokenIssuer, TokenKind
@@ -73,12 +78,26 @@ async def add_account(
 
 
 @dataclass(frozen=True)
-class Seeded:
-    """What ``seed`` made: the accounts by the names asked for, the workspace and maybe a conversation."""
+class SeededWorkspace:
+    """The workspace and maybe conversation ``seed_workspace`` made, as the API shows them to the owner."""
 
-    accounts: dict[str, Account]
-    workspace_id: str
-    conversation_id: str | None = None
+    workspace: dict[str, Any]
+    conversation: dict[str, Any] | None = None
+
+    @property
+    def workspace_id(self) -> str:
+        return str(self.workspace["id"])
+
+    @property
+    def conversation_id(self) -> str | None:
+        return None if self.conversation is None else str(self.conversation["id"])
+
+
+@dataclass(frozen=True)
+class Seeded(SeededWorkspace):
+    """What ``seed`` made: also the accounts, by the names asked for, and each one's role."""
+
+    accounts: dict[str, Account] = field(default_factory=dict)
     roles: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Account:
@@ -90,38 +109,40 @@ def _actor(account: Account) -> Actor:
     return Actor(user_id=account.user["id"], credential=Credential.ACCESS_TOKEN)
 
 
-async def seed(
+async def seed_workspace(
     app: FastAPI,
-    client: httpx.AsyncClient,
+    owner: Account,
+    members: Iterable[tuple[Account, str]] = (),
     *,
-    members: dict[str, str],
     conversation: bool = False,
-    workspace_name: str = "Team",
-    existing: dict[str, Account] | None = None,
-) -> Seeded:
-    """One workspace whose members are ``members`` (name to role, exactly one ``owner``), and a conversation
-    in it by the owner if asked. ``existing`` accounts are used for their names instead of new ones."""
-    resources: Resources = app.state.resources
-    services = resources.services
-    accounts = {
-        name: (existing or {}).get(name) or await add_account(app, client, name=name.title())
-        for name in members
-    }
-    (owner_name,) = [name for name, role in members.items() if role == "owner"]
-    owner = _actor(accounts[owner_name])
-    workspace = await services.workspaces.create_workspace(
-        actor=owner, name=workspace_name, description="", metadata={}
-    )
-    workspace_id = workspace.workspace.id
-    for name, role in members.items():
-        if role != "owner":
-            await services.workspaces.add_member(
-                actor=owner, workspace_id=workspace_id, email=accounts[name].email, role=Role(role)
-            )
-    conversation_id = None
-    if conversation:
-        created = await services.conversations.create_conversation(
-            actor=owner, workspace_id=workspace_id, title="", modality="chat", metadata={}
+    name: str = "Team",
+) -> SeededWorkspace:
+    """A workspace of ``owner`` with ``members`` (account and role), and a conversation in it by the owner
+    if asked: as ``create_workspace``, ``add_member`` and ``create_conversation`` make them, without HTTP."""
+    services = app.state.resources.services
+    actor = _actor(owner)
+    access = await services.workspaces.create_workspace(actor=actor, name=name, description="", metadata={})
+    workspace_id = access.workspace.id
+    for member, role in members:
+        await services.workspaces.add_member(
+            actor=actor, workspace_id=workspace_id, email=member.email, role=Role(role)
         )
-        conversation_id = str(created.id)
-    return Seeded(accounts, str(workspace_id), conversation_id, dict(members))
+    created = None
+    if conversation:
+        made = await services.conversations.create_conversation(
+            actor=actor, workspace_id=workspace_id, title="", modality=DEFAULT_MODALITY, metadata={}
+        )
+        created = ConversationResponse.model_validate(made).model_dump(mode="json")
+    return SeededWorkspace(WorkspaceResponse.of(access).model_dump(mode="json"), created)
+
+
+async def seed(
+    app: FastAPI, client: httpx.AsyncClient, *, members: dict[str, str], conversation: bool = False
+) -> Seeded:
+    """New accounts named as ``members`` (name to role, exactly one ``owner``), their workspace, and a
+    conversation in it by the owner if asked."""
+    accounts = {name: await add_account(app, client, name=name.title()) for name in members}
+    (owner,) = [accounts[name] for name, role in members.items() if role == "owner"]
+    others = [(accounts[name], role) for name, role in members.items() if role != "owner"]
+    made = await seed_workspace(app, owner, others, conversation=conversation)
+    return Seeded(made.workspace, made.conversation, accounts, dict(members))
