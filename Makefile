@@ -27,8 +27,9 @@ format: install
 	$(BIN)/ruff check --fix threadline client tests bench
 	$(BIN)/ruff format threadline client tests bench
 
+# Three workers on two cores: most tests wait on I/O (databases, servers, streams). docs/testing.md.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadgroup
 
 test-fast: install
 	$(BIN)/pytest -x -q -m "not e2e and not scaffold"

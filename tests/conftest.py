@@ -12,13 +12,35 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support import databases
-from tests.support.accounts import Account, sign_up
+from tests.support.accounts import Account
+from tests.support.seed import TEST_CLIENT_ADDRESS, add_account
 from threadline.app import create_app
 from threadline.database.engine import Database, create_engine
 from threadline.database.migrate import upgrade_async
 from threadline.settings import Settings
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
+
+
+def _worker_group(item: pytest.Item) -> str | None:
+    """Which tests must share one xdist worker (``make test`` runs several; docs/testing.md): the browser
+    tests share one server and browser per session; a module that starts servers once for its tests keeps
+    them together; and every test on the machine's shared Redis hears the others' rings on its channel."""
+    path = item.path.as_posix()
+    if "/tests/browser/" in path:
+        return "browser"
+    if getattr(getattr(item, "module", None), "REDIS_URL", None) is not None:
+        return "shared-redis"
+    if "/tests/e2e/" in path or "/tests/client/" in path:
+        return item.nodeid.split("::", 1)[0]
+    return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _worker_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -91,16 +113,18 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    transport = httpx.ASGITransport(app=app, client=(TEST_CLIENT_ADDRESS, 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 
 
 @pytest.fixture
-async def alice(client: httpx.AsyncClient) -> Account:
-    return await sign_up(client, name="Alice")
+async def alice(app: FastAPI, client: httpx.AsyncClient) -> Account:
+    """Signed up and logged in, written straight to the database (tests/support/seed.py): tests about
+    signing up call ``sign_up`` themselves."""
+    return await add_account(app, client, name="Alice")
 
 
 @pytest.fixture
-async def bob(client: httpx.AsyncClient) -> Account:
-    return await sign_up(client, name="Bob")
+async def bob(app: FastAPI, client: httpx.AsyncClient) -> Account:
+    return await add_account(app, client, name="Bob")

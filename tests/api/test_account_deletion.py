@@ -11,6 +11,7 @@ from sqlalchemy import text
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
 from tests.support.problems import assert_problem
+from tests.support.seed import seed_workspace
 from tests.support.server import streaming_client
 from tests.support.sse import open_stream
 from tests.support.teams import add_member, create_workspace
@@ -81,10 +82,8 @@ async def test_no_row_of_a_deleted_account_remains_and_its_messages_elsewhere_st
 async def test_a_members_stream_hears_every_change_the_deletion_makes(
     app: FastAPI, alice: Account, bob: Account
 ) -> None:
-    own = await create_workspace(alice, "Alice's")
-    await add_member(alice, own["id"], bob, "viewer")
-    bobs = await create_workspace(bob, "Bob's")
-    await add_member(bob, bobs["id"], alice, "editor")
+    own = (await seed_workspace(app, alice, [(bob, "viewer")], name="Alice's")).workspace
+    bobs = (await seed_workspace(app, bob, [(alice, "editor")], name="Bob's")).workspace
     async with (
         streaming_client(app) as http,
         open_stream(http, "/v1/events", headers=bob.headers) as bobs_stream,

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
@@ -18,8 +19,8 @@ READS = ["/messages", "/messages?limit=10", "/messages?before=3", "", "?include=
 
 
 @pytest.fixture
-async def team(client: httpx.AsyncClient) -> Team:
-    return await make_team(client)
+async def team(app: FastAPI, client: httpx.AsyncClient) -> Team:
+    return await make_team(client, app)
 
 
 @pytest.fixture

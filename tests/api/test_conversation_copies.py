@@ -139,8 +139,10 @@ async def test_markdown_export_is_readable(alice: Account) -> None:
     assert text.index("**user** · #1") < text.index("First *point*") < text.index("**assistant** · #2")
 
 
-async def test_export_skips_deleted_messages_and_answers_strangers_404(client: httpx.AsyncClient) -> None:
-    team = await make_team(client)
+async def test_export_skips_deleted_messages_and_answers_strangers_404(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    team = await make_team(client, app)
     conversation = await create_conversation(team.owner, team.workspace_id)
     kept = await post_message(team.owner, conversation["id"], "kept")
     gone = await post_message(team.owner, conversation["id"], "gone")
@@ -170,7 +172,7 @@ async def _source(team: Team) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 async def test_fork_copies_exactly_1_to_s_renumbered_and_leaves_the_source_alone(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    team = await make_team(client)
+    team = await make_team(client, app)
     source, messages = await _source(team)
     before = await last_event_id(app)
 
@@ -201,8 +203,8 @@ async def test_fork_copies_exactly_1_to_s_renumbered_and_leaves_the_source_alone
     assert [hit["seq"] for hit in hits["items"]] == [3]
 
 
-async def test_fork_with_a_title_and_its_refusals(client: httpx.AsyncClient) -> None:
-    team = await make_team(client)
+async def test_fork_with_a_title_and_its_refusals(app: FastAPI, client: httpx.AsyncClient) -> None:
+    team = await make_team(client, app)
     source, _ = await _source(team)
     path = f"/v1/conversations/{source['id']}/fork"
 

@@ -107,7 +107,7 @@ OPERATIONS: dict[str, tuple[Operation, tuple[int, int, int, int], str | None]] =
 async def test_each_role_may_do_exactly_what_the_contract_says(
     app: FastAPI, client: httpx.AsyncClient, role: str
 ) -> None:
-    team = await make_team(client)
+    team = await make_team(client, app)
 
     for name, (operation, statuses, event) in OPERATIONS.items():
         target = await _target(team)
@@ -124,9 +124,10 @@ async def test_each_role_may_do_exactly_what_the_contract_says(
 
 
 async def test_a_stranger_cannot_tell_a_conversation_from_one_that_does_not_exist(
+    app: FastAPI,
     client: httpx.AsyncClient,
 ) -> None:
-    team = await make_team(client)
+    team = await make_team(client, app)
     target = await _target(team)
     missing = Target(
         team=replace(team, workspace_id=str(uuid4())),
@@ -141,9 +142,10 @@ async def test_a_stranger_cannot_tell_a_conversation_from_one_that_does_not_exis
 
 
 async def test_an_author_who_became_a_viewer_can_no_longer_change_their_message(
+    app: FastAPI,
     client: httpx.AsyncClient,
 ) -> None:
-    team = await make_team(client)
+    team = await make_team(client, app)
     target = await _target(team)
     message_path = f"{target.path}/messages/{target.message_ids['editor']}"
 

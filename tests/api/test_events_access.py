@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from tests.support.accounts import Account
 from tests.support.conversations import create_conversation, post_message
 from tests.support.event_log import hub_reached, last_event_id, log_messages
+from tests.support.seed import seed_workspace
 from tests.support.server import streaming_client
 from tests.support.sse import SseEvent, open_stream
 from tests.support.teams import add_member, create_workspace
@@ -51,8 +52,7 @@ async def test_a_removed_member_is_revoked_and_stops_hearing_the_workspace(
 
 
 async def test_the_revoked_event_says_why(app: FastAPI, alice: Account, bob: Account) -> None:
-    workspace = await create_workspace(alice)
-    await add_member(alice, workspace["id"], bob, "viewer")
+    workspace = (await seed_workspace(app, alice, [(bob, "viewer")])).workspace
     async with (
         streaming_client(app) as http,
         open_stream(http, f"/v1/workspaces/{workspace['id']}/events", headers=bob.headers) as stream,
@@ -81,9 +81,8 @@ async def test_a_deleted_conversation_is_delivered_then_its_streams_end(app: Fas
 async def test_a_deleted_workspace_ends_its_streams_and_tells_each_member(
     app: FastAPI, alice: Account, bob: Account
 ) -> None:
-    workspace = await create_workspace(alice)
-    await add_member(alice, workspace["id"], bob, "viewer")
-    conversation = await create_conversation(alice, workspace["id"])
+    seeded = await seed_workspace(app, alice, [(bob, "viewer")], conversation=True)
+    workspace, conversation = seeded.workspace, seeded.conversation
     async with (
         streaming_client(app) as http,
         open_stream(http, "/v1/events", headers=bob.headers) as everything,
@@ -123,9 +122,8 @@ async def test_a_new_member_starts_hearing_the_workspace_at_once(
 async def test_a_stream_revoked_during_its_replay_sends_the_rest_of_it_first(
     app: FastAPI, alice: Account, bob: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace = await create_workspace(alice)
-    await add_member(alice, workspace["id"], bob, "viewer")
-    conversation = await create_conversation(alice, workspace["id"])
+    seeded = await seed_workspace(app, alice, [(bob, "viewer")], conversation=True)
+    workspace, conversation = seeded.workspace, seeded.conversation
     start = await last_event_id(app)
     texts = [f"before {n}" for n in range(REPLAY_BATCH + 10)]
     await log_messages(app, conversation, texts)

@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from tests.support.accounts import Account, sign_up
 from tests.support.conversations import create_conversation, post_message
 from tests.support.event_log import hub_reached, last_event_id
+from tests.support.seed import seed_workspace
 from tests.support.server import streaming_client
 from tests.support.sse import SseEvent, is_message, open_stream
 from tests.support.teams import add_member, create_workspace
@@ -87,9 +88,8 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def test_a_conversation_stream_of_a_workspace_deleted_meanwhile_says_so(
     app: FastAPI, http: httpx.AsyncClient, gate: AuthorisationGate, alice: Account, bob: Account
 ) -> None:
-    workspace = await create_workspace(alice)
-    await add_member(alice, workspace["id"], bob, "viewer")
-    conversation = await create_conversation(alice, workspace["id"])
+    seeded = await seed_workspace(app, alice, [(bob, "viewer")], conversation=True)
+    workspace, conversation = seeded.workspace, seeded.conversation
 
     async def opening() -> list[SseEvent]:
         async with open_stream(
@@ -111,9 +111,8 @@ async def test_a_resume_id_beyond_the_authorisation_read_still_sees_a_removal_ma
 ) -> None:
     """A client that claims the next id (its own removal's) must not see what follows the removal, and
     goes on hearing the workspaces it still belongs to."""
-    workspace = await create_workspace(alice)
-    await add_member(alice, workspace["id"], bob, "viewer")
-    conversation = await create_conversation(alice, workspace["id"])
+    seeded = await seed_workspace(app, alice, [(bob, "viewer")], conversation=True)
+    workspace, conversation = seeded.workspace, seeded.conversation
     own_conversation = await create_conversation(bob, (await create_workspace(bob, "Bob's own"))["id"])
     read_at = await last_event_id(app)
     await hub_reached(app, read_at)

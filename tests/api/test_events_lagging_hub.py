@@ -10,11 +10,12 @@ import pytest
 from fastapi import FastAPI
 
 from tests.support.accounts import Account
-from tests.support.conversations import create_conversation, post_message
+from tests.support.conversations import post_message
 from tests.support.event_log import hub_reached, last_event_id
+from tests.support.seed import seed_workspace
 from tests.support.server import streaming_client
 from tests.support.sse import is_message, open_stream, types_and_contents
-from tests.support.teams import add_member, create_workspace
+from tests.support.teams import add_member
 from threadline.settings import Settings
 
 
@@ -27,9 +28,8 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 async def test_a_member_removed_and_added_again_keeps_the_streams_opened_after_it(
     app: FastAPI, alice: Account, bob: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    workspace = await create_workspace(alice)
-    await add_member(alice, workspace["id"], bob, "viewer")
-    conversation = await create_conversation(alice, workspace["id"])
+    seeded = await seed_workspace(app, alice, [(bob, "viewer")], conversation=True)
+    workspace, conversation = seeded.workspace, seeded.conversation
     before = await last_event_id(app)
     await hub_reached(app, before)
     with monkeypatch.context() as unheard:

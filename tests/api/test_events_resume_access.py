@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from tests.support.accounts import Account, sign_up
 from tests.support.conversations import create_conversation, post_message
 from tests.support.event_log import last_event_id
+from tests.support.seed import seed_workspace
 from tests.support.server import streaming_client
 from tests.support.sse import SseEvent, is_message, open_stream, types_and_contents
 from tests.support.teams import add_member, create_workspace
@@ -29,9 +30,8 @@ async def resumed(
 async def test_a_resumed_stream_skips_what_happened_while_the_user_was_out(
     app: FastAPI, alice: Account, bob: Account
 ) -> None:
-    workspace = await create_workspace(alice)
-    await add_member(alice, workspace["id"], bob, "viewer")
-    conversation = await create_conversation(alice, workspace["id"])
+    seeded = await seed_workspace(app, alice, [(bob, "viewer")], conversation=True)
+    workspace, conversation = seeded.workspace, seeded.conversation
     start = await last_event_id(app)
     async with streaming_client(app) as http:
         async with open_stream(http, "/v1/events", headers=bob.headers) as live:

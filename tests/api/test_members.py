@@ -18,8 +18,8 @@ from threadline.services.workspaces import WorkspaceService
 
 
 @pytest.fixture
-async def team(client: httpx.AsyncClient) -> Team:
-    return await make_team(client)
+async def team(app: FastAPI, client: httpx.AsyncClient) -> Team:
+    return await make_team(client, app)
 
 
 def _member_of(account: Account, role: str) -> dict[str, object]:

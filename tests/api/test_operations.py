@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.support import databases
-from tests.support.accounts import PASSWORD, Account
+from tests.support.accounts import PASSWORD, Account, sign_up
 from tests.support.metrics import samples
 from tests.support.problems import assert_problem
 from tests.support.proxy import TcpProxy
@@ -131,9 +131,8 @@ async def test_an_unreachable_database_is_503_not_500(
     assert getattr(logged, "request_id", None) == body["request_id"]
 
 
-async def test_metrics_count_requests_by_route_template_and_status(
-    client: httpx.AsyncClient, alice: Account
-) -> None:
+async def test_metrics_count_requests_by_route_template_and_status(client: httpx.AsyncClient) -> None:
+    alice = await sign_up(client, name="Alice")  # over HTTP: its login is one of the requests counted
     workspace_id = uuid4()
     for _ in range(2):
         assert (await alice.get(f"/v1/workspaces/{workspace_id}")).status_code == 404

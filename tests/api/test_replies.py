@@ -25,8 +25,8 @@ from threadline.settings import Settings
 
 
 @pytest.fixture
-async def team(client: httpx.AsyncClient) -> Team:
-    return await make_team(client)
+async def team(app: FastAPI, client: httpx.AsyncClient) -> Team:
+    return await make_team(client, app)
 
 
 @pytest.fixture
@@ -321,7 +321,7 @@ async def test_an_abandoned_reply_fails_after_the_idle_timeout(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
     ):
-        team = await make_team(client)
+        team = await make_team(client, app)
         conversation = await create_conversation(team.editor, team.workspace_id)
         reply = await start_reply(team.editor, conversation["id"])
         await stream_text(team.editor, reply, ["I was saying"])

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import checks
@@ -24,8 +25,8 @@ from schemathesis.schemas import APIOperation
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.support.accounts import Account
-from tests.support.conversations import create_conversation, post_message
-from tests.support.teams import add_member, create_workspace
+from tests.support.conversations import post_message
+from tests.support.seed import seed_workspace
 from threadline.app import create_app
 from threadline.settings import Settings
 
@@ -86,11 +87,11 @@ fuzz = settings(
 )
 
 
-async def _real_ids(owner: Account, member: Account) -> dict[str, str]:
+async def _real_ids(app: FastAPI, owner: Account, member: Account) -> dict[str, str]:
     """A workspace of ``owner`` with ``member``, a conversation, a message and an API key of ``owner``."""
-    workspace = await create_workspace(owner)
-    await add_member(owner, workspace["id"], member, "viewer")
-    conversation = await create_conversation(owner, workspace["id"])
+    seeded = await seed_workspace(app, owner, [(member, "viewer")], conversation=True)
+    workspace, conversation = seeded.workspace, seeded.conversation
+    assert conversation is not None
     message = await post_message(owner, conversation["id"])
     key = await owner.post("/v1/auth/api-keys", json={"name": "fuzz"})
     assert key.status_code == 201, key.text
@@ -122,7 +123,7 @@ async def _send(client: httpx.AsyncClient, case: Any, token: str) -> httpx.Respo
 @fuzz
 @given(data=st.data())
 async def test_generated_requests_get_documented_answers(
-    alice: Account, bob: Account, label: str, mode: GenerationMode, data: st.DataObject
+    app: FastAPI, alice: Account, bob: Account, label: str, mode: GenerationMode, data: st.DataObject
 ) -> None:
     operation = _operations()[label]
     case = data.draw(operation.as_strategy(generation_mode=mode), label="case")
@@ -131,7 +132,7 @@ async def test_generated_requests_get_documented_answers(
         and case.path_parameters
         and data.draw(st.booleans(), label="real ids")
     ):
-        ids = await _real_ids(alice, bob)
+        ids = await _real_ids(app, alice, bob)
         case.path_parameters = {name: ids.get(name, value) for name, value in case.path_parameters.items()}
     response = await _send(alice.client, case, alice.token)
     negative = mode is GenerationMode.NEGATIVE

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from tests.support.accounts import Account, sign_up
+from tests.support.seed import add_account, seed_workspace
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,25 @@ async def add_member(owner: Account, workspace_id: object, member: Account, role
     assert response.status_code == 201, response.text
 
 
-async def make_team(client: httpx.AsyncClient) -> Team:
+_TEAM: dict[str, str | None] = {
+    "owner": "owner",
+    "editor": "editor",
+    "viewer": "viewer",
+    "target": "viewer",
+    "stranger": None,
+    "newcomer": None,
+}
+
+
+async def make_team(client: httpx.AsyncClient, app: FastAPI | None = None) -> Team:
+    """Over HTTP; with the test's ``app``, seeded straight through it instead (tests/support/seed.py)."""
+    if app is not None:
+        accounts = {name: await add_account(app, client, name=name.title()) for name in _TEAM}
+        members = [(accounts[name], role) for name, role in _TEAM.items() if role not in {None, "owner"}]
+        seeded = await seed_workspace(app, accounts["owner"], members)
+        return Team(workspace_id=seeded.workspace_id, **accounts)
     owner, editor, viewer, target, stranger, newcomer = [
-        await sign_up(client, name=name)
-        for name in ("Owner", "Editor", "Viewer", "Target", "Stranger", "Newcomer")
+        await sign_up(client, name=name.title()) for name in _TEAM
     ]
     workspace = await create_workspace(owner)
     for member, role in ((editor, "editor"), (viewer, "viewer"), (target, "viewer")):
