@@ -64,7 +64,10 @@ async def web_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
 
 @pytest.fixture
 async def api(web_server: ServerProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=web_server.url, timeout=30) as client:
+    # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: a request sent on one
+    # the server is closing at that moment fails with ReadError.
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    async with httpx.AsyncClient(base_url=web_server.url, timeout=30, limits=limits) as client:
         yield client
 
 
