@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
 from types import TracebackType
@@ -146,10 +145,9 @@ class UnitOfWork:
         with _unavailable_on_connection_errors():
             await self._session.commit()
         self._committed = True
-        if (last_event_id := self.events.last_appended_id) is not None:
-            self._announce(last_event_id)
-            self._count_events(self.events.appended_types)
-            self.events.appended_types = Counter()  # a second commit counts only its own
+        if (appended := self.events.take_appended()) is not None:  # a second commit: only its own
+            self._announce(appended.last_id)
+            self._count_events(appended.types)
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

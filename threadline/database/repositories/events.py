@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import takewhile
 from typing import Any
@@ -95,15 +96,21 @@ def to_event(row: Row[Any]) -> Event:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """The events a transaction appended: the last one's id, and how many of each type."""
+
+    last_id: int
+    types: Counter[EventType]
+
+
 class EventRepository(Repository):
     def __init__(self, session: AsyncSession) -> None:
         super().__init__(session)
         # A unit of work builds its repositories afresh for each transaction, so these are per transaction.
         self._holds_log_lock = False
-        self.last_appended_id: int | None = None
-        """The id of the last event this transaction appended: what its commit announces."""
-        self.appended_types: Counter[EventType] = Counter()
-        """How many events of each type this transaction appended: what its commit counts."""
+        self._last_appended_id: int | None = None
+        self._appended_types: Counter[EventType] = Counter()
 
     async def append(self, event: NewEvent, *, now: datetime) -> Event:
         """Insert one event; see ``append_all``."""
@@ -120,9 +127,17 @@ class EventRepository(Repository):
             for event, event_id in zip(events, result.scalars(), strict=True)
         ]
         if appended:
-            self.last_appended_id = appended[-1].id
-            self.appended_types.update(event.type for event in events)
+            self._last_appended_id = appended[-1].id
+            self._appended_types.update(event.type for event in events)
         return appended
+
+    def take_appended(self) -> Appended | None:
+        """What was appended since the last call (``None``: nothing), for a commit to announce and count."""
+        if self._last_appended_id is None:
+            return None
+        taken = Appended(last_id=self._last_appended_id, types=self._appended_types)
+        self._last_appended_id, self._appended_types = None, Counter()
+        return taken
 
     async def after(self, event_id: int, *, limit: int) -> EventLogRead:
         """Every event after ``event_id``, in id order: what the hub fans out."""

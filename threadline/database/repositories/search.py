@@ -151,7 +151,7 @@ class SearchRepository(Repository):
         """The page of hits the user may see, and where the next page starts (``None``: this is the last)."""
         postgres = self._on_postgresql
         expression = tsquery_expression(query) if postgres else fts5_expression(query)
-        matching = _postgres_matches() if postgres else _sqlite_matches()
+        matching = _POSTGRES_MATCHES if postgres else _SQLITE_MATCHES
         page = matching.select.where(
             _D.workspace_id.in_(
                 select(MEMBERSHIPS_TABLE.c.workspace_id).where(MEMBERSHIPS_TABLE.c.user_id == user_id)
@@ -254,6 +254,11 @@ def _sqlite_matches() -> _Matching:
         .where(literal_column("search_index").op("MATCH")(bindparam("q")))
     )
     return _Matching(chosen, _FTS.c.rowid, score)
+
+
+# Built once: a search adds its filters and order to these.
+_POSTGRES_MATCHES = _postgres_matches()
+_SQLITE_MATCHES = _sqlite_matches()
 
 
 def _ordered(
