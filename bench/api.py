@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.config import BenchConfig
 from bench.fanout import RoundTracker
-from bench.http1 import Connection
+from bench.http1 import Connection, Response
 from bench.loadgen import Request
 from bench.payloads import JSON_HEADERS, bearer_headers, marker_index, message_body
 from bench.procs import ServerProcess
@@ -48,6 +48,15 @@ def append_requests(conversation_ids: Sequence[str], count: int, token: str) -> 
     headers = bearer_headers(token)
     paths = [messages_path(conversation_id) for conversation_id in conversation_ids]
     return (Request("POST", paths[i % len(paths)], headers, message_body(i)) for i in range(count))
+
+
+async def get_once(server: ServerProcess, path: str, headers: dict[str, str]) -> Response:
+    """One ``GET`` on a connection of its own, whatever it answers."""
+    connection = Connection(server.host, server.port)
+    try:
+        return await connection.request("GET", path, headers)
+    finally:
+        connection.close()
 
 
 class ApiClient:

@@ -14,9 +14,8 @@ import secrets
 from collections.abc import Callable, Iterator
 
 from bench import baseline_fastapi, baseline_http, baseline_lean
-from bench.api import ApiClient, append_requests, messages_path, signed_up
+from bench.api import ApiClient, append_requests, get_once, messages_path, signed_up
 from bench.config import BenchConfig
-from bench.http1 import Connection, Response
 from bench.loadgen import LoadResult, Request, run_load
 from bench.payloads import bearer_headers
 from bench.procs import ServerProcess
@@ -68,7 +67,7 @@ async def run(config: BenchConfig) -> BenchResult:
         base = await baseline_http.measure(baseline_http.gets(pages, headers), config)
         framework = await baseline_fastapi.measure(baseline_fastapi.gets(pages, headers), config)
         loads = {label: await _load(server, requests(), config) for label, requests in phases.items()}
-        tag = (await _get(server, f"{path}?limit={PAGE}", headers)).headers["etag"]
+        tag = (await get_once(server, f"{path}?limit={PAGE}", headers)).headers["etag"]
         revalidation = [Request("GET", f"{path}?limit={PAGE}", {**headers, "If-None-Match": tag})] * pages
         revalidated = await _load(server, iter(revalidation), config)
         async with baseline_lean.running(database_file(server), secret) as lean:
@@ -76,9 +75,8 @@ async def run(config: BenchConfig) -> BenchResult:
                 label: await baseline_lean.measure(lean, requests(), config)
                 for label, requests in phases.items()
             }
-            result.targets.append(
-                await _same_answers(server, lean, f"{path}?before={depths[0]}&limit={PAGE}", headers)
-            )
+            sample = f"{path}?before={depths[0]}&limit={PAGE}"
+            result.targets.append(await baseline_lean.same_answers(server, lean, [sample], headers))
 
     result.add_load("BASE_HTTP GET", base, "req/s")
     baseline_fastapi.report(result, "GET", framework, base)
@@ -120,28 +118,6 @@ async def _load(server: ServerProcess, requests: Iterator[Request], config: Benc
     return await run_load(
         server.host, server.port, requests, connections=config.connections, time_limit=config.time_limit
     )
-
-
-async def _get(server: ServerProcess, path: str, headers: dict[str, str]) -> Response:
-    connection = Connection(server.host, server.port)
-    try:
-        return await connection.request("GET", path, headers)
-    finally:
-        connection.close()
-
-
-async def _same_answers(
-    threadline: ServerProcess, lean: ServerProcess, path: str, headers: dict[str, str]
-) -> Target:
-    """BASE_LEAN answers a page exactly as Threadline does (as JSON values)."""
-    ours, theirs = await _get(threadline, path, headers), await _get(lean, path, headers)
-    same = ours.status == theirs.status == 200 and ours.json() == theirs.json()
-    detail = (
-        "the same page, field for field"
-        if same
-        else f"{ours.status}: {ours.body[:120]!r} vs {theirs.status}: {theirs.body[:120]!r}"
-    )
-    return Target("BASE_LEAN answers as Threadline does", same, detail)
 
 
 async def _pages_correct(api: ApiClient, conversation_id: str, count: int, depth: int) -> Target:

@@ -1,8 +1,8 @@
-"""BASE_LEAN: Threadline's two hot paths done with no layers, on the same stack and a copy of its database.
+"""BASE_LEAN: Threadline's hot paths done with no layers, on the same stack and a copy of its database.
 
-The question B1 and B2 answer against it is what Threadline's layers (services, repositories, the unit of
-work, the domain and API models) cost, not how fast FastAPI is. So this is the same work written as
-plainly and as fast as it honestly goes: FastAPI on the same uvicorn, the same HS256 token check (each
+The question B1, B2 and B8 answer against it is what Threadline's layers (services, repositories, the
+unit of work, the domain and API models) cost, not how fast FastAPI is. So this is the same work written
+as plainly and as fast as it honestly goes: FastAPI on the same uvicorn, the same HS256 token check (each
 token verified once and remembered until it expires, as Threadline does), one raw ``sqlite3`` connection
 with Threadline's pragmas, one query per step, answers encoded by orjson.
 
@@ -12,6 +12,16 @@ with Threadline's pragmas, one query per step, answers encoded by orjson.
 - ``POST /v1/conversations/{id}/messages``: one transaction per post: the caller's role, the next
   ``seq`` (and the conversation's count and activity), the message, the workspace's activity and the
   event row.
+- ``GET /v1/search`` (``q``, ``limit``, ``sort=newest`` only; SQLite): the page's document numbers in one
+  statement (FTS5 ``MATCH``, the caller's memberships inside it, newest first), the page's details in a
+  second, FTS5's ``snippet()`` for the page's number range in a third, as Threadline does, and the same
+  HTML escaping and ``<mark>`` markers; the answer is Threadline's, ``next_cursor`` included. Two pure
+  functions are Threadline's own, imported so that the text sent to FTS5 and the cursor are identical:
+  the query parser with its FTS5 rendering (``SearchQuery.parse``, ``fts5_expression``) and the cursor's
+  encoding (``SearchCursor``). Parsing is not a layer. The three statements run back to back on the one
+  connection with no ``await`` between them, and nothing else writes the copy, so they see one snapshot
+  without a transaction. The page statement selects no ``bm25()`` (Threadline's does, though ``newest``
+  does not use it).
 
 It runs as a subprocess: ``BENCH_LEAN_DATABASE`` names the SQLite file (a copy of the Threadline
 benchmark's) and ``BENCH_LEAN_SECRET`` the key Threadline signed its tokens with.
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import os
 import sqlite3
 import tempfile
@@ -36,7 +47,20 @@ import orjson
 from fastapi import FastAPI, Header, Request, Response
 
 from bench import loadgen, procs
+from bench.api import get_once
 from bench.config import BenchConfig
+from bench.report import Target
+from threadline.database.repositories.search import SNIPPET_WORDS, fts5_expression
+from threadline.database.search_schema import MARK_END, MARK_START
+from threadline.errors import ValidationFailed
+from threadline.models.domain.search import (
+    MAX_QUERY_LENGTH,
+    SearchCursor,
+    SearchFilters,
+    SearchPosition,
+    SearchQuery,
+    SearchSort,
+)
 
 DATABASE = "BENCH_LEAN_DATABASE"
 SECRET = "BENCH_LEAN_SECRET"
@@ -57,6 +81,22 @@ _MEMBER_OF = (
 _LATEST = f"SELECT {_COLUMNS} {_MEMBER_OF} ORDER BY m.seq DESC LIMIT ?"
 _BEFORE = f"SELECT {_COLUMNS} {_MEMBER_OF} AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
 _AFTER = f"SELECT {_COLUMNS} {_MEMBER_OF} AND m.seq > ? ORDER BY m.seq ASC LIMIT ?"
+_SEARCH_PAGE = (
+    "SELECT search_index.rowid FROM search_index JOIN search_documents ON search_documents.id = "
+    "search_index.rowid WHERE search_index MATCH ? AND search_documents.workspace_id IN "
+    "(SELECT workspace_id FROM memberships WHERE user_id = ?) ORDER BY search_index.rowid DESC LIMIT ?"
+)
+_HIT_DETAILS = (
+    "SELECT d.id, d.workspace_id, d.conversation_id, c.title, d.message_id, m.seq, m.role, "
+    "coalesce(m.created_at, c.created_at) FROM search_documents d "
+    "JOIN conversations c ON c.id = d.conversation_id LEFT JOIN messages m ON m.id = d.message_id "
+    "WHERE d.id IN ({})"
+)
+_SNIPPETS = (
+    f"SELECT rowid, snippet(search_index, 0, ?, ?, '…', {SNIPPET_WORDS}) FROM search_index "
+    "WHERE search_index MATCH ? AND rowid BETWEEN ? AND ?"
+)
+_NEWEST_KEY_FILTERS = SearchFilters()
 _ROLE = (
     "SELECT ms.role, c.workspace_id FROM conversations c JOIN memberships ms "
     "ON ms.workspace_id = c.workspace_id AND ms.user_id = ? WHERE c.id = ?"
@@ -230,6 +270,60 @@ def _store(user: str, conversation: uuid.UUID, content: str, role: str, metadata
     return _json(message, 201)
 
 
+@app.get("/v1/search")
+async def search(
+    q: str | None = None,
+    limit: int = 20,
+    sort: str = "newest",
+    authorization: str | None = Header(default=None),
+) -> Response:
+    user = _user(authorization)
+    if user is None:
+        return _problem(401, "unauthenticated")
+    if q is None or not 1 <= len(q) <= MAX_QUERY_LENGTH or not 1 <= limit <= 100 or sort != "newest":
+        return _problem(422, "validation_error")
+    try:
+        query = SearchQuery.parse(q)
+    except ValidationFailed:
+        return _problem(422, "validation_error")
+    expression = fts5_expression(query)
+    numbers = [number for (number,) in _db.execute(_SEARCH_PAGE, (expression, user, limit + 1))]
+    more = len(numbers) > limit
+    numbers = numbers[:limit]
+    next_cursor = None
+    if more:
+        key = SearchCursor.search_key(query, _NEWEST_KEY_FILTERS, SearchSort.NEWEST)
+        next_cursor = SearchCursor.encode(SearchPosition(numbers[-1]), key)
+    return _json({"items": _hits(numbers, expression), "next_cursor": next_cursor})
+
+
+def _hits(numbers: list[int], expression: str) -> list[dict[str, Any]]:
+    """The page's hits in its order: their details, and FTS5's snippets read by the page's number range
+    (an ``IN`` list would make FTS5 walk every match), the range's other matches dropped."""
+    if not numbers:
+        return []
+    details = _db.execute(_HIT_DETAILS.format(", ".join("?" * len(numbers))), numbers)
+    rows = {row[0]: row for row in details}
+    found = _db.execute(_SNIPPETS, (MARK_START, MARK_END, expression, min(numbers), max(numbers)))
+    snippets = dict(found.fetchall())
+    return [_hit(rows[number], snippets.get(number) or "") for number in numbers if number in rows]
+
+
+def _hit(row: tuple[Any, ...], marked: str) -> dict[str, Any]:
+    _, workspace_id, conversation_id, title, message_id, seq, role, created_at = row
+    snippet = html.escape(marked, quote=False).replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+    return {
+        "kind": "conversation" if message_id is None else "message",
+        "workspace_id": _hyphenated(workspace_id),
+        "conversation": {"id": _hyphenated(conversation_id), "title": title},
+        "message_id": _hyphenated(message_id),
+        "seq": seq,
+        "role": role,
+        "snippet": snippet,
+        "created_at": _timestamp(created_at),
+    }
+
+
 @app.get("/ping")
 async def ping() -> dict[str, str]:
     return {"status": "ready"}
@@ -254,6 +348,23 @@ async def measure(
     return await loadgen.run_load(
         server.host, server.port, requests, connections=config.connections, time_limit=config.time_limit
     )
+
+
+async def same_answers(
+    threadline: procs.ServerProcess,
+    lean: procs.ServerProcess,
+    paths: list[str],
+    headers: dict[str, str],
+    label: str = "BASE_LEAN answers as Threadline does",
+) -> Target:
+    """BASE_LEAN answers each of ``paths`` exactly as Threadline does (200, the same JSON values)."""
+    for path in paths:
+        ours, theirs = await get_once(threadline, path, headers), await get_once(lean, path, headers)
+        if not ours.status == theirs.status == 200 or ours.json() != theirs.json():
+            detail = f"{path}: {ours.status}: {ours.body[:120]!r} vs {theirs.status}: {theirs.body[:120]!r}"
+            return Target(label, False, detail)
+    answers = "the same answer" if len(paths) == 1 else f"the same {len(paths)} answers"
+    return Target(label, True, f"{answers}, field for field")
 
 
 if __name__ == "__main__":
