@@ -6,15 +6,18 @@ straight into the database with bulk SQL (the search triggers off meanwhile, the
 by revision 0007's own statements, and the triggers back: the real schema and index, seeded in a minute
 rather than in hours of posts). The vocabulary: 20,000 filler words, a common word in a fifth of the
 messages, a rare word in ``RARE_COUNT`` of them, and the phrase ``quarterly budget review`` in one in 500
-(its words, apart, in one in 50 more). Then ``b8_requests`` searches per query over 64 connections, and
-B1's append loop (``b8_appends`` posts into one conversation) with the triggers present and dropped, twice
-each, taking the better of each pair.
+(its words, apart, in one in 50 more). Then ``b8_requests`` searches per query over 64 connections; on
+SQLite, BASE_LEAN (``baseline_lean.py``) on a copy of the same database then answers the same three
+searches (checked to equal Threadline's answers) and is measured the same way, to show what the layers
+cost (reported, no target). Last, B1's append loop (``b8_appends`` posts into one conversation) with the
+triggers present and dropped, twice each, taking the better of each pair.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import secrets
 import sqlite3
 import traceback
 import uuid
@@ -24,13 +27,15 @@ from urllib.parse import urlencode
 
 import asyncpg
 
+from bench import baseline_lean
 from bench.api import append_requests, signed_up
 from bench.config import BenchConfig
 from bench.loadgen import LoadResult, Request, run_load
 from bench.payloads import bearer_headers
 from bench.postgres import throwaway_database
+from bench.procs import ServerProcess
 from bench.report import BenchResult, Target, at_most
-from bench.server import database_file, running_threadline
+from bench.server import SECRET_KEY, database_file, running_threadline
 from bench.stats import ratio
 from threadline.database import search_schema
 
@@ -43,6 +48,8 @@ TARGETS = {RARE: 50.0, COMMON: 200.0, PHRASE: 200.0}
 MAX_APPEND_SLOWDOWN = 0.15
 SEED_BATCH = 20_000
 LOCK_WAIT_SECONDS = 300.0
+WARM_UP = 200
+LEAN_EQUAL = "BASE_LEAN answers equal Threadline's"
 
 
 def _contents(count: int, seed: int = 8) -> Iterator[str]:
@@ -176,10 +183,55 @@ async def _set_triggers(deployment: str, target: str, *, present: bool) -> None:
         sqlite.close()
 
 
+def _search_path(q: str, **params: str) -> str:
+    return "/v1/search?" + urlencode({"q": q, **params})
+
+
 def _searches(q: str, count: int, token: str, **params: str) -> Iterator[Request]:
-    path = "/v1/search?" + urlencode({"q": q, **params})
+    path = _search_path(q, **params)
     headers = bearer_headers(token)
     return (Request("GET", path, headers) for _ in range(count))
+
+
+async def _measured_queries(server: ServerProcess, token: str, config: BenchConfig) -> dict[str, LoadResult]:
+    """Each query's searches, after a warm-up of all of them (page cache, statement caches)."""
+
+    async def searches(q: str, count: int) -> LoadResult:
+        return await run_load(
+            server.host,
+            server.port,
+            _searches(q, count, token),
+            connections=config.connections,
+            time_limit=config.time_limit,
+        )
+
+    for q in TARGETS:
+        await searches(q, WARM_UP)
+    return {q: await searches(q, config.b8_requests) for q in TARGETS}
+
+
+async def _lean(
+    config: BenchConfig,
+    result: BenchResult,
+    server: ServerProcess,
+    secret: str,
+    token: str,
+    loads: dict[str, LoadResult],
+) -> None:
+    """BASE_LEAN on a copy of the database (trusting Threadline's ``secret``): the same answers first,
+    then the same searches, measured."""
+    async with baseline_lean.running(database_file(server), secret) as lean:
+        paths = [_search_path(q) for q in TARGETS]
+        result.targets.append(
+            await baseline_lean.same_answers(server, lean, paths, bearer_headers(token), LEAN_EQUAL)
+        )
+        lean_loads = await _measured_queries(lean, token, config)
+    for q, lean_load in lean_loads.items():
+        result.add_load(f"BASE_LEAN {q}", lean_load, "req/s")
+        ours, theirs = loads[q], lean_load
+        result.add(f"sqlite {q}: throughput ratio to BASE_LEAN", ratio(ours.throughput, theirs.throughput))
+        p99 = ratio(ours.distribution().p99, theirs.distribution().p99)
+        result.add(f"sqlite {q}: p99 ratio to BASE_LEAN", p99)
 
 
 async def _deployment(config: BenchConfig, result: BenchResult, deployment: str, env: dict[str, str]) -> None:
@@ -204,26 +256,13 @@ async def _deployment(config: BenchConfig, result: BenchResult, deployment: str,
             "s",
         )
 
-        # Warm up (page cache, statement caches), then measure each query.
-        for q in TARGETS:
-            await run_load(
-                server.host,
-                server.port,
-                _searches(q, 200, api.token),
-                connections=config.connections,
-                time_limit=config.time_limit,
-            )
-        for q, limit in TARGETS.items():
-            load = await run_load(
-                server.host,
-                server.port,
-                _searches(q, config.b8_requests, api.token),
-                connections=config.connections,
-                time_limit=config.time_limit,
-            )
+        measured = await _measured_queries(server, api.token, config)
+        for q, load in measured.items():
             label = f"{deployment} {q}"
             result.add_load(label, load, "req/s")
-            result.targets.append(at_most(f"{label}: p99 ms", load.distribution().p99 * 1e3, limit))
+            result.targets.append(at_most(f"{label}: p99 ms", load.distribution().p99 * 1e3, TARGETS[q]))
+        if deployment == "sqlite":
+            await _lean(config, result, server, env[SECRET_KEY], api.token, measured)
         relevance = await run_load(
             server.host,
             server.port,
@@ -266,7 +305,7 @@ async def run(config: BenchConfig) -> BenchResult:
                     env = {"THREADLINE_DATABASE_URL": url, "THREADLINE_EVENT_BUS": "memory"}
                     await _deployment(config, result, deployment, env)
             else:
-                await _deployment(config, result, deployment, {})
+                await _deployment(config, result, deployment, {SECRET_KEY: secrets.token_urlsafe(32)})
         except Exception as error:  # keep what was measured; the other deployment still runs
             traceback.print_exc()
             result.targets.append(
@@ -276,6 +315,6 @@ async def run(config: BenchConfig) -> BenchResult:
         f"{config.b8_messages:,} messages in {config.b8_conversations:,} conversations over {WORKSPACES} "
         f"workspaces, all the caller's; {config.b8_requests:,} searches per query (sort=newest, limit=20) "
         f"over {config.connections} connections; appends: {config.b8_appends:,} per pass, better of two "
-        "passes each"
+        "passes each; SQLite: BASE_LEAN answers the same searches on a copy of the same database"
     )
     return result
