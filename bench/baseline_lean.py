@@ -20,8 +20,8 @@ with Threadline's pragmas, one query per step, answers encoded by orjson.
   the query parser with its FTS5 rendering (``SearchQuery.parse``, ``fts5_expression``) and the cursor's
   encoding (``SearchCursor``). Parsing is not a layer. The three statements run back to back on the one
   connection with no ``await`` between them, and nothing else writes the copy, so they see one snapshot
-  without a transaction. The page statement selects no ``bm25()`` (Threadline's does, though ``newest``
-  does not use it).
+  without a transaction. Like Threadline's, the page statement computes no score
+  (``bm25()``) for ``newest``.
 
 It runs as a subprocess: ``BENCH_LEAN_DATABASE`` names the SQLite file (a copy of the Threadline
 benchmark's) and ``BENCH_LEAN_SECRET`` the key Threadline signed its tokens with.

@@ -152,7 +152,7 @@ class SearchRepository(Repository):
         postgres = self._on_postgresql
         expression = tsquery_expression(query) if postgres else fts5_expression(query)
         matching = _POSTGRES_MATCHES if postgres else _SQLITE_MATCHES
-        page = matching.select.where(
+        page = matching.selected(sort).where(
             _D.workspace_id.in_(
                 select(MEMBERSHIPS_TABLE.c.workspace_id).where(MEMBERSHIPS_TABLE.c.user_id == user_id)
             )
@@ -231,17 +231,25 @@ def _filtered(page: Any, filters: SearchFilters) -> Any:
 
 @dataclass(frozen=True)
 class _Matching:
-    """The documents that match ``:q``, selected as (document number, score): higher scores are better."""
+    """The documents that match ``:q``: their numbers, and a score (higher is better) for relevance."""
 
     select: Select[Any]
+    """The document numbers alone."""
     number: ColumnElement[int]
     score: ColumnElement[Any]
+
+    def selected(self, sort: SearchSort) -> Select[Any]:
+        """(number,) in newest order, (number, score) by relevance only: a score counts every match of every
+        term (``bm25`` on 200,000 messages: 2.2 ms for a common word, the numbers alone 0.06 ms)."""
+        if sort is SearchSort.RELEVANCE:
+            return self.select.add_columns(self.score.label("score"))
+        return self.select
 
 
 def _postgres_matches() -> _Matching:
     matcher = func.to_tsquery(func.threadline_search_config(), bindparam("q"))
     score: ColumnElement[Any] = func.ts_rank(_D.document, matcher)
-    chosen = select(_D.id, score.label("score")).select_from(_DOCUMENTS).where(_D.document.op("@@")(matcher))
+    chosen = select(_D.id).select_from(_DOCUMENTS).where(_D.document.op("@@")(matcher))
     return _Matching(chosen, _D.id, score)
 
 
@@ -249,7 +257,7 @@ def _sqlite_matches() -> _Matching:
     # bm25 is lower for a better match: negated, so that higher is better on both databases.
     score = -func.bm25(literal_column("search_index"))
     chosen = (
-        select(_FTS.c.rowid, score.label("score"))
+        select(_FTS.c.rowid)
         .select_from(_FTS.join(_DOCUMENTS, _D.id == _FTS.c.rowid))
         .where(literal_column("search_index").op("MATCH")(bindparam("q")))
     )
