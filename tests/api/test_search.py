@@ -6,6 +6,8 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
 
 from tests.support.accounts import Account, sign_up
 from tests.support.conversations import create_conversation, post_message
@@ -244,6 +246,29 @@ async def test_relevance_puts_the_better_match_first(alice: Account) -> None:
     hits = await search(alice, "otter", sort="relevance")
 
     assert hits[0]["message_id"] == best["id"]
+
+
+@pytest.mark.parametrize(("sort", "scored"), [("newest", False), ("relevance", True)])
+async def test_only_relevance_order_computes_scores(
+    app: FastAPI, alice: Account, sort: str, scored: bool
+) -> None:
+    """A score counts every match of every term (``bm25``, ``ts_rank``): newest first needs none, and
+    computing one anyway cost a common word milliseconds per search (B8)."""
+    conversation = await _conversation(alice)
+    await post_message(alice, conversation["id"], "otter otter")
+    sent: list[str] = []
+
+    def record(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = app.state.resources.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert len(await search(alice, "otter", sort=sort)) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert any("bm25(" in statement or "ts_rank(" in statement for statement in sent) is scored
 
 
 async def test_a_cursor_belongs_to_its_search(alice: Account) -> None:
