@@ -18,7 +18,6 @@ from threadline.database.models import (
     CONVERSATIONS_TABLE,
     EVENTS_TABLE,
     MEMBERSHIPS_TABLE,
-    ConversationRow,
     MembershipRow,
 )
 from threadline.database.repositories.base import Repository
@@ -59,7 +58,7 @@ _ROLE_FOR_CONVERSATION = _MEMBER_OF_CONVERSATION.where(_ONE_CONVERSATION)
 _ROLES_FOR_CONVERSATIONS = _MEMBER_OF_CONVERSATION.where(
     _CONVERSATIONS.id.in_(bindparam("conversation_ids", expanding=True))
 )
-_CONVERSATION_FOR_MEMBER = _member_of_conversation(ConversationRow).where(_ONE_CONVERSATION)
+_CONVERSATION_FOR_MEMBER = _member_of_conversation(CONVERSATIONS_TABLE).where(_ONE_CONVERSATION)
 _NEWEST_EVENT = (
     select(func.coalesce(func.max(EVENTS_TABLE.c.id), 0))
     .where(EVENTS_TABLE.c.conversation_id == _CONVERSATIONS.id)
@@ -153,7 +152,7 @@ class ResourceAccessRepository(Repository):
             _CONVERSATION_FOR_MEMBER, {"conversation_id": conversation_id, "user_id": user_id}
         )
         row = result.first()
-        return (to_conversation(row[0]), Role(row[1])) if row else None
+        return (to_conversation(row._mapping), Role(row.role)) if row else None
 
     async def roles_for_conversations(
         self, user_id: UUID, conversation_ids: Collection[UUID]
