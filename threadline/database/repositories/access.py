@@ -120,7 +120,7 @@ class ResourceAccessRepository(Repository):
     async def workspace_for_user(self, user_id: UUID, workspace_id: UUID) -> WorkspaceAccess | None:
         """The workspace with the user's role in it, in one query."""
         result = await self._session.execute(
-            workspaces_of(user_id).where(MembershipRow.workspace_id == workspace_id)
+            workspaces_of(user_id).where(_MEMBERSHIPS.workspace_id == workspace_id)
         )
         row = result.first()
         return to_workspace_access(row) if row else None
@@ -152,7 +152,7 @@ class ResourceAccessRepository(Repository):
             _CONVERSATION_FOR_MEMBER, {"conversation_id": conversation_id, "user_id": user_id}
         )
         row = result.first()
-        return (to_conversation(row._mapping), Role(row.role)) if row else None
+        return (to_conversation(row), Role(row.role)) if row else None
 
     async def roles_for_conversations(
         self, user_id: UUID, conversation_ids: Collection[UUID]

@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, RowMapping, Select, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Row, Select, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from threadline.database.models import CONVERSATIONS_TABLE, EVENTS_TABLE
 from threadline.database.pagination import after_cursor
 from threadline.database.repositories.base import Repository
-from threadline.database.types import UTCDateTime, as_dict, given
+from threadline.database.types import UTCDateTime, given
 from threadline.errors import NotFound
 from threadline.models.domain.conversation import CONVERSATION_LIST, Conversation
 from threadline.models.domain.event import EventType
@@ -27,20 +27,10 @@ retention exceeds it by a walk's lifetime, the log still holds the activity of e
 was active more recently when a walk began (see ``list_for_workspace``)."""
 
 
-def to_conversation(row: RowMapping | Mapping[str, Any]) -> Conversation:
-    """The one mapping to ``Conversation``: from a row of the table (its ``_mapping``), or the values just
-    written."""
-    return Conversation(
-        id=row["id"],
-        workspace_id=row["workspace_id"],
-        title=row["title"],
-        modality=row["modality"],
-        metadata=as_dict(row["metadata"]),
-        message_count=row["message_count"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_active_at=row["last_active_at"],
-    )
+def to_conversation(row: Row[Any] | Mapping[str, Any]) -> Conversation:
+    """The one mapping to ``Conversation``: from a row of the table, or the values just written (the
+    columns are named as the fields are)."""
+    return Conversation.model_validate(row)
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
@@ -77,7 +67,7 @@ def _page(rows: list[_Placed], *, limit: int, snapshot: Snapshot) -> Page[Conver
             at=at, id=last.id, of=CONVERSATION_LIST, as_of=snapshot.event_id, taken=snapshot.taken
         ).encode()
     return Page[Conversation](
-        items=[to_conversation(row._mapping) for row, _ in rows[:limit]], next_cursor=next_cursor
+        items=[to_conversation(row) for row, _ in rows[:limit]], next_cursor=next_cursor
     )
 
 
@@ -110,7 +100,7 @@ class ConversationRepository(Repository):
             select(CONVERSATIONS_TABLE).where(_CONVERSATIONS.id == conversation_id)
         )
         row = result.first()
-        return to_conversation(row._mapping) if row else None
+        return to_conversation(row) if row else None
 
     async def list_for_workspace(
         self,
@@ -145,12 +135,12 @@ class ConversationRepository(Repository):
     ) -> tuple[list[_Placed], Snapshot]:
         """The newest conversations, and the snapshot of the walk: the newest event id, read in the same
         statement as the rows."""
-        newest_event = select(func.max(_EVENTS.id)).scalar_subquery().label("newest_event")
+        newest_event = select(func.max(_EVENTS.id)).scalar_subquery()
         page = of_modality.where(_CONVERSATIONS.workspace_id == workspace_id)
         found = (
             await self._session.execute(self._in_order(page, limit=limit + 1).add_columns(newest_event))
         ).all()
-        snapshot = Snapshot(event_id=(found[0].newest_event or 0) if found else 0, taken=now)
+        snapshot = Snapshot(event_id=(found[0]._mapping[newest_event] or 0) if found else 0, taken=now)
         return [(row, row.last_active_at) for row in found], snapshot
 
     async def _later_page(
@@ -213,13 +203,12 @@ class ConversationRepository(Repository):
             .order_by(_EVENTS.id.desc())
             .limit(1)
             .scalar_subquery()
-            .label("logged_at")
         )
         activity: list[_Placed] = []
         for start in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[start : start + _IDS_PER_QUERY]
             found = await self._session.execute(query.where(_CONVERSATIONS.id.in_(chunk)).add_columns(logged))
-            activity += [(row, row.logged_at or row.idle_from or row.created_at) for row in found]
+            activity += [(row, row._mapping[logged] or row.idle_from or row.created_at) for row in found]
         return activity
 
     async def update(
@@ -245,7 +234,7 @@ class ConversationRepository(Repository):
             _activity_at(now),
         )
         row = result.first()
-        return to_conversation(row._mapping) if row else None
+        return to_conversation(row) if row else None
 
     async def lock_for_writing(self, ids: Collection[UUID]) -> None:
         """Lock the conversations about to be written, in id order, until commit.
@@ -327,4 +316,4 @@ class ConversationRepository(Repository):
         deleting = delete(CONVERSATIONS_TABLE).where(_CONVERSATIONS.id == conversation_id)
         result = await self._session.execute(deleting.returning(CONVERSATIONS_TABLE))
         row = result.first()
-        return to_conversation(row._mapping) if row else None
+        return to_conversation(row) if row else None
