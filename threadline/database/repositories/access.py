@@ -12,23 +12,18 @@ from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, bindparam, func, select, text
+from sqlalchemy import Select, bindparam, func, select
 
-from threadline.database.models import (
-    CONVERSATIONS_TABLE,
-    EVENTS_TABLE,
-    MEMBERSHIPS_TABLE,
-    MembershipRow,
-)
+from threadline.database.models import CONVERSATIONS_TABLE, EVENTS_TABLE, MEMBERSHIPS_TABLE
 from threadline.database.repositories.base import Repository
 from threadline.database.repositories.conversations import to_conversation
 from threadline.database.repositories.workspaces import to_workspace_access, workspaces_of
 from threadline.models.domain.conversation import Conversation
 from threadline.models.domain.workspace import Role, WorkspaceAccess
 
-_HOLD = text("SELECT pg_advisory_xact_lock_shared(:space, :key)")
-_HOLD_EXCLUSIVELY = text("SELECT pg_advisory_xact_lock(:space, :key)")
-_TRY_HOLD = text("SELECT pg_try_advisory_xact_lock_shared(:space, :key)")
+_HOLD = select(func.pg_advisory_xact_lock_shared(bindparam("space"), bindparam("key")))
+_HOLD_EXCLUSIVELY = select(func.pg_advisory_xact_lock(bindparam("space"), bindparam("key")))
+_TRY_HOLD = select(func.pg_try_advisory_xact_lock_shared(bindparam("space"), bindparam("key")))
 _MEMBER_LOCKS = 0x6D656D62
 """The advisory-lock space of members' holds ("memb"), apart from the event log's and the throttle's."""
 
@@ -111,8 +106,8 @@ class ResourceAccessRepository(Repository):
 
     async def role_in_workspace(self, user_id: UUID, workspace_id: UUID) -> Role | None:
         role = await self._session.scalar(
-            select(MembershipRow.role).where(
-                MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id
+            select(_MEMBERSHIPS.role).where(
+                _MEMBERSHIPS.workspace_id == workspace_id, _MEMBERSHIPS.user_id == user_id
             )
         )
         return Role(role) if role else None
@@ -165,6 +160,6 @@ class ResourceAccessRepository(Repository):
 
     async def workspace_ids_for_user(self, user_id: UUID) -> set[UUID]:
         result = await self._session.scalars(
-            select(MembershipRow.workspace_id).where(MembershipRow.user_id == user_id)
+            select(_MEMBERSHIPS.workspace_id).where(_MEMBERSHIPS.user_id == user_id)
         )
         return set(result)
