@@ -198,7 +198,9 @@ class EventRow(Base):
 
 
 # The hot paths (posting and paging messages, the event log) run prebuilt Core statements on these tables:
-# an ORM statement spends several times longer in SQLAlchemy than SQLite spends running it.
+# an ORM statement spends several times longer in SQLAlchemy than SQLite spends running it. The modules
+# that share tables with them are Core throughout (docs/architecture.md, "Repositories").
+USERS_TABLE: Table = Base.metadata.tables[UserRow.__tablename__]
 WORKSPACES_TABLE: Table = Base.metadata.tables[WorkspaceRow.__tablename__]
 MEMBERSHIPS_TABLE: Table = Base.metadata.tables[MembershipRow.__tablename__]
 CONVERSATIONS_TABLE: Table = Base.metadata.tables[ConversationRow.__tablename__]

@@ -12,24 +12,18 @@ from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, bindparam, func, select, text
+from sqlalchemy import Select, bindparam, func, select
 
-from threadline.database.models import (
-    CONVERSATIONS_TABLE,
-    EVENTS_TABLE,
-    MEMBERSHIPS_TABLE,
-    ConversationRow,
-    MembershipRow,
-)
+from threadline.database.models import CONVERSATIONS_TABLE, EVENTS_TABLE, MEMBERSHIPS_TABLE
 from threadline.database.repositories.base import Repository
 from threadline.database.repositories.conversations import to_conversation
 from threadline.database.repositories.workspaces import to_workspace_access, workspaces_of
 from threadline.models.domain.conversation import Conversation
 from threadline.models.domain.workspace import Role, WorkspaceAccess
 
-_HOLD = text("SELECT pg_advisory_xact_lock_shared(:space, :key)")
-_HOLD_EXCLUSIVELY = text("SELECT pg_advisory_xact_lock(:space, :key)")
-_TRY_HOLD = text("SELECT pg_try_advisory_xact_lock_shared(:space, :key)")
+_HOLD = select(func.pg_advisory_xact_lock_shared(bindparam("space"), bindparam("key")))
+_HOLD_EXCLUSIVELY = select(func.pg_advisory_xact_lock(bindparam("space"), bindparam("key")))
+_TRY_HOLD = select(func.pg_try_advisory_xact_lock_shared(bindparam("space"), bindparam("key")))
 _MEMBER_LOCKS = 0x6D656D62
 """The advisory-lock space of members' holds ("memb"), apart from the event log's and the throttle's."""
 
@@ -59,7 +53,7 @@ _ROLE_FOR_CONVERSATION = _MEMBER_OF_CONVERSATION.where(_ONE_CONVERSATION)
 _ROLES_FOR_CONVERSATIONS = _MEMBER_OF_CONVERSATION.where(
     _CONVERSATIONS.id.in_(bindparam("conversation_ids", expanding=True))
 )
-_CONVERSATION_FOR_MEMBER = _member_of_conversation(ConversationRow).where(_ONE_CONVERSATION)
+_CONVERSATION_FOR_MEMBER = _member_of_conversation(CONVERSATIONS_TABLE).where(_ONE_CONVERSATION)
 _NEWEST_EVENT = (
     select(func.coalesce(func.max(EVENTS_TABLE.c.id), 0))
     .where(EVENTS_TABLE.c.conversation_id == _CONVERSATIONS.id)
@@ -112,8 +106,8 @@ class ResourceAccessRepository(Repository):
 
     async def role_in_workspace(self, user_id: UUID, workspace_id: UUID) -> Role | None:
         role = await self._session.scalar(
-            select(MembershipRow.role).where(
-                MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id
+            select(_MEMBERSHIPS.role).where(
+                _MEMBERSHIPS.workspace_id == workspace_id, _MEMBERSHIPS.user_id == user_id
             )
         )
         return Role(role) if role else None
@@ -121,7 +115,7 @@ class ResourceAccessRepository(Repository):
     async def workspace_for_user(self, user_id: UUID, workspace_id: UUID) -> WorkspaceAccess | None:
         """The workspace with the user's role in it, in one query."""
         result = await self._session.execute(
-            workspaces_of(user_id).where(MembershipRow.workspace_id == workspace_id)
+            workspaces_of(user_id).where(_MEMBERSHIPS.workspace_id == workspace_id)
         )
         row = result.first()
         return to_workspace_access(row) if row else None
@@ -153,7 +147,7 @@ class ResourceAccessRepository(Repository):
             _CONVERSATION_FOR_MEMBER, {"conversation_id": conversation_id, "user_id": user_id}
         )
         row = result.first()
-        return (to_conversation(row[0]), Role(row[1])) if row else None
+        return (to_conversation(row), Role(row.role)) if row else None
 
     async def roles_for_conversations(
         self, user_id: UUID, conversation_ids: Collection[UUID]
@@ -166,6 +160,6 @@ class ResourceAccessRepository(Repository):
 
     async def workspace_ids_for_user(self, user_id: UUID) -> set[UUID]:
         result = await self._session.scalars(
-            select(MembershipRow.workspace_id).where(MembershipRow.user_id == user_id)
+            select(_MEMBERSHIPS.workspace_id).where(_MEMBERSHIPS.user_id == user_id)
         )
         return set(result)

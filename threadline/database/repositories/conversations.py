@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Select, bindparam, case, delete, func, select, update
+from sqlalchemy import Row, Select, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from threadline.database.models import CONVERSATIONS_TABLE, EVENTS_TABLE, ConversationRow
+from threadline.database.models import CONVERSATIONS_TABLE, EVENTS_TABLE
 from threadline.database.pagination import after_cursor
 from threadline.database.repositories.base import Repository
-from threadline.database.types import UTCDateTime, as_dict, column_values
+from threadline.database.types import UTCDateTime, given
 from threadline.errors import NotFound
 from threadline.models.domain.conversation import CONVERSATION_LIST, Conversation
 from threadline.models.domain.event import EventType
@@ -27,18 +27,10 @@ retention exceeds it by a walk's lifetime, the log still holds the activity of e
 was active more recently when a walk began (see ``list_for_workspace``)."""
 
 
-def to_conversation(row: ConversationRow) -> Conversation:
-    return Conversation(
-        id=row.id,
-        workspace_id=row.workspace_id,
-        title=row.title,
-        modality=row.modality,
-        metadata=as_dict(row.meta_data),
-        message_count=row.message_count,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_active_at=row.last_active_at,
-    )
+def to_conversation(row: Row[Any] | Mapping[str, Any]) -> Conversation:
+    """The one mapping to ``Conversation``: from a row of the table, or the values just written (the
+    columns are named as the fields are)."""
+    return Conversation.model_validate(row)
 
 
 _NOW = bindparam("now", type_=UTCDateTime())
@@ -62,7 +54,7 @@ def _activity_at(now: datetime) -> dict[str, datetime]:
     return {"now": now, "idle_before": now - IDLE_PERIOD}
 
 
-_Placed = tuple[ConversationRow, datetime]
+_Placed = tuple[Row[Any], datetime]
 """A conversation and the activity it is listed by in a walk."""
 
 
@@ -83,28 +75,31 @@ class ConversationRepository(Repository):
     async def add(
         self, *, workspace_id: UUID, title: str, modality: str, metadata: dict[str, Any], now: datetime
     ) -> Conversation:
-        row = ConversationRow(
-            id=uuid4(),
-            workspace_id=workspace_id,
-            title=title,
-            modality=modality,
-            meta_data=metadata,
-            message_count=0,
-            last_seq=0,
-            created_at=now,
-            updated_at=now,
-            last_active_at=now,
-        )
-        self._session.add(row)
+        row = {
+            "id": uuid4(),
+            "workspace_id": workspace_id,
+            "title": title,
+            "modality": modality,
+            "metadata": metadata,
+            "message_count": 0,
+            "last_seq": 0,
+            "created_at": now,
+            "updated_at": now,
+            "last_active_at": now,
+            "idle_from": None,
+        }
         try:
-            await self._session.flush()
+            await self._session.execute(insert(CONVERSATIONS_TABLE), row)
         except IntegrityError:
             # The workspace was deleted after the caller's access was checked.
             raise NotFound("Workspace not found") from None
         return to_conversation(row)
 
     async def get(self, conversation_id: UUID) -> Conversation | None:
-        row = await self._session.get(ConversationRow, conversation_id)
+        result = await self._session.execute(
+            select(CONVERSATIONS_TABLE).where(_CONVERSATIONS.id == conversation_id)
+        )
+        row = result.first()
         return to_conversation(row) if row else None
 
     async def list_for_workspace(
@@ -123,9 +118,9 @@ class ConversationRepository(Repository):
         conversation active since the snapshot is placed, and why one index scan still reads most of a page:
         docs/api-decisions.md, "Conversations and messages".
         """
-        of_modality = select(ConversationRow)
+        of_modality = select(CONVERSATIONS_TABLE)
         if modality is not None:
-            of_modality = of_modality.where(ConversationRow.modality == modality)
+            of_modality = of_modality.where(_CONVERSATIONS.modality == modality)
         if cursor is None or snapshot is None:  # the first page: nothing has moved since its snapshot
             rows, snapshot = await self._first_page(of_modality, workspace_id, limit=limit, now=now)
         else:
@@ -136,21 +131,21 @@ class ConversationRepository(Repository):
         return _page(rows, limit=limit, snapshot=snapshot)
 
     async def _first_page(
-        self, of_modality: Select[ConversationRow], workspace_id: UUID, *, limit: int, now: datetime
+        self, of_modality: Select[Any], workspace_id: UUID, *, limit: int, now: datetime
     ) -> tuple[list[_Placed], Snapshot]:
         """The newest conversations, and the snapshot of the walk: the newest event id, read in the same
         statement as the rows."""
         newest_event = select(func.max(_EVENTS.id)).scalar_subquery()
-        page = of_modality.where(ConversationRow.workspace_id == workspace_id)
+        page = of_modality.where(_CONVERSATIONS.workspace_id == workspace_id)
         found = (
             await self._session.execute(self._in_order(page, limit=limit + 1).add_columns(newest_event))
         ).all()
-        snapshot = Snapshot(event_id=(found[0][1] or 0) if found else 0, taken=now)
-        return [(row, row.last_active_at) for row, _ in found], snapshot
+        snapshot = Snapshot(event_id=(found[0]._mapping[newest_event] or 0) if found else 0, taken=now)
+        return [(row, row.last_active_at) for row in found], snapshot
 
     async def _later_page(
         self,
-        of_modality: Select[ConversationRow],
+        of_modality: Select[Any],
         workspace_id: UUID,
         *,
         limit: int,
@@ -164,13 +159,13 @@ class ConversationRepository(Repository):
             since, _EVENTS.conversation_id.is_not(None), _EVENTS.type != EventType.MESSAGE_DELTA
         )
         unmoved = of_modality.where(
-            ConversationRow.workspace_id == workspace_id,
-            after_cursor(ConversationRow.last_active_at, ConversationRow.id, cursor),
-            ConversationRow.id.not_in(active),
+            _CONVERSATIONS.workspace_id == workspace_id,
+            after_cursor(_CONVERSATIONS.last_active_at, _CONVERSATIONS.id, cursor),
+            _CONVERSATIONS.id.not_in(active),
         )
         rows = [
             (row, row.last_active_at)
-            for row in await self._session.scalars(self._in_order(unmoved, limit=limit + 1))
+            for row in await self._session.execute(self._in_order(unmoved, limit=limit + 1))
         ]
         # Read after the others: one that became active in between is in both, at the same place.
         # The ids are the workspace's already (its events name them): read by primary key alone.
@@ -183,8 +178,8 @@ class ConversationRepository(Repository):
         return rows
 
     @staticmethod
-    def _in_order(query: Select[ConversationRow], *, limit: int) -> Select[ConversationRow]:
-        return query.order_by(ConversationRow.last_active_at.desc(), ConversationRow.id.desc()).limit(limit)
+    def _in_order(query: Select[Any], *, limit: int) -> Select[Any]:
+        return query.order_by(_CONVERSATIONS.last_active_at.desc(), _CONVERSATIONS.id.desc()).limit(limit)
 
     async def _moved(self, active: Select[UUID | None]) -> list[UUID]:
         """The conversations with events in ``active`` (after a snapshot), but not created after it."""
@@ -192,9 +187,7 @@ class ConversationRepository(Repository):
         found = await self._session.scalars(active.group_by(_EVENTS.conversation_id).having(created == 0))
         return [conversation_id for conversation_id in found if conversation_id is not None]
 
-    async def _activity_as_of(
-        self, query: Select[ConversationRow], ids: list[UUID], snapshot: Snapshot
-    ) -> list[_Placed]:
+    async def _activity_as_of(self, query: Select[Any], ids: list[UUID], snapshot: Snapshot) -> list[_Placed]:
         """The conversations of ``query`` among ``ids``, each with its ``last_active_at`` as of ``snapshot``.
 
         Read by their primary key, a thousand at a time: a planner that reads the ids from a subquery may
@@ -203,7 +196,7 @@ class ConversationRepository(Repository):
         logged = (
             select(_EVENTS.created_at)
             .where(
-                _EVENTS.conversation_id == ConversationRow.id,
+                _EVENTS.conversation_id == _CONVERSATIONS.id,
                 _EVENTS.id <= snapshot.event_id,
                 _EVENTS.type != EventType.MESSAGE_DELTA,
             )
@@ -214,10 +207,8 @@ class ConversationRepository(Repository):
         activity: list[_Placed] = []
         for start in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[start : start + _IDS_PER_QUERY]
-            found = await self._session.execute(
-                query.where(ConversationRow.id.in_(chunk)).add_columns(logged)
-            )
-            activity += [(row, logged_at or row.idle_from or row.created_at) for row, logged_at in found]
+            found = await self._session.execute(query.where(_CONVERSATIONS.id.in_(chunk)).add_columns(logged))
+            activity += [(row, row._mapping[logged] or row.idle_from or row.created_at) for row in found]
         return activity
 
     async def update(
@@ -230,18 +221,19 @@ class ConversationRepository(Repository):
     ) -> Conversation | None:
         """Apply the ``title`` and ``metadata`` given; ``None`` if the conversation is gone."""
         values = {
-            **column_values(title=title, metadata=metadata),
+            **given(title=title, metadata=metadata),
             "updated_at": now,
             "last_active_at": _LATER,
             "idle_from": _WOKEN,
         }
-        row = await self._session.scalar(
-            update(ConversationRow)
-            .where(ConversationRow.id == conversation_id)
+        result = await self._session.execute(
+            update(CONVERSATIONS_TABLE)
+            .where(_CONVERSATIONS.id == conversation_id)
             .values(values)
-            .returning(ConversationRow),
+            .returning(CONVERSATIONS_TABLE),
             _activity_at(now),
         )
+        row = result.first()
         return to_conversation(row) if row else None
 
     async def lock_for_writing(self, ids: Collection[UUID]) -> None:
@@ -299,14 +291,14 @@ class ConversationRepository(Repository):
         writers always lock the conversation first. ``False`` if the conversation is gone.
         """
         changed = await self._session.scalar(
-            update(ConversationRow)
-            .where(ConversationRow.id == conversation_id)
+            update(CONVERSATIONS_TABLE)
+            .where(_CONVERSATIONS.id == conversation_id)
             .values(
-                message_count=ConversationRow.message_count + count_delta,
+                message_count=_CONVERSATIONS.message_count + count_delta,
                 last_active_at=_LATER,
                 idle_from=_WOKEN,
             )
-            .returning(ConversationRow.id),
+            .returning(_CONVERSATIONS.id),
             _activity_at(now),
         )
         return changed is not None
@@ -321,7 +313,7 @@ class ConversationRepository(Repository):
 
     async def delete(self, conversation_id: UUID) -> Conversation | None:
         """Delete the conversation with its messages; the conversation as it was, or ``None`` if gone."""
-        row = await self._session.scalar(
-            delete(ConversationRow).where(ConversationRow.id == conversation_id).returning(ConversationRow)
-        )
+        deleting = delete(CONVERSATIONS_TABLE).where(_CONVERSATIONS.id == conversation_id)
+        result = await self._session.execute(deleting.returning(CONVERSATIONS_TABLE))
+        row = result.first()
         return to_conversation(row) if row else None

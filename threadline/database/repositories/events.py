@@ -22,13 +22,12 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     true,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from threadline.database.models import EVENTS_TABLE, MESSAGES_TABLE, STREAMS_TABLE, EventRow
+from threadline.database.models import EVENTS_TABLE, MESSAGES_TABLE, STREAMS_TABLE
 from threadline.database.repositories.base import Repository
 from threadline.database.types import as_dict
 from threadline.models.domain.event import Event, EventLogRead, EventType, NewEvent
@@ -38,6 +37,7 @@ logger = logging.getLogger(__name__)
 # Any constant works; it only has to be the same for every writer of the log.
 _EVENT_LOG_LOCK = 0x7468726561646C6E
 _LOG = EVENTS_TABLE
+_LOCK_LOG = select(func.pg_advisory_xact_lock(bindparam("key")))
 # A Core INSERT on the table: it runs for every change, and the ORM's machinery would double its cost.
 _INSERT = insert(_LOG).returning(_LOG.c.id, sort_by_parameter_order=True)
 _NEWEST_ID = select(func.max(_LOG.c.id))
@@ -236,12 +236,12 @@ class EventRepository(Repository):
         skipped unseen by a resuming stream, which only compares its position with the oldest id kept.
         """
         oldest = await self._session.execute(
-            select(EventRow.id, EventRow.created_at).order_by(EventRow.id).limit(limit)
+            select(_LOG.c.id, _LOG.c.created_at).order_by(_LOG.c.id).limit(limit)
         )
         expired = [event_id for event_id, _ in takewhile(lambda row: row[1] < older_than, oldest)]
         if not expired:
             return 0
-        await self._session.execute(delete(EventRow).where(EventRow.id <= expired[-1]))
+        await self._session.execute(delete(_LOG).where(_LOG.c.id <= expired[-1]))
         return len(expired)
 
     async def prune_deltas(self, *, older_than: datetime, limit: int) -> int:
@@ -277,7 +277,7 @@ class EventRepository(Repository):
         one after another. SQLite needs nothing: it has a single writer.
         """
         if not self._holds_log_lock and self._on_postgresql:
-            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOG_LOCK})
+            await self._session.execute(_LOCK_LOG, {"key": _EVENT_LOG_LOCK})
             self._holds_log_lock = True
 
     async def _read(self, *conditions: ColumnElement[bool], limit: int) -> EventLogRead:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select
 
 from threadline.database.models import LoginFailureRow
 from threadline.database.repositories.base import Repository
 from threadline.models.domain.login import FailureCount
 
 _INSERT = insert(LoginFailureRow).returning(LoginFailureRow.id)
-_LOCK_KEY = text("SELECT pg_advisory_xact_lock(:space, :key)")
+_LOCK_KEY = select(func.pg_advisory_xact_lock(bindparam("space"), bindparam("key")))
 _KEY_LOCKS = 0x7468726F
 """The advisory-lock space of throttling keys ("thro"), apart from the event log's lock."""
 

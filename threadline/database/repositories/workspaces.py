@@ -2,46 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from sqlalchemy import Row, Select, bindparam, delete, select, update
+from sqlalchemy import Row, Select, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from threadline.database.models import (
-    CONVERSATIONS_TABLE,
-    WORKSPACES_TABLE,
-    ConversationRow,
-    MembershipRow,
-    UserRow,
-    WorkspaceRow,
-)
+from threadline.database.models import CONVERSATIONS_TABLE, MEMBERSHIPS_TABLE, USERS_TABLE, WORKSPACES_TABLE
 from threadline.database.pagination import keyset_page
 from threadline.database.repositories.base import Repository
-from threadline.database.types import as_dict, column_values
+from threadline.database.types import given
 from threadline.errors import Conflict, NotFound
 from threadline.models.domain.pagination import Cursor, Page
 from threadline.models.domain.user import User
 from threadline.models.domain.workspace import Member, Role, Workspace, WorkspaceAccess
 
-
-def to_workspace(row: WorkspaceRow) -> Workspace:
-    return Workspace(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        metadata=as_dict(row.meta_data),
-        owner_id=row.owner_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        last_active_at=row.last_active_at,
-    )
+_WORKSPACES = WORKSPACES_TABLE.c
+_MEMBERSHIPS = MEMBERSHIPS_TABLE.c
+_USERS = USERS_TABLE.c
 
 
-def to_member(workspace_id: UUID, user: UserRow | User, *, role: str, added_at: datetime) -> Member:
-    """The one mapping to ``Member``: from a membership (as read, or as just written) and its user."""
+def to_workspace(row: Row[Any] | Mapping[str, Any]) -> Workspace:
+    """The one mapping to ``Workspace``: from a row of the table, or the values just written (the columns are
+    named as the fields are)."""
+    return Workspace.model_validate(row)
+
+
+def to_member(workspace_id: UUID, user: Row[Any] | User, *, role: str, added_at: datetime) -> Member:
+    """The one mapping to ``Member``: from a membership (as read, or as just written) and its user (a row of
+    the users table, or the domain user)."""
     return Member(
         workspace_id=workspace_id,
         user_id=user.id,
@@ -52,21 +43,22 @@ def to_member(workspace_id: UUID, user: UserRow | User, *, role: str, added_at: 
     )
 
 
-def _joined_member(row: Row[MembershipRow, UserRow]) -> Member:
-    membership, user = row
-    return to_member(membership.workspace_id, user, role=membership.role, added_at=membership.added_at)
+def _joined_member(row: Row[Any]) -> Member:
+    """A row of ``_MEMBERS``: the membership's columns and its user's (whose ``id`` is the user's)."""
+    return to_member(row.workspace_id, row, role=row.role, added_at=row.added_at)
 
 
-def to_workspace_access(row: Row[WorkspaceRow, str]) -> WorkspaceAccess:
-    return WorkspaceAccess(workspace=to_workspace(row[0]), role=Role(row[1]))
+def to_workspace_access(row: Row[Any]) -> WorkspaceAccess:
+    """A row of ``workspaces_of``: the workspace's columns and the user's role."""
+    return WorkspaceAccess(workspace=to_workspace(row), role=Role(row.role))
 
 
-def workspaces_of(user_id: UUID) -> Select[WorkspaceRow, str]:
+def workspaces_of(user_id: UUID) -> Select[Any]:
     """The user's workspaces, each with the user's role in it (rows for ``to_workspace_access``)."""
     return (
-        select(WorkspaceRow, MembershipRow.role)
-        .join(MembershipRow, MembershipRow.workspace_id == WorkspaceRow.id)
-        .where(MembershipRow.user_id == user_id)
+        select(WORKSPACES_TABLE, _MEMBERSHIPS.role)
+        .join(MEMBERSHIPS_TABLE, _MEMBERSHIPS.workspace_id == _WORKSPACES.id)
+        .where(_MEMBERSHIPS.user_id == user_id)
     )
 
 
@@ -74,33 +66,35 @@ def workspaces_of(user_id: UUID) -> Select[WorkspaceRow, str]:
 _TOUCH = (
     update(WORKSPACES_TABLE)
     .where(
-        WORKSPACES_TABLE.c.id.in_(bindparam("workspace_ids", expanding=True)),
-        WORKSPACES_TABLE.c.last_active_at < bindparam("now"),
+        _WORKSPACES.id.in_(bindparam("workspace_ids", expanding=True)),
+        _WORKSPACES.last_active_at < bindparam("now"),
     )
     .values(last_active_at=bindparam("now"))
 )
+_MEMBERS = select(MEMBERSHIPS_TABLE, USERS_TABLE).join(USERS_TABLE, _USERS.id == _MEMBERSHIPS.user_id)
+"""Memberships with their users (rows for ``_joined_member``)."""
 
 
 class WorkspaceRepository(Repository):
     async def add(
         self, *, name: str, description: str, metadata: dict[str, Any], owner_id: UUID, now: datetime
     ) -> Workspace:
-        row = WorkspaceRow(
-            id=uuid4(),
-            name=name,
-            description=description,
-            meta_data=metadata,
-            owner_id=owner_id,
-            created_at=now,
-            updated_at=now,
-            last_active_at=now,
-        )
-        self._session.add(row)
-        await self._session.flush()
+        row = {
+            "id": uuid4(),
+            "name": name,
+            "description": description,
+            "metadata": metadata,
+            "owner_id": owner_id,
+            "created_at": now,
+            "updated_at": now,
+            "last_active_at": now,
+        }
+        await self._session.execute(insert(WORKSPACES_TABLE), row)
         return to_workspace(row)
 
     async def get(self, workspace_id: UUID) -> Workspace | None:
-        row = await self._session.get(WorkspaceRow, workspace_id)
+        result = await self._session.execute(select(WORKSPACES_TABLE).where(_WORKSPACES.id == workspace_id))
+        row = result.first()
         return to_workspace(row) if row else None
 
     async def list_for_user(
@@ -110,8 +104,8 @@ class WorkspaceRepository(Repository):
             self._session,
             workspaces_of(user_id),
             list_name="workspaces",
-            at=WorkspaceRow.created_at,
-            id_=WorkspaceRow.id,
+            at=_WORKSPACES.created_at,
+            id_=_WORKSPACES.id,
             limit=limit,
             cursor=cursor,
             to_domain=to_workspace_access,
@@ -127,10 +121,14 @@ class WorkspaceRepository(Repository):
         metadata: dict[str, Any] | None = None,
     ) -> Workspace | None:
         """Apply the ``name``, ``description`` and ``metadata`` given; ``None`` if the workspace is gone."""
-        values = {**column_values(name=name, description=description, metadata=metadata), "updated_at": now}
-        row = await self._session.scalar(
-            update(WorkspaceRow).where(WorkspaceRow.id == workspace_id).values(values).returning(WorkspaceRow)
+        values = {**given(name=name, description=description, metadata=metadata), "updated_at": now}
+        result = await self._session.execute(
+            update(WORKSPACES_TABLE)
+            .where(_WORKSPACES.id == workspace_id)
+            .values(values)
+            .returning(WORKSPACES_TABLE)
         )
+        row = result.first()
         return to_workspace(row) if row else None
 
     async def touch(self, workspace_ids: Collection[UUID], *, now: datetime) -> None:
@@ -147,25 +145,25 @@ class WorkspaceRepository(Repository):
         then the workspace row: the order in which every other writer locks them (a post locks its
         conversations, then touches the workspace), so none deadlock.
         """
-        in_workspace = ConversationRow.workspace_id == workspace_id
+        in_workspace = CONVERSATIONS_TABLE.c.workspace_id == workspace_id
         await self._lock_rows_in_id_order(CONVERSATIONS_TABLE, in_workspace, to_delete=True)
-        await self._session.execute(delete(ConversationRow).where(in_workspace))
+        await self._session.execute(delete(CONVERSATIONS_TABLE).where(in_workspace))
         removed = (
             await self._session.execute(
-                delete(MembershipRow)
-                .where(MembershipRow.workspace_id == workspace_id)
-                .returning(MembershipRow.user_id, MembershipRow.role, MembershipRow.added_at)
+                delete(MEMBERSHIPS_TABLE)
+                .where(_MEMBERSHIPS.workspace_id == workspace_id)
+                .returning(_MEMBERSHIPS.user_id, _MEMBERSHIPS.role, _MEMBERSHIPS.added_at)
             )
         ).all()
         if not removed:
             return None  # a workspace always has its owner as a member: another deletion got here first
         users = {
             user.id: user
-            for user in await self._session.scalars(
-                select(UserRow).where(UserRow.id.in_([membership.user_id for membership in removed]))
+            for user in await self._session.execute(
+                select(USERS_TABLE).where(_USERS.id.in_([membership.user_id for membership in removed]))
             )
         }
-        await self._session.execute(delete(WorkspaceRow).where(WorkspaceRow.id == workspace_id))
+        await self._session.execute(delete(WORKSPACES_TABLE).where(_WORKSPACES.id == workspace_id))
         return [
             to_member(
                 workspace_id, users[membership.user_id], role=membership.role, added_at=membership.added_at
@@ -177,9 +175,7 @@ class WorkspaceRepository(Repository):
 class MemberRepository(Repository):
     async def get(self, workspace_id: UUID, user_id: UUID) -> Member | None:
         result = await self._session.execute(
-            select(MembershipRow, UserRow)
-            .join(UserRow, UserRow.id == MembershipRow.user_id)
-            .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
+            _MEMBERS.where(_MEMBERSHIPS.workspace_id == workspace_id, _MEMBERSHIPS.user_id == user_id)
         )
         row = result.first()
         return _joined_member(row) if row else None
@@ -187,17 +183,12 @@ class MemberRepository(Repository):
     async def list_for_workspace(
         self, workspace_id: UUID, *, limit: int, cursor: Cursor | None
     ) -> Page[Member]:
-        query = (
-            select(MembershipRow, UserRow)
-            .join(UserRow, UserRow.id == MembershipRow.user_id)
-            .where(MembershipRow.workspace_id == workspace_id)
-        )
         return await keyset_page(
             self._session,
-            query,
+            _MEMBERS.where(_MEMBERSHIPS.workspace_id == workspace_id),
             list_name="members",
-            at=MembershipRow.added_at,
-            id_=MembershipRow.user_id,
+            at=_MEMBERSHIPS.added_at,
+            id_=_MEMBERSHIPS.user_id,
             limit=limit,
             cursor=cursor,
             to_domain=_joined_member,
@@ -207,9 +198,9 @@ class MemberRepository(Repository):
         """Make ``user`` a member; the member is built from what was written, not read back."""
         try:
             added = await self._session.scalar(
-                self._insert_unless_present(MembershipRow)
+                self._insert_unless_present(MEMBERSHIPS_TABLE)
                 .values(workspace_id=workspace_id, user_id=user.id, role=role, added_at=now)
-                .returning(MembershipRow.user_id)
+                .returning(_MEMBERSHIPS.user_id)
             )
         except IntegrityError:
             # Not a duplicate (those are skipped): the workspace is gone since the caller's check.
@@ -221,18 +212,18 @@ class MemberRepository(Repository):
     async def set_role(self, member: Member, *, role: Role) -> Member | None:
         """Give ``member`` another role; the member as changed, or ``None`` if they are no longer a member."""
         changed = await self._session.scalar(
-            update(MembershipRow)
-            .where(MembershipRow.workspace_id == member.workspace_id, MembershipRow.user_id == member.user_id)
+            update(MEMBERSHIPS_TABLE)
+            .where(_MEMBERSHIPS.workspace_id == member.workspace_id, _MEMBERSHIPS.user_id == member.user_id)
             .values(role=role)
-            .returning(MembershipRow.user_id)
+            .returning(_MEMBERSHIPS.user_id)
         )
         return member.model_copy(update={"role": role}) if changed else None
 
     async def remove(self, workspace_id: UUID, user_id: UUID) -> bool:
         """Whether there was such a membership to remove."""
         removed = await self._session.scalar(
-            delete(MembershipRow)
-            .where(MembershipRow.workspace_id == workspace_id, MembershipRow.user_id == user_id)
-            .returning(MembershipRow.user_id)
+            delete(MEMBERSHIPS_TABLE)
+            .where(_MEMBERSHIPS.workspace_id == workspace_id, _MEMBERSHIPS.user_id == user_id)
+            .returning(_MEMBERSHIPS.user_id)
         )
         return removed is not None
