@@ -205,7 +205,7 @@ def _services(
         workspaces=WorkspaceService(new_unit_of_work),
         conversations=ConversationService(new_unit_of_work),
         conversation_copies=ConversationCopyService(new_unit_of_work),
-        search=SearchService(new_unit_of_work),
+        search=SearchService(new_unit_of_work, relevance_window=settings.search_relevance_window),
         messages=MessageService(new_unit_of_work, writers.appender),
         replies=ReplyService(new_unit_of_work, writers.deltas),
         streams=StreamService(new_unit_of_work, hub),

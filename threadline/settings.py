@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     #: …). Applied by ``threadline migrate`` and ``serve``, which rebuild the index when it changes
     #: (docs/search.md). SQLite's index has no language.
     search_language: str = Field(default="simple", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    #: ``sort=relevance`` ranks the newest this many matches of a search: ranking every match of a common
+    #: word stalls a process for seconds (docs/search.md).
+    search_relevance_window: int = Field(default=10_000, ge=1)
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=64 * 1024, ge=32)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -12,7 +13,10 @@ from sqlalchemy import event
 from tests.support.accounts import Account, sign_up
 from tests.support.conversations import create_conversation, post_message
 from tests.support.problems import assert_problem
+from tests.support.seed import TEST_CLIENT_ADDRESS, add_account
 from tests.support.teams import add_member, create_workspace
+from threadline.app import create_app
+from threadline.settings import Settings
 
 
 async def search(account: Account, q: str, **params: Any) -> list[dict[str, Any]]:
@@ -269,6 +273,29 @@ async def test_only_relevance_order_computes_scores(
         event.remove(engine, "before_cursor_execute", record)
 
     assert any("bm25(" in statement or "ts_rank(" in statement for statement in sent) is scored
+
+
+async def test_relevance_ranks_only_the_newest_matches_and_every_page_the_same_ones(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings(search_relevance_window=3))
+    transport = httpx.ASGITransport(app=app, client=(TEST_CLIENT_ADDRESS, 50000))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        alice = await add_account(app, client, name="Alice")
+        conversation = await _conversation(alice)
+        best = await post_message(alice, conversation["id"], "otter otter otter otter")
+        for i in range(5):
+            await post_message(alice, conversation["id"], f"an otter among filler words, number {i}")
+
+        ranked = await walk(alice, "otter", limit=1, sort="relevance")
+        everything = await search(alice, "otter", sort="newest")
+
+    assert best["id"] not in {hit["message_id"] for hit in ranked}
+    assert sorted(hit["seq"] for hit in ranked) == [4, 5, 6]
+    assert len(everything) == 6
 
 
 async def test_a_cursor_belongs_to_its_search(alice: Account) -> None:

@@ -16,8 +16,9 @@ from threadline.services.access import require_conversation_role, require_worksp
 
 
 class SearchService:
-    def __init__(self, new_unit_of_work: UnitOfWorkFactory) -> None:
+    def __init__(self, new_unit_of_work: UnitOfWorkFactory, *, relevance_window: int) -> None:
         self._new_unit_of_work = new_unit_of_work
+        self._relevance_window = relevance_window
 
     async def search(
         self,
@@ -44,7 +45,13 @@ class SearchService:
             if filters.conversation_id is not None:
                 await require_conversation_role(uow, actor, filters.conversation_id, Role.VIEWER)
             hits, following = await uow.search.search(
-                actor.user_id, query, filters, sort=sort, limit=limit, after=position
+                actor.user_id,
+                query,
+                filters,
+                sort=sort,
+                limit=limit,
+                after=position,
+                relevance_window=self._relevance_window,
             )
         next_cursor = SearchCursor.encode(following, key) if following else None
         return SearchPage(items=hits, next_cursor=next_cursor)

@@ -147,21 +147,45 @@ class SearchRepository(Repository):
         sort: SearchSort,
         limit: int,
         after: SearchPosition | None,
+        relevance_window: int,
     ) -> tuple[list[SearchHit], SearchPosition | None]:
-        """The page of hits the user may see, and where the next page starts (``None``: this is the last)."""
+        """The page of hits the user may see, and where the next page starts (``None``: this is the last).
+
+        By relevance, only the newest ``relevance_window`` matches are ranked, the same ones on every page
+        of a walk (its cursor keeps the oldest): ranking every match is what costs.
+        """
         postgres = self._on_postgresql
         expression = tsquery_expression(query) if postgres else fts5_expression(query)
         matching = _POSTGRES_MATCHES if postgres else _SQLITE_MATCHES
-        page = _ordered(_filtered(matching.selected(sort), filters), matching, sort=sort, after=after)
         parameters = {"q": expression, "user_id": user_id}
+        candidates = _filtered(matching.selected(sort), filters)
+        floor = None
+        if sort is SearchSort.RELEVANCE:
+            floor = (
+                after.floor
+                if after is not None
+                else await self._floor(matching, filters, parameters, relevance_window)
+            )
+            if floor is not None:
+                candidates = candidates.where(matching.number >= floor)
+        page = _ordered(candidates, matching, sort=sort, after=after)
         rows = (await self._session.execute(page.limit(limit + 1), parameters)).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        hits = await self._hits([row[0] for row in rows], query, expression, postgres=postgres)
-        if not more:
+        hits = await self._hits([row[0] for row in rows[:limit]], query, expression, postgres=postgres)
+        if len(rows) <= limit:
             return hits, None
-        last = rows[-1]
-        return hits, SearchPosition(int(last[0]), float(last[1]) if sort is SearchSort.RELEVANCE else None)
+        last = rows[limit - 1]
+        if sort is SearchSort.NEWEST:
+            return hits, SearchPosition(int(last[0]))
+        return hits, SearchPosition(int(last[0]), float(last[1]), floor)
+
+    async def _floor(
+        self, matching: _Matching, filters: SearchFilters, parameters: dict[str, Any], window: int
+    ) -> int | None:
+        """The oldest of the newest ``window`` matches, walked by number as ``newest`` does; ``None`` if
+        there are fewer."""
+        oldest = _filtered(matching.numbers, filters).order_by(matching.number.desc()).offset(window - 1)
+        found: int | None = await self._session.scalar(oldest.limit(1), parameters)
+        return found
 
     async def _hits(
         self, numbers: Sequence[int], query: SearchQuery, expression: str, *, postgres: bool

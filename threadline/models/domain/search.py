@@ -119,10 +119,12 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class SearchPosition:
-    """Where the previous page ended: the last hit's document number and, by relevance, its score."""
+    """Where the previous page ended: the last hit's document number and, by relevance, its score and the
+    oldest document the walk ranks (``None``: it ranks every match)."""
 
     document: int
     score: float | None = None
+    floor: int | None = None
 
 
 class SearchCursor:
@@ -135,7 +137,8 @@ class SearchCursor:
 
     @staticmethod
     def encode(position: SearchPosition, key: str) -> str:
-        raw = json.dumps({"d": position.document, "s": position.score, "k": key}, separators=(",", ":"))
+        fields = {"d": position.document, "s": position.score, "f": position.floor, "k": key}
+        raw = json.dumps(fields, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
     @staticmethod
@@ -143,17 +146,21 @@ class SearchCursor:
         loc = ("query", "cursor")
         try:
             fields = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            document, score, of = fields["d"], fields["s"], fields["k"]
-        except (ValueError, TypeError, KeyError):
+            document, score, floor, of = fields["d"], fields["s"], fields.get("f"), fields["k"]
+        except (ValueError, TypeError, KeyError, AttributeError):
             raise ValidationFailed("Malformed cursor", loc=loc) from None
         valid_score = score is None or (isinstance(score, float | int) and not isinstance(score, bool))
-        if not isinstance(document, int) or isinstance(document, bool) or not valid_score:
+        if not _is_integer(document) or not (floor is None or _is_integer(floor)) or not valid_score:
             raise ValidationFailed("Malformed cursor", loc=loc)
         if of != key:
             raise ValidationFailed(
                 "Malformed cursor: it belongs to another search (query, filters or sort)", loc=loc
             )
-        return SearchPosition(document, None if score is None else float(score))
+        return SearchPosition(document, None if score is None else float(score), floor)
+
+
+def _is_integer(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class SearchHit(DomainModel):
