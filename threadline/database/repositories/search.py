@@ -162,9 +162,7 @@ class SearchRepository(Repository):
         floor = None
         if sort is SearchSort.RELEVANCE:
             floor = (
-                after.floor
-                if after is not None
-                else await self._floor(matching, filters, parameters, relevance_window)
+                after.floor if after else await self._floor(matching, filters, parameters, relevance_window)
             )
             if floor is not None:
                 candidates = candidates.where(matching.number >= floor)
