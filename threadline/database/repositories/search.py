@@ -161,9 +161,10 @@ class SearchRepository(Repository):
         candidates = _filtered(matching.selected(sort), filters)
         floor = None
         if sort is SearchSort.RELEVANCE:
-            floor = (
-                after.floor if after else await self._floor(matching, filters, parameters, relevance_window)
-            )
+            if after is None:
+                floor = await self._floor(matching, filters, parameters, relevance_window)
+            else:
+                floor = after.floor
             if floor is not None:
                 candidates = candidates.where(matching.number >= floor)
         page = _ordered(candidates, matching, sort=sort, after=after)
