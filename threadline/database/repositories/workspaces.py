@@ -30,7 +30,9 @@ def to_workspace(row: Row[Any] | Mapping[str, Any]) -> Workspace:
     return Workspace.model_validate(row)
 
 
-def to_member(workspace_id: UUID, user: Row[Any] | User, *, role: str, added_at: datetime) -> Member:
+def to_member(
+    workspace_id: UUID, user: Row[*tuple[Any, ...]] | User, *, role: str, added_at: datetime
+) -> Member:
     """The one mapping to ``Member``: from a membership (as read, or as just written) and its user (a row of
     the users table, or the domain user)."""
     return Member(
@@ -71,7 +73,9 @@ _TOUCH = (
     )
     .values(last_active_at=bindparam("now"))
 )
-_MEMBERS = select(MEMBERSHIPS_TABLE, USERS_TABLE).join(USERS_TABLE, _USERS.id == _MEMBERSHIPS.user_id)
+_MEMBER_USER = (_USERS.id, _USERS.email, _USERS.name)
+"""What a member shows of their user: not the password hash, nor the account's times."""
+_MEMBERS = select(MEMBERSHIPS_TABLE, *_MEMBER_USER).join(USERS_TABLE, _USERS.id == _MEMBERSHIPS.user_id)
 """Memberships with their users (rows for ``_joined_member``)."""
 
 
@@ -160,7 +164,7 @@ class WorkspaceRepository(Repository):
         users = {
             user.id: user
             for user in await self._session.execute(
-                select(USERS_TABLE).where(_USERS.id.in_([membership.user_id for membership in removed]))
+                select(*_MEMBER_USER).where(_USERS.id.in_([membership.user_id for membership in removed]))
             )
         }
         await self._session.execute(delete(WORKSPACES_TABLE).where(_WORKSPACES.id == workspace_id))
